@@ -1,0 +1,406 @@
+//! Reader for Bitcoin Core's block files (`blocks/blk*.dat`).
+//!
+//! Each record is `magic (4) | size (u32 LE) | block (size bytes)`. Core
+//! pre-allocates files, so runs of zero bytes may sit between or after
+//! records. Since Core 28 the files may be XOR-obfuscated with the 8-byte key
+//! in `xor.dat`. Blocks are written in arrival order, not height order, and
+//! stale blocks stay in the files: [`BlockFiles::best_chain`] orders blocks by
+//! their prev-hash links from genesis and keeps the chain with the most work,
+//! without Core's LevelDB index.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bitcoin::block::Header;
+use bitcoin::consensus::{deserialize, Decodable};
+use bitcoin::p2p::Magic;
+use bitcoin::pow::Work;
+use bitcoin::{Block, BlockHash, Network};
+
+use super::network::{network_name, network_of_magic};
+use crate::error::{Error, Result};
+
+/// Largest block a record may hold (the consensus weight limit allows at most 4 MB).
+pub const MAX_BLOCK_SIZE: u32 = 4_000_000;
+
+/// The blk files of one directory (or a single file), with their XOR key.
+pub struct BlockFiles {
+    files: Vec<(PathBuf, File, u64)>,
+    xor: [u8; 8],
+}
+
+/// Where one block sits in the files, with its parsed header.
+#[derive(Debug, Clone)]
+pub struct BlockLocation {
+    /// Index into [`BlockFiles::paths`].
+    pub file: usize,
+    /// Byte offset of the record's magic.
+    pub offset: u64,
+    /// Size of the serialized block.
+    pub size: u32,
+    /// The block header.
+    pub header: Header,
+    /// The block hash.
+    pub hash: BlockHash,
+    /// Network whose magic framed the record.
+    pub network: Network,
+}
+
+/// The best chain found in the files.
+pub struct MainChain {
+    /// The network's genesis block when the files do not contain it
+    /// (it is fixed by consensus, so it is supplied from the `bitcoin` crate).
+    pub virtual_genesis: Option<Block>,
+    /// Blocks from the first stored one to the tip, in height order.
+    pub blocks: Vec<BlockLocation>,
+    /// Blocks in the files that are not on the best chain (stale forks).
+    pub stale: usize,
+    /// Blocks whose ancestry does not reach genesis (a parent is missing).
+    pub unconnected: usize,
+}
+
+impl MainChain {
+    /// Height of `blocks[i]`.
+    pub fn height_of(&self, i: usize) -> u64 {
+        i as u64 + u64::from(self.virtual_genesis.is_some())
+    }
+
+    /// Height of the tip, if the chain has any block.
+    pub fn tip_height(&self) -> Option<u64> {
+        let n = self.blocks.len() as u64 + u64::from(self.virtual_genesis.is_some());
+        n.checked_sub(1)
+    }
+}
+
+fn unxor(buf: &mut [u8], offset: u64, key: &[u8; 8]) {
+    if key == &[0; 8] {
+        return;
+    }
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b ^= key[((offset + i as u64) % 8) as usize];
+    }
+}
+
+impl BlockFiles {
+    /// Opens a blocks directory (all `blk*.dat`, in file-number order, and
+    /// `xor.dat` if present) or a single blk file.
+    pub fn open(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let (paths, xor_path) = if meta.is_dir() {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Error::io(path, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("blk") && n.ends_with(".dat"))
+                })
+                .collect();
+            names.sort();
+            if names.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no blk*.dat files in this directory",
+                    path.display()
+                )));
+            }
+            (names, path.join("xor.dat"))
+        } else {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            (vec![path.to_path_buf()], dir.join("xor.dat"))
+        };
+        let xor = match std::fs::read(&xor_path) {
+            Ok(k) => k.try_into().map_err(|k: Vec<u8>| Error::CorruptBlock {
+                path: xor_path.clone(),
+                offset: 0,
+                reason: format!("xor.dat must hold 8 bytes, holds {}", k.len()),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => [0; 8],
+            Err(e) => return Err(Error::io(xor_path, e)),
+        };
+        let mut files = Vec::with_capacity(paths.len());
+        for p in paths {
+            let f = File::open(&p).map_err(|e| Error::io(&p, e))?;
+            let len = f.metadata().map_err(|e| Error::io(&p, e))?.len();
+            files.push((p, f, len));
+        }
+        Ok(BlockFiles { files, xor })
+    }
+
+    /// Paths of the files, in read order.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(p, _, _)| p.as_path())
+    }
+
+    /// Total bytes in the files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.2).sum()
+    }
+
+    /// Whether the files are XOR-obfuscated.
+    pub fn is_obfuscated(&self) -> bool {
+        self.xor != [0; 8]
+    }
+
+    /// Path of file `i`.
+    pub fn path(&self, i: usize) -> &Path {
+        &self.files[i].0
+    }
+
+    /// Reads the framing and headers of every record in every file, checking
+    /// each record's magic is `network`'s, its size fits in the file and its
+    /// header meets its own proof-of-work target. Reads 88 bytes per block.
+    pub fn scan(&self, network: Network) -> Result<Vec<BlockLocation>> {
+        let mut out = Vec::new();
+        for i in 0..self.files.len() {
+            self.scan_file(i, Some(network), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Like [`BlockFiles::scan`] but accepts records of any known network
+    /// (for decoding files without a ledger).
+    pub fn scan_any_network(&self) -> Result<Vec<BlockLocation>> {
+        let mut out = Vec::new();
+        for i in 0..self.files.len() {
+            self.scan_file(i, None, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn scan_file(
+        &self,
+        i: usize,
+        network: Option<Network>,
+        out: &mut Vec<BlockLocation>,
+    ) -> Result<()> {
+        let (path, file, len) = &self.files[i];
+        let len = *len;
+        let io = |e| Error::io(path, e);
+        let mut r = BufReader::with_capacity(1 << 16, file);
+        r.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut pos = 0u64;
+        while pos < len {
+            let avail = len - pos;
+            let mut frame = [0u8; 8];
+            let n = avail.min(8) as usize;
+            r.read_exact(&mut frame[..n]).map_err(io)?;
+            if frame[..n.min(4)].iter().all(|&b| b == 0) {
+                // Zero-filled gap: skip to the next non-zero byte.
+                match skip_zeros(&mut r, pos + n as u64, &frame[..n], len).map_err(io)? {
+                    Some(next) => {
+                        pos = next;
+                        r.seek(SeekFrom::Start(pos)).map_err(io)?;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            unxor(&mut frame[..n], pos, &self.xor);
+            let truncated = |what, needed| Error::Truncated {
+                path: path.clone(),
+                offset: pos,
+                what,
+                needed,
+                available: avail,
+            };
+            if n < 4 {
+                return Err(truncated("block magic", 4));
+            }
+            let magic: [u8; 4] = frame[..4].try_into().expect("4 bytes");
+            let found = network_of_magic(magic);
+            let record_network = match (found, network) {
+                (Some(f), None) => f,
+                (Some(f), Some(n)) if f == n => f,
+                (Some(f), Some(n)) => {
+                    return Err(Error::WrongNetwork {
+                        path: path.clone(),
+                        offset: pos,
+                        found: network_name(f).into(),
+                        expected: network_name(n).into(),
+                    })
+                }
+                (None, n) => {
+                    return Err(Error::BadMagic {
+                        path: path.clone(),
+                        offset: pos,
+                        found: hex::encode(magic),
+                        expected: n.map_or("a known network's magic".into(), |n| {
+                            hex::encode(Magic::from(n).to_bytes())
+                        }),
+                    })
+                }
+            };
+            if n < 8 {
+                return Err(truncated("block size field", 8));
+            }
+            let size = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
+            if !(80..=MAX_BLOCK_SIZE).contains(&size) {
+                return Err(Error::CorruptBlock {
+                    path: path.clone(),
+                    offset: pos,
+                    reason: format!("implausible block size {size} bytes"),
+                });
+            }
+            if u64::from(size) + 8 > avail {
+                return Err(truncated("block", u64::from(size) + 8));
+            }
+            let mut hbytes = [0u8; 80];
+            r.read_exact(&mut hbytes).map_err(io)?;
+            unxor(&mut hbytes, pos + 8, &self.xor);
+            let header =
+                Header::consensus_decode(&mut &hbytes[..]).map_err(|e| Error::CorruptBlock {
+                    path: path.clone(),
+                    offset: pos,
+                    reason: format!("header: {e}"),
+                })?;
+            let hash = header
+                .validate_pow(header.target())
+                .map_err(|e| Error::CorruptBlock {
+                    path: path.clone(),
+                    offset: pos,
+                    reason: format!("header fails its proof of work ({e})"),
+                })?;
+            out.push(BlockLocation {
+                file: i,
+                offset: pos,
+                size,
+                header,
+                hash,
+                network: record_network,
+            });
+            pos += 8 + u64::from(size);
+            r.seek_relative(i64::from(size) - 80).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Reads, decodes and verifies (hash and merkle root) the block at `loc`.
+    pub fn read_block(&self, loc: &BlockLocation) -> Result<Block> {
+        let (path, file, _) = &self.files[loc.file];
+        let mut buf = vec![0u8; loc.size as usize];
+        file.read_exact_at(&mut buf, loc.offset + 8)
+            .map_err(|e| Error::io(path, e))?;
+        unxor(&mut buf, loc.offset + 8, &self.xor);
+        let corrupt = |reason: String| Error::CorruptBlock {
+            path: path.clone(),
+            offset: loc.offset,
+            reason,
+        };
+        let block: Block = deserialize(&buf).map_err(|e| corrupt(e.to_string()))?;
+        if block.block_hash() != loc.hash {
+            return Err(corrupt("header changed since the scan".into()));
+        }
+        if !block.check_merkle_root() {
+            return Err(corrupt(format!(
+                "merkle root of block {} does not match its transactions",
+                loc.hash
+            )));
+        }
+        Ok(block)
+    }
+
+    /// Orders the scanned blocks into the chain with the most work from
+    /// `network`'s genesis. Blocks off that chain are counted as stale, blocks
+    /// whose parent is missing as unconnected.
+    pub fn best_chain(locs: Vec<BlockLocation>, network: Network) -> MainChain {
+        let genesis = bitcoin::constants::genesis_block(network);
+        let genesis_hash = genesis.block_hash();
+        // A block written twice counts once (the first copy).
+        let mut index: HashMap<BlockHash, usize> = HashMap::with_capacity(locs.len());
+        let mut locs_unique = Vec::with_capacity(locs.len());
+        for l in locs {
+            if !index.contains_key(&l.hash) {
+                index.insert(l.hash, locs_unique.len());
+                locs_unique.push(l);
+            }
+        }
+        let locs = locs_unique;
+        let has_genesis = index.contains_key(&genesis_hash);
+        let genesis_work = genesis.header.work();
+        // Cumulative work of each block whose ancestry reaches genesis.
+        let mut work: Vec<Option<Work>> = vec![None; locs.len()];
+        let mut resolved = vec![false; locs.len()];
+        let mut stack = Vec::new();
+        for start in 0..locs.len() {
+            let mut cur = start;
+            let base: Option<Work> = loop {
+                if resolved[cur] {
+                    break work[cur];
+                }
+                stack.push(cur);
+                if locs[cur].hash == genesis_hash {
+                    break Some(Work::from_be_bytes([0; 32]));
+                }
+                let prev = locs[cur].header.prev_blockhash;
+                match index.get(&prev) {
+                    Some(&p) => cur = p,
+                    None if prev == genesis_hash => break Some(genesis_work),
+                    None => break None,
+                }
+            };
+            let mut acc = base;
+            while let Some(b) = stack.pop() {
+                acc = acc.map(|w| w + locs[b].header.work());
+                work[b] = acc;
+                resolved[b] = true;
+            }
+        }
+        // Most work wins; among equals the block seen first in the files.
+        let mut tip: Option<(Work, usize)> = None;
+        for (i, w) in work.iter().enumerate() {
+            if let Some(w) = *w {
+                if tip.is_none_or(|(bw, _)| w > bw) {
+                    tip = Some((w, i));
+                }
+            }
+        }
+        let mut chain = Vec::new();
+        if let Some((_, mut cur)) = tip {
+            loop {
+                chain.push(cur);
+                match index.get(&locs[cur].header.prev_blockhash) {
+                    Some(&p) if locs[cur].hash != genesis_hash => cur = p,
+                    _ => break,
+                }
+            }
+        }
+        chain.reverse();
+        let connected = work.iter().filter(|w| w.is_some()).count();
+        let unconnected = locs.len() - connected;
+        let stale = connected - chain.len();
+        let mut slots: Vec<Option<BlockLocation>> = locs.into_iter().map(Some).collect();
+        let blocks = chain
+            .iter()
+            .filter_map(|&i| slots[i].take())
+            .collect::<Vec<_>>();
+        MainChain {
+            virtual_genesis: (!has_genesis && !blocks.is_empty()).then_some(genesis),
+            blocks,
+            stale,
+            unconnected,
+        }
+    }
+}
+
+/// Skips a run of zero bytes starting at `pos - seen.len()`. Returns the
+/// offset of the next non-zero byte, or `None` at end of file.
+fn skip_zeros<R: Read>(r: &mut R, pos: u64, seen: &[u8], len: u64) -> std::io::Result<Option<u64>> {
+    let start = pos - seen.len() as u64;
+    if let Some(i) = seen.iter().position(|&b| b != 0) {
+        return Ok(Some(start + i as u64));
+    }
+    let mut at = pos;
+    let mut buf = [0u8; 4096];
+    while at < len {
+        let n = ((len - at) as usize).min(buf.len());
+        r.read_exact(&mut buf[..n])?;
+        if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+            return Ok(Some(at + i as u64));
+        }
+        at += n as u64;
+    }
+    Ok(None)
+}

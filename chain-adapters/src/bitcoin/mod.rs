@@ -1,0 +1,11 @@
+//! Bitcoin: block files, Core JSON-RPC, addresses, and raw decoding.
+
+pub mod address;
+pub mod blkfile;
+pub mod blkwriter;
+pub mod convert;
+pub mod decode;
+pub mod network;
+pub mod rpc;
+
+pub use network::{network_name, parse_network};

@@ -1,0 +1,392 @@
+//! Ingest pipelines: Bitcoin Core block files and Bitcoin Core JSON-RPC into
+//! the ledger, committing atomically per batch of blocks and resuming from
+//! the last commit.
+
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use bitcoin::hashes::Hash;
+use bitcoin::Network;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::bitcoin::blkfile::{BlockFiles, MainChain};
+use crate::bitcoin::convert::to_new_block;
+use crate::bitcoin::network::network_name;
+use crate::bitcoin::rpc::RpcClient;
+use crate::error::{Error, Result};
+use crate::ledger::{Chain, Hash32, NewBlock};
+use crate::store::{LedgerWriter, Store, Tip};
+
+/// When to commit.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// Commit after this many blocks…
+    pub batch_blocks: usize,
+    /// …or once the pending write batch exceeds this many bytes.
+    pub batch_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            batch_blocks: 1000,
+            batch_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Receives progress while ingest runs (the CLI draws a bar from it).
+pub trait Progress: Sync {
+    /// Ingest will cover heights `from..=to`, about `bytes` bytes.
+    fn begin(&self, _from: u64, _to: u64, _bytes: u64) {}
+    /// A block was added (not yet committed).
+    fn block(&self, _height: u64, _bytes: u64) {}
+    /// Blocks up to `height` are committed.
+    fn committed(&self, _height: u64) {}
+    /// Something worth telling the user (a reorg, stale blocks).
+    fn note(&self, _msg: &str) {}
+}
+
+/// A progress sink that ignores everything.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// What an ingest run did.
+#[derive(Debug, Default, Serialize)]
+pub struct IngestSummary {
+    /// Blocks added.
+    pub blocks: u64,
+    /// Transactions added.
+    pub txs: u64,
+    /// Serialized block bytes added.
+    pub bytes: u64,
+    /// Blocks rolled back because the source's chain forked from the ledger's.
+    pub rolled_back: u64,
+    /// Stale blocks in the files (left out).
+    pub stale_blocks: usize,
+    /// Blocks in the files whose parent is missing (left out).
+    pub unconnected_blocks: usize,
+    /// Ledger tip after the run.
+    pub tip_height: Option<u64>,
+    /// Tip hash (display order).
+    pub tip_hash: Option<String>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// Display order (reversed) hex of an internal-order hash.
+pub fn hash_hex(h: &Hash32) -> String {
+    let mut r = *h;
+    r.reverse();
+    hex::encode(r)
+}
+
+fn check_network(store: &Store, network: Network) -> Result<()> {
+    match store.network(Chain::Bitcoin)? {
+        Some(stored) if stored != network_name(network) => Err(Error::NetworkMismatch {
+            path: store.path().to_path_buf(),
+            stored: format!("bitcoin {stored}"),
+            requested: format!("bitcoin {}", network_name(network)),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Adds `block`, committing when the batch is full.
+fn add_and_maybe_commit(
+    w: &mut LedgerWriter<'_>,
+    block: &NewBlock,
+    opts: &IngestOptions,
+    summary: &mut IngestSummary,
+    progress: &dyn Progress,
+) -> Result<()> {
+    if let Err(e) = w.add_block(block) {
+        w.discard()?;
+        return Err(e);
+    }
+    summary.blocks += 1;
+    summary.txs += block.txs.len() as u64;
+    summary.bytes += u64::from(block.size);
+    progress.block(block.height, u64::from(block.size));
+    if w.pending_blocks() >= opts.batch_blocks || w.pending_bytes() >= opts.batch_bytes {
+        w.commit()?;
+        progress.committed(block.height);
+    }
+    Ok(())
+}
+
+fn finish(w: &mut LedgerWriter<'_>, summary: &mut IngestSummary, started: Instant) -> Result<()> {
+    if w.pending_blocks() > 0 {
+        w.commit()?;
+    }
+    let tip = w.tip(Chain::Bitcoin);
+    summary.tip_height = tip.map(|t| t.height);
+    summary.tip_hash = tip.map(|t| hash_hex(&t.hash));
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(())
+}
+
+/// Hash of the block at `height` on the files' best chain.
+fn chain_hash_at(chain: &MainChain, height: u64) -> Option<Hash32> {
+    match (&chain.virtual_genesis, height) {
+        (Some(g), 0) => Some(g.block_hash().to_byte_array()),
+        (Some(_), h) => chain
+            .blocks
+            .get(h as usize - 1)
+            .map(|l| l.hash.to_byte_array()),
+        (None, h) => chain.blocks.get(h as usize).map(|l| l.hash.to_byte_array()),
+    }
+}
+
+/// Highest height ≤ `from` where the ledger and `source_hash` agree.
+fn fork_point(
+    store: &Store,
+    from: u64,
+    mut source_hash: impl FnMut(u64) -> Result<Option<Hash32>>,
+) -> Result<Option<u64>> {
+    let mut h = from;
+    loop {
+        let stored = store.block(Chain::Bitcoin, h)?.map(|b| b.hash);
+        if stored.is_some() && stored == source_hash(h)? {
+            return Ok(Some(h));
+        }
+        if h == 0 {
+            return Ok(None);
+        }
+        h -= 1;
+    }
+}
+
+/// Ingests the best chain found in a blocks directory (or one blk file).
+/// Every record is checked (network magic, framing, proof of work) before
+/// anything is written; blocks are then committed in atomic batches.
+pub fn ingest_blk_files(
+    store: &Store,
+    path: &Path,
+    network: Network,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestSummary> {
+    let started = Instant::now();
+    check_network(store, network)?;
+    let files = BlockFiles::open(path)?;
+    let locs = files.scan(network)?;
+    let chain = BlockFiles::best_chain(locs, network);
+    let mut summary = IngestSummary {
+        stale_blocks: chain.stale,
+        unconnected_blocks: chain.unconnected,
+        ..Default::default()
+    };
+    if chain.stale > 0 || chain.unconnected > 0 {
+        progress.note(&format!(
+            "left out {} stale block(s) and {} block(s) not connected to genesis",
+            chain.stale, chain.unconnected
+        ));
+    }
+    let Some(files_tip) = chain.tip_height() else {
+        return Err(Error::Usage(format!(
+            "{}: no block connects to the {} genesis block",
+            path.display(),
+            network_name(network)
+        )));
+    };
+    store.bind_network(Chain::Bitcoin, network_name(network))?;
+    let mut w = store.writer()?;
+    let start = match w.tip(Chain::Bitcoin) {
+        None => 0,
+        Some(tip) => {
+            let top = tip.height.min(files_tip);
+            let fork = fork_point(store, top, |h| Ok(chain_hash_at(&chain, h)))?;
+            match fork {
+                Some(f) if f == tip.height => f + 1,
+                Some(f) if files_tip > tip.height => {
+                    summary.rolled_back = w.rollback_to(Chain::Bitcoin, f)?;
+                    progress.note(&format!(
+                        "reorg: rolled back {} block(s) above height {f}",
+                        summary.rolled_back
+                    ));
+                    f + 1
+                }
+                Some(_) => files_tip + 1, // the files are behind the ledger: nothing new
+                None => return Err(Error::Usage(format!(
+                    "{}: these blocks do not share the ledger's chain (ledger tip {} at height {})",
+                    path.display(),
+                    hash_hex(&tip.hash),
+                    tip.height
+                ))),
+            }
+        }
+    };
+    if start > files_tip {
+        finish(&mut w, &mut summary, started)?;
+        return Ok(summary);
+    }
+    let first_stored = u64::from(chain.virtual_genesis.is_some());
+    let bytes: u64 = chain
+        .blocks
+        .iter()
+        .skip(start.saturating_sub(first_stored) as usize)
+        .map(|l| u64::from(l.size))
+        .sum();
+    progress.begin(start, files_tip, bytes);
+    if start == 0 {
+        if let Some(g) = &chain.virtual_genesis {
+            add_and_maybe_commit(&mut w, &to_new_block(g, 0), opts, &mut summary, progress)?;
+        }
+    }
+    let from_index = start.max(first_stored) - first_stored;
+    let todo = &chain.blocks[from_index as usize..];
+    // Decode in parallel, write in order. The channel bounds memory to a few chunks.
+    const CHUNK: usize = 64;
+    let (tx, rx) = sync_channel::<Vec<Result<NewBlock>>>(2);
+    std::thread::scope(|s| -> Result<()> {
+        let files = &files;
+        s.spawn(move || {
+            for (c, chunk) in todo.chunks(CHUNK).enumerate() {
+                let base = start.max(first_stored) + (c * CHUNK) as u64;
+                let decoded: Vec<Result<NewBlock>> = chunk
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, loc)| Ok(to_new_block(&files.read_block(loc)?, base + i as u64)))
+                    .collect();
+                let failed = decoded.iter().any(|r| r.is_err());
+                if tx.send(decoded).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for chunk in rx {
+            for block in chunk {
+                match block {
+                    Ok(b) => add_and_maybe_commit(&mut w, &b, opts, &mut summary, progress)?,
+                    Err(e) => {
+                        // Keep every complete block before the bad one.
+                        finish(&mut w, &mut summary, started)?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    finish(&mut w, &mut summary, started)?;
+    Ok(summary)
+}
+
+/// How to keep following a node's tip.
+#[derive(Debug, Clone, Copy)]
+pub struct Follow {
+    /// Time between polls once caught up.
+    pub poll: Duration,
+}
+
+fn core_chain_name(network: Network) -> &'static str {
+    match network {
+        Network::Bitcoin => "main",
+        Network::Testnet => "test",
+        Network::Testnet4 => "testnet4",
+        Network::Signet => "signet",
+        Network::Regtest => "regtest",
+    }
+}
+
+/// Ingests from a Bitcoin Core node over JSON-RPC up to its tip, rolling
+/// back ledger blocks the node no longer has on its best chain (a reorg).
+/// With `follow`, keeps polling for new blocks until the process is stopped.
+pub fn ingest_rpc(
+    store: &Store,
+    client: &mut RpcClient,
+    network: Network,
+    opts: &IngestOptions,
+    follow: Option<Follow>,
+    progress: &dyn Progress,
+) -> Result<IngestSummary> {
+    let started = Instant::now();
+    check_network(store, network)?;
+    let node_chain = client.chain()?;
+    if node_chain != core_chain_name(network) {
+        return Err(Error::Rpc {
+            url: client.url().into(),
+            method: "getblockchaininfo".into(),
+            reason: format!(
+                "node is on chain '{node_chain}', not '{}' (choose the network with --network)",
+                core_chain_name(network)
+            ),
+        });
+    }
+    store.bind_network(Chain::Bitcoin, network_name(network))?;
+    let mut w = store.writer()?;
+    let mut summary = IngestSummary::default();
+    loop {
+        sync_rpc_once(store, client, &mut w, opts, &mut summary, progress)?;
+        match follow {
+            None => break,
+            Some(f) => std::thread::sleep(f.poll),
+        }
+    }
+    finish(&mut w, &mut summary, started)?;
+    Ok(summary)
+}
+
+fn sync_rpc_once(
+    store: &Store,
+    client: &mut RpcClient,
+    w: &mut LedgerWriter<'_>,
+    opts: &IngestOptions,
+    summary: &mut IngestSummary,
+    progress: &dyn Progress,
+) -> Result<()> {
+    'restart: loop {
+        let node_height = client.block_count()?;
+        let start = match w.tip(Chain::Bitcoin) {
+            None => 0,
+            Some(tip) => {
+                if w.pending_blocks() > 0 {
+                    w.commit()?;
+                }
+                let top = tip.height.min(node_height);
+                let fork = fork_point(store, top, |h| {
+                    client.block_hash(h).map(|b| Some(b.to_byte_array()))
+                })?
+                .ok_or_else(|| Error::Rpc {
+                    url: client.url().into(),
+                    method: "getblockhash".into(),
+                    reason: "the node's chain shares no block with the ledger (another network?)"
+                        .into(),
+                })?;
+                if fork < tip.height {
+                    let n = w.rollback_to(Chain::Bitcoin, fork)?;
+                    summary.rolled_back += n;
+                    progress.note(&format!(
+                        "reorg: rolled back {n} block(s) above height {fork}"
+                    ));
+                }
+                fork + 1
+            }
+        };
+        if start > node_height {
+            return Ok(());
+        }
+        progress.begin(start, node_height, 0);
+        for height in start..=node_height {
+            let hash = client.block_hash(height)?;
+            let block = client.block(&hash)?;
+            let nb = to_new_block(&block, height);
+            let tip: Option<Tip> = w.tip(Chain::Bitcoin);
+            if tip.is_some_and(|t| t.hash != nb.prev_hash) {
+                // The node reorganised while we were fetching: find the fork again.
+                continue 'restart;
+            }
+            add_and_maybe_commit(w, &nb, opts, summary, progress)?;
+        }
+        if w.pending_blocks() > 0 {
+            w.commit()?;
+            if let Some(t) = w.tip(Chain::Bitcoin) {
+                progress.committed(t.height);
+            }
+        }
+        return Ok(());
+    }
+}

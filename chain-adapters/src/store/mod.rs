@@ -1,0 +1,500 @@
+//! The ledger in RocksDB: one column family per index, compact binary records.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `meta` | name | schema version, counters, tips, networks |
+//! | `blocks` | chain, height (BE) | [`BlockRecord`] |
+//! | `block_index` | chain, block hash | height |
+//! | `txs` | tx id (BE) | [`TxRecord`] |
+//! | `tx_index` | chain, txid | tx id (BE) |
+//! | `addrs` | address id (BE) | [`AddressKey`] |
+//! | `addr_index` | chain, kind, payload | address id (BE) |
+//! | `history` | address id, tx id (BE) | [`HistoryEntry`] value |
+//! | `utxo` | txid, vout (BE) | tx id + [`Unspent`] |
+//! | `spends` | tx id, vout (BE) | [`SpentBy`] |
+//!
+//! Each ingest batch is one atomic `WriteBatch` that also moves the tip and the
+//! id counters, so a crash at any point leaves the ledger at the last
+//! committed block. Query commands open the DB read-only, so they work while
+//! an ingest runs.
+
+mod writer;
+
+pub use writer::LedgerWriter;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, DB,
+};
+
+use crate::error::{Error, Result};
+use crate::ledger::codec::{Reader, Writer};
+use crate::ledger::{
+    AddrId, AddressKey, BlockRecord, Chain, Hash32, HistoryEntry, OutRef, SpentBy, TxId, TxRecord,
+    Unspent,
+};
+
+/// Version of the on-disk layout; a DB of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const CF_META: &str = "meta";
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_INDEX: &str = "block_index";
+const CF_TXS: &str = "txs";
+const CF_TX_INDEX: &str = "tx_index";
+const CF_ADDRS: &str = "addrs";
+const CF_ADDR_INDEX: &str = "addr_index";
+const CF_HISTORY: &str = "history";
+const CF_UTXO: &str = "utxo";
+const CF_SPENDS: &str = "spends";
+
+/// Every column family, in fingerprint order.
+pub const COLUMN_FAMILIES: [&str; 10] = [
+    CF_META,
+    CF_BLOCKS,
+    CF_BLOCK_INDEX,
+    CF_TXS,
+    CF_TX_INDEX,
+    CF_ADDRS,
+    CF_ADDR_INDEX,
+    CF_HISTORY,
+    CF_UTXO,
+    CF_SPENDS,
+];
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const META_COUNTERS: &[u8] = b"counters";
+
+fn meta_tip_key(chain: Chain) -> Vec<u8> {
+    format!("tip/{}", chain.name()).into_bytes()
+}
+
+fn meta_network_key(chain: Chain) -> Vec<u8> {
+    format!("network/{}", chain.name()).into_bytes()
+}
+
+/// Tuning of the store's memory use.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// RocksDB block cache in MiB (shared by all column families).
+    pub cache_mb: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { cache_mb: 256 }
+    }
+}
+
+/// The tip of one chain in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Height of the last committed block.
+    pub height: u64,
+    /// Its hash.
+    pub hash: Hash32,
+}
+
+/// Sizes of the dense id spaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Next transaction id (= number of transactions).
+    pub next_tx: TxId,
+    /// Next address id (= number of addresses).
+    pub next_addr: AddrId,
+}
+
+/// The ledger database.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    read_only: bool,
+    cache_mb: usize,
+}
+
+fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Db {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
+    let mut o = Options::default();
+    let mut t = BlockBasedOptions::default();
+    t.set_block_cache(cache);
+    t.set_block_size(16 * 1024);
+    if matches!(name, CF_UTXO | CF_ADDR_INDEX | CF_TX_INDEX | CF_BLOCK_INDEX) {
+        // Point look-ups at ingest: bloom filters avoid reading blocks for misses.
+        t.set_bloom_filter(10.0, false);
+    }
+    t.set_cache_index_and_filter_blocks(true);
+    o.set_block_based_table_factory(&t);
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // Memtables are bounded by the cache setting too: a quarter of it spread over the CFs.
+    let write_buf = (opts.cache_mb * 1024 * 1024 / 4 / COLUMN_FAMILIES.len()).max(4 << 20);
+    o.set_write_buffer_size(write_buf);
+    o
+}
+
+impl Store {
+    /// Opens (creating if needed) the ledger at `path` for reading and writing.
+    pub fn open(path: &Path, opts: StoreOptions) -> Result<Store> {
+        Self::open_mode(path, opts, false)
+    }
+
+    /// Opens an existing ledger read-only (allowed while an ingest writes to it).
+    pub fn open_read_only(path: &Path, opts: StoreOptions) -> Result<Store> {
+        if !path.join("CURRENT").exists() {
+            return Err(Error::Db {
+                path: path.to_path_buf(),
+                reason: "no ledger here; run `tracer --db DIR ingest …` first".into(),
+            });
+        }
+        Self::open_mode(path, opts, true)
+    }
+
+    fn open_mode(path: &Path, opts: StoreOptions, read_only: bool) -> Result<Store> {
+        let cache = Cache::new_lru_cache(opts.cache_mb * 1024 * 1024);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_open_files(512);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_keep_log_file_num(3);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache, opts)));
+        let db = if read_only {
+            DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false)
+        } else {
+            DB::open_cf_descriptors(&db_opts, path, cfs)
+        }
+        .map_err(|e| db_err(path, e))?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+            read_only,
+            cache_mb: opts.cache_mb,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        match self.get(CF_META, META_SCHEMA)? {
+            Some(v) => {
+                let found = v
+                    .as_slice()
+                    .try_into()
+                    .map(u32::from_le_bytes)
+                    .unwrap_or(u32::MAX);
+                if found != SCHEMA_VERSION {
+                    return Err(Error::SchemaVersion {
+                        path: self.path.clone(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+                Ok(())
+            }
+            None if self.read_only => Err(Error::Db {
+                path: self.path.clone(),
+                reason: "not a tracer ledger (no schema version)".into(),
+            }),
+            None => {
+                let cf = self.cf(CF_META);
+                self.db
+                    .put_cf(cf, META_SCHEMA, SCHEMA_VERSION.to_le_bytes())
+                    .map_err(|e| db_err(&self.path, e))
+            }
+        }
+    }
+
+    /// Directory of the DB.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The block cache size this store was opened with, in MiB.
+    pub fn cache_mb(&self) -> usize {
+        self.cache_mb
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column family created at open")
+    }
+
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db
+            .get_cf(self.cf(cf), key)
+            .map_err(|e| db_err(&self.path, e))
+    }
+
+    fn decoded<T>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<T, crate::ledger::codec::DecodeError>,
+    ) -> Result<Option<T>> {
+        match self.get(cf, key)? {
+            None => Ok(None),
+            Some(v) => decode(&v).map(Some).map_err(|source| Error::CorruptRecord {
+                record: cf,
+                key: hex::encode(key),
+                source,
+            }),
+        }
+    }
+
+    /// The network recorded for `chain` (e.g. `main`, `regtest`), if any data was ingested.
+    pub fn network(&self, chain: Chain) -> Result<Option<String>> {
+        Ok(self
+            .get(CF_META, &meta_network_key(chain))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Records the network of `chain`, refusing to mix networks in one DB.
+    pub fn bind_network(&self, chain: Chain, network: &str) -> Result<()> {
+        match self.network(chain)? {
+            Some(stored) if stored != network => Err(Error::NetworkMismatch {
+                path: self.path.clone(),
+                stored: format!("{} {stored}", chain.name()),
+                requested: format!("{} {network}", chain.name()),
+            }),
+            Some(_) => Ok(()),
+            None => self
+                .db
+                .put_cf(
+                    self.cf(CF_META),
+                    meta_network_key(chain),
+                    network.as_bytes(),
+                )
+                .map_err(|e| db_err(&self.path, e)),
+        }
+    }
+
+    /// The last committed block of `chain`.
+    pub fn tip(&self, chain: Chain) -> Result<Option<Tip>> {
+        self.decoded(CF_META, &meta_tip_key(chain), |v| {
+            let mut r = Reader::new(v);
+            let t = Tip {
+                height: r.u64("tip height")?,
+                hash: r.array("tip hash")?,
+            };
+            r.end("tip")?;
+            Ok(t)
+        })
+    }
+
+    /// How many transactions and addresses the ledger holds.
+    pub fn counters(&self) -> Result<Counters> {
+        Ok(self
+            .decoded(CF_META, META_COUNTERS, |v| {
+                let mut r = Reader::new(v);
+                let c = Counters {
+                    next_tx: r.u64("tx counter")?,
+                    next_addr: r.u32("address counter")?,
+                };
+                r.end("counters")?;
+                Ok(c)
+            })?
+            .unwrap_or_default())
+    }
+
+    /// Block at `height` on `chain`'s stored main chain.
+    pub fn block(&self, chain: Chain, height: u64) -> Result<Option<BlockRecord>> {
+        self.decoded(CF_BLOCKS, &block_key(chain, height), BlockRecord::decode)
+    }
+
+    /// Height of the stored block with `hash`.
+    pub fn block_height(&self, chain: Chain, hash: &Hash32) -> Result<Option<u64>> {
+        self.decoded(CF_BLOCK_INDEX, &hash_key(chain, hash), |v| {
+            let mut r = Reader::new(v);
+            let h = r.u64("block height")?;
+            r.end("block index")?;
+            Ok(h)
+        })
+    }
+
+    /// Transaction with dense id `id`.
+    pub fn tx(&self, id: TxId) -> Result<Option<TxRecord>> {
+        self.decoded(CF_TXS, &id.to_be_bytes(), TxRecord::decode)
+    }
+
+    /// Dense id of the transaction with `hash` on `chain`.
+    pub fn tx_id(&self, chain: Chain, hash: &Hash32) -> Result<Option<TxId>> {
+        self.decoded(CF_TX_INDEX, &hash_key(chain, hash), be_u64)
+    }
+
+    /// Address with dense id `id`.
+    pub fn address(&self, id: AddrId) -> Result<Option<AddressKey>> {
+        self.decoded(CF_ADDRS, &id.to_be_bytes(), AddressKey::decode)
+    }
+
+    /// Dense id of an address.
+    pub fn addr_id(&self, key: &AddressKey) -> Result<Option<AddrId>> {
+        self.decoded(CF_ADDR_INDEX, &key.index_key(), be_u32)
+    }
+
+    /// Every transaction that touched address `id`, in chain order.
+    pub fn history(&self, id: AddrId) -> Result<Vec<HistoryEntry>> {
+        let prefix = id.to_be_bytes();
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_HISTORY),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let corrupt = |source| Error::CorruptRecord {
+                record: CF_HISTORY,
+                key: hex::encode(&k),
+                source,
+            };
+            let tx = be_u64(&k[4..]).map_err(corrupt)?;
+            out.push(HistoryEntry::decode_value(tx, &v).map_err(corrupt)?);
+        }
+        Ok(out)
+    }
+
+    /// Where output `out` was spent, if it was.
+    pub fn spent_by(&self, out: OutRef) -> Result<Option<SpentBy>> {
+        self.decoded(CF_SPENDS, &out.key(), SpentBy::decode)
+    }
+
+    /// The unspent output `txid:vout`, with the id of its transaction.
+    pub fn unspent(&self, txid: &Hash32, vout: u32) -> Result<Option<(TxId, Unspent)>> {
+        self.decoded(CF_UTXO, &utxo_key(txid, vout), decode_utxo)
+    }
+
+    /// SHA-256 over every record of every column family, in key order: two
+    /// ledgers with the same fingerprint hold the same data.
+    pub fn fingerprint(&self) -> Result<String> {
+        use bitcoin::hashes::{sha256, Hash, HashEngine};
+        let mut eng = sha256::Hash::engine();
+        for name in COLUMN_FAMILIES {
+            eng.input(name.as_bytes());
+            for item in self.db.iterator_cf(self.cf(name), IteratorMode::Start) {
+                let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
+                eng.input(&(k.len() as u64).to_le_bytes());
+                eng.input(&k);
+                eng.input(&(v.len() as u64).to_le_bytes());
+                eng.input(&v);
+            }
+        }
+        Ok(sha256::Hash::from_engine(eng).to_string())
+    }
+
+    /// Calls `f` for every address id and key, in id order.
+    pub fn for_each_address(&self, mut f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(CF_ADDRS), IteratorMode::Start) {
+            let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
+            let corrupt = |source| Error::CorruptRecord {
+                record: CF_ADDRS,
+                key: hex::encode(&k),
+                source,
+            };
+            f(
+                be_u32(&k).map_err(corrupt)?,
+                AddressKey::decode(&v).map_err(corrupt)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Calls `f` for every transaction, in id order.
+    pub fn for_each_tx(&self, mut f: impl FnMut(TxId, TxRecord)) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(CF_TXS), IteratorMode::Start) {
+            let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
+            let corrupt = |source| Error::CorruptRecord {
+                record: CF_TXS,
+                key: hex::encode(&k),
+                source,
+            };
+            f(
+                be_u64(&k).map_err(corrupt)?,
+                TxRecord::decode(&v).map_err(corrupt)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts a batch of writes. Only one writer may exist at a time.
+    pub fn writer(&self) -> Result<LedgerWriter<'_>> {
+        if self.read_only {
+            return Err(db_err(&self.path, "opened read-only"));
+        }
+        LedgerWriter::new(self)
+    }
+}
+
+fn block_key(chain: Chain, height: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = chain as u8;
+    k[1..].copy_from_slice(&height.to_be_bytes());
+    k
+}
+
+fn hash_key(chain: Chain, hash: &Hash32) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = chain as u8;
+    k[1..].copy_from_slice(hash);
+    k
+}
+
+fn utxo_key(txid: &Hash32, vout: u32) -> [u8; 36] {
+    let mut k = [0u8; 36];
+    k[..32].copy_from_slice(txid);
+    k[32..].copy_from_slice(&vout.to_be_bytes());
+    k
+}
+
+fn history_key(addr: AddrId, tx: TxId) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&addr.to_be_bytes());
+    k[4..].copy_from_slice(&tx.to_be_bytes());
+    k
+}
+
+fn encode_utxo(tx: TxId, u: &Unspent) -> Vec<u8> {
+    let mut w = Writer::with_capacity(16);
+    w.uvar(tx.into()).fixed(&u.encode());
+    w.finish()
+}
+
+fn decode_utxo(v: &[u8]) -> Result<(TxId, Unspent), crate::ledger::codec::DecodeError> {
+    let mut r = Reader::new(v);
+    let tx = r.u64("utxo tx")?;
+    let addr = r
+        .opt_id("utxo address")?
+        .map(|a| {
+            AddrId::try_from(a).map_err(|_| crate::ledger::codec::DecodeError {
+                what: "utxo address",
+            })
+        })
+        .transpose()?;
+    let value = r.uvar("utxo value")?;
+    r.end("utxo")?;
+    Ok((tx, Unspent { addr, value }))
+}
+
+fn be_u64(v: &[u8]) -> Result<u64, crate::ledger::codec::DecodeError> {
+    v.get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or(crate::ledger::codec::DecodeError { what: "u64 id" })
+}
+
+fn be_u32(v: &[u8]) -> Result<u32, crate::ledger::codec::DecodeError> {
+    v.get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .ok_or(crate::ledger::codec::DecodeError { what: "u32 id" })
+}

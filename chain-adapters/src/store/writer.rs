@@ -1,0 +1,460 @@
+//! Batched, atomic writes to the ledger: blocks in, blocks rolled back.
+
+use std::collections::{HashMap, HashSet};
+
+use rocksdb::WriteBatch;
+
+use super::{
+    block_key, db_err, encode_utxo, hash_key, history_key, meta_tip_key, utxo_key, Counters, Store,
+    Tip, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS,
+    CF_TXS, CF_TX_INDEX, CF_UTXO, META_COUNTERS,
+};
+use crate::error::{Error, Result};
+use crate::ledger::codec::Writer;
+use crate::ledger::{
+    AddrId, AddressKey, AddressKind, Amount, BlockRecord, Chain, Hash32, HistoryEntry, Input,
+    NewBlock, NewInput, NewTx, OutRef, Output, SpentBy, TxId, TxRecord, Unspent, TX_COINBASE,
+};
+
+type UtxoKey = (Hash32, u32);
+
+/// Display form of a txid (reversed hex, as explorers show it).
+pub(crate) fn txid_hex(h: &Hash32) -> String {
+    let mut r = *h;
+    r.reverse();
+    hex::encode(r)
+}
+
+/// Accumulates blocks into one RocksDB `WriteBatch` and commits them
+/// atomically together with the tip and id counters.
+///
+/// Look-ups during a batch see the batch's own effects through in-memory
+/// overlays (new addresses, new and spent outputs), so the batch itself is
+/// never read back.
+pub struct LedgerWriter<'a> {
+    store: &'a Store,
+    batch: WriteBatch,
+    counters: Counters,
+    tips: HashMap<Chain, Tip>,
+    dirty_tips: HashSet<Chain>,
+    pending_blocks: usize,
+    new_addrs: HashMap<Vec<u8>, AddrId>,
+    new_utxos: HashMap<UtxoKey, (TxId, Unspent)>,
+    spent_stored: HashSet<UtxoKey>,
+    addr_cache: HashMap<Vec<u8>, AddrId>,
+    addr_cache_cap: usize,
+}
+
+impl<'a> LedgerWriter<'a> {
+    pub(super) fn new(store: &'a Store) -> Result<Self> {
+        let mut tips = HashMap::new();
+        for chain in [Chain::Bitcoin, Chain::Ethereum] {
+            if let Some(t) = store.tip(chain)? {
+                tips.insert(chain, t);
+            }
+        }
+        Ok(LedgerWriter {
+            store,
+            batch: WriteBatch::default(),
+            counters: store.counters()?,
+            tips,
+            dirty_tips: HashSet::new(),
+            pending_blocks: 0,
+            new_addrs: HashMap::new(),
+            new_utxos: HashMap::new(),
+            spent_stored: HashSet::new(),
+            addr_cache: HashMap::new(),
+            // ~64 bytes an entry: a quarter of the configured cache.
+            addr_cache_cap: (store.cache_mb * 1024 * 1024 / 4 / 64).max(1024),
+        })
+    }
+
+    /// Tip of `chain` including blocks not yet committed.
+    pub fn tip(&self, chain: Chain) -> Option<Tip> {
+        self.tips.get(&chain).copied()
+    }
+
+    /// Blocks added since the last commit.
+    pub fn pending_blocks(&self) -> usize {
+        self.pending_blocks
+    }
+
+    /// Bytes in the pending write batch.
+    pub fn pending_bytes(&self) -> usize {
+        self.batch.size_in_bytes()
+    }
+
+    fn put(&mut self, cf: &str, k: &[u8], v: &[u8]) {
+        self.batch.put_cf(self.store.cf(cf), k, v);
+    }
+
+    fn delete(&mut self, cf: &str, k: &[u8]) {
+        self.batch.delete_cf(self.store.cf(cf), k);
+    }
+
+    /// Id of `key`, allocating the next dense id if the ledger has not seen it.
+    fn resolve_addr(&mut self, key: &AddressKey) -> Result<AddrId> {
+        let ik = key.index_key();
+        if let Some(&id) = self.new_addrs.get(&ik).or_else(|| self.addr_cache.get(&ik)) {
+            return Ok(id);
+        }
+        if let Some(id) = self.store.addr_id(key)? {
+            if self.addr_cache.len() >= self.addr_cache_cap {
+                self.addr_cache.clear();
+            }
+            self.addr_cache.insert(ik, id);
+            return Ok(id);
+        }
+        let id = self.counters.next_addr;
+        self.counters.next_addr = id.checked_add(1).ok_or_else(|| Error::Db {
+            path: self.store.path.clone(),
+            reason: "address id space exhausted".into(),
+        })?;
+        self.put(CF_ADDRS, &id.to_be_bytes(), &key.encode());
+        self.put(CF_ADDR_INDEX, &ik, &id.to_be_bytes());
+        self.new_addrs.insert(ik, id);
+        Ok(id)
+    }
+
+    /// Takes output `txid:vout` out of the unspent set.
+    fn spend(&mut self, txid: &Hash32, vout: u32) -> Result<Option<(TxId, Unspent)>> {
+        if let Some(u) = self.new_utxos.remove(&(*txid, vout)) {
+            return Ok(Some(u));
+        }
+        if self.spent_stored.contains(&(*txid, vout)) {
+            return Ok(None);
+        }
+        let found = self.store.unspent(txid, vout)?;
+        if found.is_some() {
+            self.spent_stored.insert((*txid, vout));
+        }
+        Ok(found)
+    }
+
+    /// Adds a block on top of the tip. On error the pending batch must be
+    /// dropped (see [`LedgerWriter::discard`]); nothing has been written.
+    pub fn add_block(&mut self, b: &NewBlock) -> Result<()> {
+        if let Some(tip) = self.tips.get(&b.chain) {
+            if b.height != tip.height + 1 || b.prev_hash != tip.hash {
+                return Err(Error::NotConnected {
+                    height: b.height,
+                    hash: txid_hex(&b.hash),
+                    tip: format!("{} at height {}", txid_hex(&tip.hash), tip.height),
+                });
+            }
+        }
+        let first_tx = self.counters.next_tx;
+        let first_new_addr = self.counters.next_addr;
+        for (index, tx) in b.txs.iter().enumerate() {
+            self.add_tx(b, index as u32, tx)?;
+        }
+        let rec = BlockRecord {
+            chain: b.chain,
+            height: b.height,
+            hash: b.hash,
+            prev_hash: b.prev_hash,
+            time: b.time,
+            first_tx,
+            tx_count: b.txs.len() as u32,
+            first_new_addr,
+            new_addr_count: self.counters.next_addr - first_new_addr,
+            size: b.size,
+        };
+        self.put(CF_BLOCKS, &block_key(b.chain, b.height), &rec.encode());
+        let mut hv = Writer::default();
+        hv.uvar(b.height.into());
+        self.put(CF_BLOCK_INDEX, &hash_key(b.chain, &b.hash), &hv.finish());
+        self.tips.insert(
+            b.chain,
+            Tip {
+                height: b.height,
+                hash: b.hash,
+            },
+        );
+        self.dirty_tips.insert(b.chain);
+        self.pending_blocks += 1;
+        Ok(())
+    }
+
+    fn add_tx(&mut self, b: &NewBlock, index: u32, tx: &NewTx) -> Result<()> {
+        let id = self.counters.next_tx;
+        self.counters.next_tx += 1;
+        let mut touched: HashMap<AddrId, (Amount, Amount)> = HashMap::new();
+        let mut inputs = Vec::with_capacity(tx.inputs.len());
+        for (i, input) in tx.inputs.iter().enumerate() {
+            inputs.push(match *input {
+                NewInput::Coinbase { sequence } => Input {
+                    prev: None,
+                    addr: None,
+                    value: 0,
+                    sequence,
+                },
+                NewInput::Spend {
+                    txid,
+                    vout,
+                    sequence,
+                } => {
+                    let (prev_tx, u) =
+                        self.spend(&txid, vout)?
+                            .ok_or_else(|| Error::MissingPrevout {
+                                height: b.height,
+                                txid: txid_hex(&tx.hash),
+                                input: i,
+                                prev_txid: txid_hex(&txid),
+                                vout,
+                            })?;
+                    let prev = OutRef { tx: prev_tx, vout };
+                    let spender = SpentBy {
+                        tx: id,
+                        input: i as u32,
+                    };
+                    self.put(CF_SPENDS, &prev.key(), &spender.encode());
+                    if let Some(a) = u.addr {
+                        touched.entry(a).or_default().1 += u.value;
+                    }
+                    Input {
+                        prev: Some(prev),
+                        addr: u.addr,
+                        value: u.value,
+                        sequence,
+                    }
+                }
+            });
+        }
+        let mut outputs = Vec::with_capacity(tx.outputs.len());
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            let addr = o.addr.as_ref().map(|k| self.resolve_addr(k)).transpose()?;
+            let from = o.from.as_ref().map(|k| self.resolve_addr(k)).transpose()?;
+            if let Some(a) = addr {
+                touched.entry(a).or_default().0 += o.value;
+            }
+            if let Some(f) = from {
+                touched.entry(f).or_default().1 += o.value;
+            }
+            if b.chain == Chain::Bitcoin && o.kind != AddressKind::NullData {
+                // A later duplicate txid (BIP30 cases) overwrites, as in Bitcoin Core.
+                self.new_utxos.insert(
+                    (tx.hash, vout as u32),
+                    (
+                        id,
+                        Unspent {
+                            addr,
+                            value: o.value,
+                        },
+                    ),
+                );
+            }
+            outputs.push(Output {
+                addr,
+                kind: o.kind,
+                value: o.value,
+                asset: o.asset,
+                from,
+            });
+        }
+        let coinbase = tx.flags & TX_COINBASE != 0;
+        let fee = if coinbase || inputs.is_empty() {
+            0
+        } else {
+            let sum_in: Amount = inputs.iter().map(|i| i.value).sum();
+            let sum_out: Amount = outputs
+                .iter()
+                .filter(|o| o.asset == 0)
+                .map(|o| o.value)
+                .sum();
+            sum_in
+                .checked_sub(sum_out)
+                .ok_or_else(|| Error::InvalidTx {
+                    height: b.height,
+                    txid: txid_hex(&tx.hash),
+                    reason: format!("outputs ({sum_out}) exceed inputs ({sum_in})"),
+                })?
+        };
+        let rec = TxRecord {
+            chain: b.chain,
+            hash: tx.hash,
+            height: b.height,
+            index,
+            version: tx.version,
+            locktime: tx.locktime,
+            size: tx.size,
+            vsize: tx.vsize,
+            flags: tx.flags,
+            fee,
+            inputs,
+            outputs,
+        };
+        self.put(CF_TXS, &id.to_be_bytes(), &rec.encode());
+        self.put(CF_TX_INDEX, &hash_key(b.chain, &tx.hash), &id.to_be_bytes());
+        let mut touched: Vec<_> = touched.into_iter().collect();
+        touched.sort_unstable_by_key(|(a, _)| *a);
+        for (addr, (received, sent)) in touched {
+            let e = HistoryEntry {
+                tx: id,
+                height: b.height,
+                received,
+                sent,
+            };
+            self.put(CF_HISTORY, &history_key(addr, id), &e.encode_value());
+        }
+        Ok(())
+    }
+
+    fn put_checkpoint(&mut self) {
+        let mut c = Writer::default();
+        c.uvar(self.counters.next_tx.into())
+            .uvar(self.counters.next_addr.into());
+        self.put(CF_META, META_COUNTERS, &c.finish());
+        let mut dirty: Vec<Chain> = self.dirty_tips.drain().collect();
+        dirty.sort();
+        for chain in dirty {
+            let key = meta_tip_key(chain);
+            match self.tips.get(&chain).copied() {
+                Some(t) => {
+                    let mut w = Writer::default();
+                    w.uvar(t.height.into()).fixed(&t.hash);
+                    self.put(CF_META, &key, &w.finish());
+                }
+                None => self.delete(CF_META, &key),
+            }
+        }
+    }
+
+    /// Writes the pending blocks, the tip and the id counters in one atomic batch.
+    pub fn commit(&mut self) -> Result<()> {
+        let mut created: Vec<_> = self.new_utxos.drain().collect();
+        created.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((txid, vout), (tx, u)) in created {
+            self.put(CF_UTXO, &utxo_key(&txid, vout), &encode_utxo(tx, &u));
+        }
+        let mut spent: Vec<_> = self.spent_stored.drain().collect();
+        spent.sort_unstable();
+        for (txid, vout) in spent {
+            self.delete(CF_UTXO, &utxo_key(&txid, vout));
+        }
+        self.put_checkpoint();
+        let batch = std::mem::take(&mut self.batch);
+        self.store
+            .db
+            .write(batch)
+            .map_err(|e| db_err(&self.store.path, e))?;
+        for (k, id) in self.new_addrs.drain() {
+            if self.addr_cache.len() >= self.addr_cache_cap {
+                self.addr_cache.clear();
+            }
+            self.addr_cache.insert(k, id);
+        }
+        self.pending_blocks = 0;
+        Ok(())
+    }
+
+    /// Drops everything added since the last commit; the ledger is unchanged.
+    pub fn discard(&mut self) -> Result<()> {
+        *self = LedgerWriter::new(self.store)?;
+        Ok(())
+    }
+
+    /// Removes `chain`'s blocks above `height` (a reorg), in one atomic batch.
+    /// Returns how many blocks were removed.
+    pub fn rollback_to(&mut self, chain: Chain, height: u64) -> Result<u64> {
+        if self.pending_blocks > 0 {
+            self.commit()?;
+        }
+        let Some(tip) = self.tips.get(&chain).copied() else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        let mut h = tip.height;
+        let mut new_tip = tip;
+        while h > height {
+            let block = self.store.block(chain, h)?.ok_or_else(|| Error::Db {
+                path: self.store.path.clone(),
+                reason: format!("{} block {h} missing below the tip", chain.name()),
+            })?;
+            self.remove_block(&block)?;
+            new_tip = Tip {
+                height: h - 1,
+                hash: block.prev_hash,
+            };
+            removed += 1;
+            h -= 1;
+        }
+        self.tips.insert(chain, new_tip);
+        self.dirty_tips.insert(chain);
+        self.put_checkpoint();
+        let batch = std::mem::take(&mut self.batch);
+        self.store
+            .db
+            .write(batch)
+            .map_err(|e| db_err(&self.store.path, e))?;
+        self.addr_cache.clear();
+        Ok(removed)
+    }
+
+    fn remove_block(&mut self, block: &BlockRecord) -> Result<()> {
+        let first = block.first_tx;
+        let end = first + u64::from(block.tx_count);
+        for id in (first..end).rev() {
+            let tx = self.store.tx(id)?.ok_or_else(|| Error::Db {
+                path: self.store.path.clone(),
+                reason: format!("tx {id} of block {} missing", block.height),
+            })?;
+            self.remove_tx(id, &tx)?;
+        }
+        let addr_end = block.first_new_addr + block.new_addr_count;
+        for a in block.first_new_addr..addr_end {
+            if let Some(key) = self.store.address(a)? {
+                self.delete(CF_ADDR_INDEX, &key.index_key());
+            }
+            self.delete(CF_ADDRS, &a.to_be_bytes());
+        }
+        // Ids are reused only when nothing was allocated after this block.
+        if self.counters.next_tx == end {
+            self.counters.next_tx = first;
+        }
+        if self.counters.next_addr == addr_end {
+            self.counters.next_addr = block.first_new_addr;
+        }
+        self.delete(CF_BLOCKS, &block_key(block.chain, block.height));
+        self.delete(CF_BLOCK_INDEX, &hash_key(block.chain, &block.hash));
+        Ok(())
+    }
+
+    fn remove_tx(&mut self, id: TxId, tx: &TxRecord) -> Result<()> {
+        let mut addrs: Vec<AddrId> = Vec::new();
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            addrs.extend(o.addr);
+            addrs.extend(o.from);
+            self.delete(CF_UTXO, &utxo_key(&tx.hash, vout as u32));
+        }
+        for input in &tx.inputs {
+            addrs.extend(input.addr);
+            let Some(prev) = input.prev else { continue };
+            self.delete(CF_SPENDS, &prev.key());
+            let prev_tx = self.store.tx(prev.tx)?.ok_or_else(|| Error::Db {
+                path: self.store.path.clone(),
+                reason: format!("tx {} spent by tx {id} missing", prev.tx),
+            })?;
+            let u = Unspent {
+                addr: input.addr,
+                value: input.value,
+            };
+            self.put(
+                CF_UTXO,
+                &utxo_key(&prev_tx.hash, prev.vout),
+                &encode_utxo(prev.tx, &u),
+            );
+        }
+        addrs.sort_unstable();
+        addrs.dedup();
+        for a in addrs {
+            self.delete(CF_HISTORY, &history_key(a, id));
+        }
+        self.delete(CF_TXS, &id.to_be_bytes());
+        // Only drop the index entry if it still points here (BIP30 duplicates).
+        if self.store.tx_id(tx.chain, &tx.hash)? == Some(id) {
+            self.delete(CF_TX_INDEX, &hash_key(tx.chain, &tx.hash));
+        }
+        Ok(())
+    }
+}

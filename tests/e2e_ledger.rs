@@ -1,0 +1,232 @@
+//! Ingest of real mainnet blk files into the RocksDB ledger, through the real
+//! `tracer` binary: counts, known transactions, balances, bad input.
+
+mod support;
+
+use std::path::Path;
+
+use chain_adapters::ledger::Chain;
+use chain_adapters::store::{Store, StoreOptions};
+use support::*;
+
+const TIP_4312: &str = "00000000a9da635727dce622d78361b153ce3334e6a60d4377fad529abfc7863";
+const TX_170: &str = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16";
+const COINBASE_9: &str = "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9";
+
+fn db_arg(dir: &Path) -> String {
+    dir.join("db").to_str().unwrap().to_string()
+}
+
+#[test]
+fn ingests_blocks_0_to_4312_with_known_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db_arg(tmp.path());
+    let s = ingest_main(Path::new(&db), &fixture("bitcoin/blk-heights-0-4312.dat"));
+    assert_eq!(s["blocks"], 4313);
+    assert_eq!(s["txs"], 4371);
+    assert_eq!(s["tip_height"], 4312);
+    assert_eq!(s["tip_hash"], TIP_4312);
+    assert_eq!(s["stale_blocks"], 0);
+
+    let st = json(&["--db", &db, "status", "--json"]);
+    assert_eq!(st["bitcoin_network"], "main");
+    assert_eq!(st["bitcoin_tip_height"], 4312);
+    assert_eq!(st["bitcoin_tip_hash"], TIP_4312);
+    assert_eq!(st["transactions"], 4371);
+
+    // Block 170: the first person-to-person payment, Satoshi to Hal Finney.
+    let tx = json(&["--db", &db, "tx", TX_170, "--json"]);
+    assert_eq!(tx["height"], 170);
+    assert_eq!(tx["inputs"].as_array().unwrap().len(), 1);
+    assert_eq!(tx["inputs"][0]["spends"], format!("{COINBASE_9}:0"));
+    assert_eq!(tx["inputs"][0]["value"], 5_000_000_000u64);
+    assert_eq!(
+        tx["inputs"][0]["address"]["address"],
+        "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+    );
+    assert_eq!(tx["inputs"][0]["address"]["kind"], "p2pk");
+    assert_eq!(tx["outputs"][0]["value"], 1_000_000_000u64);
+    assert_eq!(
+        tx["outputs"][0]["address"]["address"],
+        "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+    );
+    assert_eq!(tx["outputs"][0]["kind"], "p2pk");
+    assert_eq!(tx["outputs"][1]["value"], 4_000_000_000u64);
+    assert_eq!(
+        tx["outputs"][1]["address"]["address"],
+        "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+    );
+    assert_eq!(tx["fee"], 0);
+
+    // Block 9's coinbase is spent by tx 170.
+    let cb = json(&["--db", &db, "tx", COINBASE_9, "--json"]);
+    assert_eq!(cb["height"], 9);
+    assert_eq!(cb["coinbase"], true);
+    assert_eq!(cb["outputs"][0]["spent_by"], format!("{TX_170}:0"));
+
+    // Hal Finney's address received the 10 BTC in tx 170 (P2PK, shown as its P2PKH address).
+    let hal = json(&[
+        "--db",
+        &db,
+        "address",
+        "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3",
+        "--json",
+        "--limit",
+        "0",
+    ]);
+    let entries = hal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "only the P2PK form has history");
+    assert_eq!(entries[0]["kind"], "p2pk");
+    let h170 = entries[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["txid"] == TX_170)
+        .expect("tx 170 in Hal's history");
+    assert_eq!(h170["received"], 1_000_000_000u64);
+    assert_eq!(h170["height"], 170);
+    // The text form names the same facts.
+    let text = ok(&["--db", &db, "tx", TX_170]);
+    assert!(
+        text.contains("10.00000000 BTC  1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3 (p2pk)"),
+        "{text}"
+    );
+
+    // Every satoshi is accounted for: balances add up to the coinbase total.
+    let store = Store::open_read_only(Path::new(&db), StoreOptions::default()).unwrap();
+    let (mut coinbase_total, mut coinbases, mut others) = (0u128, 0, 0);
+    store
+        .for_each_tx(|_, t| {
+            if t.is_coinbase() {
+                coinbases += 1;
+                coinbase_total += t.outputs.iter().map(|o| o.value).sum::<u128>();
+            } else {
+                others += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!((coinbases, others), (4313, 58));
+    assert_eq!(
+        coinbase_total,
+        4313 * 5_000_000_000u128,
+        "no fees were paid before 4313"
+    );
+    let mut ids = Vec::new();
+    store.for_each_address(|id, _| ids.push(id)).unwrap();
+    assert_eq!(
+        ids,
+        (0..ids.len() as u32).collect::<Vec<_>>(),
+        "address ids are dense"
+    );
+    let balance_total: u128 = ids
+        .iter()
+        .map(|&id| {
+            let h = store.history(id).unwrap();
+            h.iter().map(|e| e.received).sum::<u128>() - h.iter().map(|e| e.sent).sum::<u128>()
+        })
+        .sum();
+    assert_eq!(balance_total, coinbase_total);
+    assert_eq!(store.tip(Chain::Bitcoin).unwrap().unwrap().height, 4312);
+    drop(store);
+
+    // Ingesting the same file again adds nothing and changes nothing.
+    let before = fingerprint(Path::new(&db));
+    let again = ingest_main(Path::new(&db), &fixture("bitcoin/blk-heights-0-4312.dat"));
+    assert_eq!(again["blocks"], 0);
+    assert_eq!(fingerprint(Path::new(&db)), before);
+
+    // A file of another network is refused, naming file and offset; nothing is committed.
+    let out = fails(&[
+        "--db",
+        &db,
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        fixture("bitcoin/mixed-testnet-mainnet.blk")
+            .to_str()
+            .unwrap(),
+        "--network",
+        "main",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "mixed-testnet-mainnet.blk: offset 0: block of network test where main was expected"
+        ),
+        "{err}"
+    );
+    assert_eq!(fingerprint(Path::new(&db)), before);
+    // A DB holding mainnet refuses regtest data.
+    let out = fails(&[
+        "--db",
+        &db,
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        fixture("bitcoin/blk-heights-1-255.dat").to_str().unwrap(),
+        "--network",
+        "regtest",
+    ]);
+    assert!(
+        stderr(&out).contains("holds bitcoin main data, cannot add bitcoin regtest data"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn mixed_file_as_testnet_fails_at_the_mainnet_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db_arg(tmp.path());
+    let out = fails(&[
+        "--db",
+        &db,
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        fixture("bitcoin/mixed-testnet-mainnet.blk")
+            .to_str()
+            .unwrap(),
+        "--network",
+        "test",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("offset 293: block of network main where test was expected"),
+        "{err}"
+    );
+    assert!(err.contains("no blocks committed"), "{err}");
+    let st = json(&["--db", &db, "status", "--json"]);
+    assert!(st["bitcoin_tip_height"].is_null());
+    assert_eq!(st["transactions"], 0);
+}
+
+#[test]
+fn genesis_is_supplied_when_the_files_start_at_block_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db_arg(tmp.path());
+    let s = ingest_main(Path::new(&db), &fixture("bitcoin/blk-heights-1-255.dat"));
+    assert_eq!(s["blocks"], 256);
+    assert_eq!(s["tip_height"], 255);
+    let genesis = json(&[
+        "--db",
+        &db,
+        "tx",
+        "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b",
+        "--json",
+    ]);
+    assert_eq!(genesis["height"], 0);
+    assert_eq!(
+        genesis["outputs"][0]["address"]["address"],
+        "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+    );
+    // The same blocks as the 0–4312 file, so the first 256 blocks agree.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let db2 = db_arg(tmp2.path());
+    ingest_main(Path::new(&db2), &fixture("bitcoin/blk-heights-0-4312.dat"));
+    let b255 = |db: &str| {
+        let store = Store::open_read_only(Path::new(db), StoreOptions::default()).unwrap();
+        store.block(Chain::Bitcoin, 255).unwrap().unwrap().hash
+    };
+    assert_eq!(b255(&db), b255(&db2));
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what tracer needs on a fresh Debian machine, from the project's own
+# files: clang + libclang (RocksDB's bindgen step), Node.js + the npm test
+# nodes in tests/package-lock.json (bcoin), and PyPI embit (the independent
+# decoder the decode test cross-checks against). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} with apt-get"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import embit' >/dev/null 2>&1; then
+  echo "setup: installing embit (PyPI)"
+  python3 -m pip install -q embit==0.8.0 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages embit==0.8.0
+fi
+
+if [ ! -f tests/node_modules/bcoin/bin/node ]; then
+  echo "setup: installing test nodes (npm ci in tests/)"
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi

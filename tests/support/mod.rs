@@ -1,0 +1,88 @@
+//! Shared helpers of the end-to-end tests: fixtures, running the real
+//! `tracer` binary, and a real bcoin regtest node on 127.0.0.1.
+#![allow(dead_code)]
+
+pub mod bcoin;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    let p = root().join("tests/fixtures").join(rel);
+    assert!(p.exists(), "fixture {} missing", p.display());
+    p
+}
+
+/// The `tracer` binary under test.
+pub fn tracer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tracer"))
+}
+
+/// Runs tracer with `args`; panics with its stderr unless it succeeds. Returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = tracer().args(args).output().expect("run tracer");
+    assert!(
+        out.status.success(),
+        "tracer {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Runs tracer with `args` and parses its stdout as JSON.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let s = ok(args);
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("tracer {args:?}: bad JSON ({e}): {s}"))
+}
+
+/// Runs tracer with `args`, expecting failure. Returns the output.
+pub fn fails(args: &[&str]) -> Output {
+    let out = tracer().args(args).output().expect("run tracer");
+    assert!(
+        !out.status.success(),
+        "tracer {args:?} should have failed; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// Stderr of a finished process as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The ledger fingerprint of `db`.
+pub fn fingerprint(db: &Path) -> String {
+    let v = json(&[
+        "--db",
+        db.to_str().unwrap(),
+        "status",
+        "--json",
+        "--fingerprint",
+    ]);
+    v["fingerprint"].as_str().unwrap().to_string()
+}
+
+/// Ingests one blk file or directory into `db` on mainnet; returns the JSON summary.
+pub fn ingest_main(db: &Path, blocks: &Path) -> serde_json::Value {
+    json(&[
+        "--db",
+        db.to_str().unwrap(),
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--network",
+        "main",
+        "--json",
+    ])
+}

@@ -1,0 +1,55 @@
+//! Ingest progress on the terminal: a bar with blocks/s and ETA, hidden when
+//! stderr is not a TTY (notes are still printed).
+
+use std::io::IsTerminal;
+
+use chain_adapters::ingest::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Draws ingest progress with indicatif.
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    /// A bar on stderr (hidden unless stderr is a terminal).
+    pub fn new() -> Self {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} blocks  {per_sec}  ETA {eta}  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Bar { bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, from: u64, to: u64, _bytes: u64) {
+        self.bar.set_length(to + 1 - from);
+        self.bar.set_position(0);
+    }
+
+    fn block(&self, height: u64, _bytes: u64) {
+        self.bar.inc(1);
+        if height % 100 == 0 {
+            self.bar.set_message(format!("height {height}"));
+        }
+    }
+
+    fn note(&self, msg: &str) {
+        self.bar.suspend(|| eprintln!("note: {msg}"));
+    }
+}

@@ -1,0 +1,168 @@
+//! Plain-text rendering of query results for the terminal.
+
+use chain_adapters::bitcoin::decode::{Decoded, DecodedTx};
+use chain_adapters::ingest::IngestSummary;
+use chain_adapters::query::{btc, AddressRef, AddressView, StatusView, TxView};
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map_or("-".to_string(), |v| v.to_string())
+}
+
+fn who(a: &Option<AddressRef>) -> String {
+    match a {
+        Some(a) => format!("{} ({})", a.address, a.kind),
+        None => "(no address)".into(),
+    }
+}
+
+/// `tracer status`.
+pub fn status(s: &StatusView) {
+    println!("ledger        {}", s.db);
+    println!("schema        v{}", s.schema_version);
+    println!("bitcoin       {}", opt(&s.bitcoin_network));
+    println!("tip height    {}", opt(&s.bitcoin_tip_height));
+    println!("tip hash      {}", opt(&s.bitcoin_tip_hash));
+    println!("tip time      {}", opt(&s.bitcoin_tip_time));
+    println!("transactions  {}", s.transactions);
+    println!("addresses     {}", s.addresses);
+    if let Some(f) = &s.fingerprint {
+        println!("fingerprint   {f}");
+    }
+}
+
+/// `tracer tx`.
+pub fn tx(t: &TxView) {
+    println!("tx {}", t.txid);
+    println!(
+        "block {} ({}) at {}, position {}",
+        t.height, t.block_hash, t.time, t.index
+    );
+    println!(
+        "version {}  locktime {}  size {} B  vsize {} vB  fee {} BTC{}",
+        t.version,
+        t.locktime,
+        t.size,
+        t.vsize,
+        btc(t.fee),
+        if t.coinbase { "  (coinbase)" } else { "" }
+    );
+    println!("inputs:");
+    for (i, inp) in t.inputs.iter().enumerate() {
+        match &inp.spends {
+            Some(s) => println!(
+                "  {i:>3}  {:>17} BTC  {}  spends {s}",
+                btc(inp.value),
+                who(&inp.address)
+            ),
+            None => println!("  {i:>3}  coinbase"),
+        }
+    }
+    println!("outputs:");
+    for o in &t.outputs {
+        println!(
+            "  {:>3}  {:>17} BTC  {}  {}",
+            o.vout,
+            btc(o.value),
+            who(&o.address),
+            o.spent_by
+                .as_ref()
+                .map_or("unspent".to_string(), |s| format!("spent by {s}"))
+        );
+    }
+}
+
+/// `tracer address`.
+pub fn address(a: &AddressView) {
+    println!("address {}", a.query);
+    println!(
+        "balance {} BTC  received {} BTC  sent {} BTC",
+        btc(a.balance),
+        btc(a.received),
+        btc(a.sent)
+    );
+    for e in &a.entries {
+        println!(
+            "\n  [{}] {} #{}: {} txs, heights {}..{}, balance {} BTC",
+            e.address.kind,
+            e.address.address,
+            e.address.id,
+            e.tx_count,
+            opt(&e.first_height),
+            opt(&e.last_height),
+            btc(e.balance)
+        );
+        for h in &e.history {
+            println!(
+                "    {:>8}  {}  +{} -{}",
+                h.height,
+                h.txid,
+                btc(h.received),
+                btc(h.sent)
+            );
+        }
+        if e.history.len() < e.tx_count {
+            println!(
+                "    … {} of {} shown (--offset/--limit)",
+                e.history.len(),
+                e.tx_count
+            );
+        }
+    }
+}
+
+fn decoded_tx(t: &DecodedTx, indent: &str) {
+    println!(
+        "{indent}tx {}  ({} in, {} out)",
+        t.txid,
+        t.inputs.len(),
+        t.outputs.len()
+    );
+    for o in &t.outputs {
+        println!(
+            "{indent}  {:>3}  {:>17} BTC  {:<11} {}",
+            o.vout,
+            btc(o.value.into()),
+            o.kind,
+            o.address.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+/// `tracer decode`.
+pub fn decoded(d: &Decoded) {
+    match d {
+        Decoded::Transaction(t) => decoded_tx(t, ""),
+        Decoded::Blocks { blocks } => {
+            for b in blocks {
+                println!(
+                    "block {}  height {}  {} txs  network {}{}",
+                    b.hash,
+                    opt(&b.height),
+                    b.tx_count,
+                    b.network,
+                    b.offset.map_or(String::new(), |o| format!("  offset {o}"))
+                );
+                for t in &b.txs {
+                    decoded_tx(t, "  ");
+                }
+            }
+        }
+    }
+}
+
+/// `tracer ingest` summary.
+pub fn ingest_summary(s: &IngestSummary) {
+    let mb = s.bytes as f64 / 1e6;
+    println!(
+        "ingested {} blocks, {} txs, {:.1} MB in {:.2} s ({:.1} MB/s); rolled back {}; left out {} stale, {} unconnected",
+        s.blocks,
+        s.txs,
+        mb,
+        s.seconds,
+        if s.seconds > 0.0 { mb / s.seconds } else { 0.0 },
+        s.rolled_back,
+        s.stale_blocks,
+        s.unconnected_blocks
+    );
+    println!("tip: height {} {}", opt(&s.tip_height), opt(&s.tip_hash));
+}
