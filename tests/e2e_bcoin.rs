@@ -15,7 +15,7 @@ use support::*;
 
 /// Core-format regtest address of a bcoin address (bcoin prints its own prefixes).
 fn core_address(node: &Bcoin, bcoin_addr: &str) -> String {
-    let v = node.wallet("validateaddress", json!([bcoin_addr]));
+    let v = node.rpc("validateaddress", json!([bcoin_addr]));
     let script = ScriptBuf::from_hex(v["scriptPubKey"].as_str().unwrap()).unwrap();
     Address::from_script(&script, Network::Regtest)
         .unwrap()
@@ -48,17 +48,10 @@ fn raw_block(node: &Bcoin, hash: &str) -> Vec<u8> {
 #[test]
 fn rpc_ingest_auth_reorg_follow_and_blk_files_agree() {
     let node = Bcoin::start();
-    let miner = node
-        .wallet("getnewaddress", json!([]))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let miner = node.new_address("primary", false);
     node.mine(101, &miner);
-    let payee = node
-        .wallet("getnewaddress", json!([]))
-        .as_str()
-        .unwrap()
-        .to_string();
+    node.wait_for_balance(101.0 * 50.0); // the wallet has seen all 101 blocks
+    let payee = node.new_address("seg", true); // P2WPKH
     let t1 = node
         .wallet("sendtoaddress", json!([payee, 12.5]))
         .as_str()
@@ -177,11 +170,7 @@ fn rpc_ingest_auth_reorg_follow_and_blk_files_agree() {
     };
     assert_eq!(json(&["--db", dbs, "tx", &t2, "--json"])["height"], 104);
     node.rpc("invalidateblock", json!([old_tip]));
-    let other_miner = node
-        .wallet("getnewaddress", json!([]))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other_miner = node.new_address("primary", false);
     let new_branch = node.mine(2, &other_miner);
     let s = ingest_rpc(dbs, &node, &AUTH);
     assert_eq!(s["rolled_back"], 1);

@@ -74,7 +74,7 @@ fn dense_2019_block_matches_embit() {
 #[test]
 fn dense_segwit_blocks_match_embit() {
     cross_check("bitcoin/segwit-2-blocks.blk", 2, 4699);
-    // The file holds native SegWit outputs, and tracer names their kinds.
+    // SegWit-era blocks: witness spends (vsize < size) and the script kinds tracer names.
     let ours = json(&[
         "decode",
         fixture("bitcoin/segwit-2-blocks.blk").to_str().unwrap(),
@@ -88,9 +88,21 @@ fn dense_segwit_blocks_match_embit() {
         .flat_map(|t| t["outputs"].as_array().unwrap())
         .map(|o| o["kind"].as_str().unwrap().to_string())
         .collect();
-    for k in ["p2pkh", "p2sh", "p2wpkh", "op_return"] {
-        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
-    }
+    assert_eq!(
+        kinds,
+        ["op_return", "p2pkh", "p2sh"].map(String::from).into()
+    );
+    let witness_spends = ours["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["txs"].as_array().unwrap())
+        .filter(|t| t["vsize"].as_u64() < t["size"].as_u64())
+        .count();
+    assert_eq!(
+        witness_spends, 20,
+        "embit also finds 20 txs with witness data"
+    );
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct IngestOptions {
     pub batch_blocks: usize,
     /// …or once the pending write batch exceeds this many bytes.
     pub batch_bytes: usize,
+    /// fsync each commit (survives power loss, not only a crash).
+    pub sync: bool,
 }
 
 impl Default for IngestOptions {
@@ -33,6 +35,7 @@ impl Default for IngestOptions {
         IngestOptions {
             batch_blocks: 1000,
             batch_bytes: 64 << 20,
+            sync: false,
         }
     }
 }
@@ -194,6 +197,7 @@ pub fn ingest_blk_files(
     };
     store.bind_network(Chain::Bitcoin, network_name(network))?;
     let mut w = store.writer()?;
+    w.set_sync(opts.sync);
     let start = match w.tip(Chain::Bitcoin) {
         None => 0,
         Some(tip) => {
@@ -210,12 +214,14 @@ pub fn ingest_blk_files(
                     f + 1
                 }
                 Some(_) => files_tip + 1, // the files are behind the ledger: nothing new
-                None => return Err(Error::Usage(format!(
+                None => {
+                    return Err(Error::Usage(format!(
                     "{}: these blocks do not share the ledger's chain (ledger tip {} at height {})",
                     path.display(),
                     hash_hex(&tip.hash),
                     tip.height
-                ))),
+                )))
+                }
             }
         }
     };
@@ -318,6 +324,7 @@ pub fn ingest_rpc(
     }
     store.bind_network(Chain::Bitcoin, network_name(network))?;
     let mut w = store.writer()?;
+    w.set_sync(opts.sync);
     let mut summary = IngestSummary::default();
     loop {
         sync_rpc_once(store, client, &mut w, opts, &mut summary, progress)?;

@@ -124,6 +124,56 @@ impl Bcoin {
             .unwrap_or_else(|e| panic!("bcoin wallet rpc {e}"))
     }
 
+    /// Calls the wallet's HTTP API (`method` `path` with a JSON body).
+    pub fn wallet_http(&self, method: &str, path: &str, body: Value) -> Value {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("x:{API_KEY}"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let url = format!("http://127.0.0.1:{}{path}", self.wallet_port);
+        let mut resp = match method {
+            "PUT" => agent
+                .put(&url)
+                .header("Authorization", &format!("Basic {auth}"))
+                .send_json(body),
+            _ => agent
+                .post(&url)
+                .header("Authorization", &format!("Basic {auth}"))
+                .send_json(body),
+        }
+        .unwrap_or_else(|e| panic!("bcoin wallet {method} {path}: {e}"));
+        resp.body_mut().read_json().unwrap()
+    }
+
+    /// A fresh receive address of wallet `id` (created with SegWit keys if
+    /// `witness` and missing), in bcoin's regtest format. The wallet RPC's
+    /// `getnewaddress` of bcoin 1.0.2 prints mainnet prefixes, so the HTTP API is used.
+    pub fn new_address(&self, id: &str, witness: bool) -> String {
+        if id != "primary" {
+            self.wallet_http("PUT", &format!("/wallet/{id}"), json!({"witness": witness}));
+        }
+        let v = self.wallet_http(
+            "POST",
+            &format!("/wallet/{id}/address"),
+            json!({"account": "default"}),
+        );
+        v["address"].as_str().unwrap().to_string()
+    }
+
+    /// Waits until the primary wallet has processed the chain and can spend `btc`.
+    pub fn wait_for_balance(&self, btc: f64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let bal = self.wallet("getbalance", json!([])).as_f64().unwrap_or(0.0);
+            if bal >= btc {
+                return;
+            }
+            assert!(Instant::now() < deadline, "wallet balance stuck at {bal}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Mines `n` blocks paying to `addr`; returns their hashes.
     pub fn mine(&self, n: u64, addr: &str) -> Vec<String> {
         let v = self.rpc("generatetoaddress", json!([n, addr]));

@@ -123,6 +123,9 @@ struct BitcoinIngest {
     /// Commit once the pending batch exceeds this many MiB.
     #[arg(long, default_value_t = 64)]
     batch_mb: usize,
+    /// fsync every commit: the ledger then survives a power loss, not only a crash (slower).
+    #[arg(long)]
+    sync: bool,
     /// Machine-readable summary.
     #[arg(long)]
     json: bool,
@@ -216,6 +219,7 @@ fn ingest_bitcoin(db: &Path, opts: StoreOptions, a: BitcoinIngest) -> Result<()>
     let iopts = IngestOptions {
         batch_blocks: a.batch_blocks.max(1),
         batch_bytes: a.batch_mb.max(1) << 20,
+        sync: a.sync,
     };
     let bar = progress::Bar::new();
     let result = if let Some(dir) = &a.blocks_dir {

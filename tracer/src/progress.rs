@@ -1,5 +1,6 @@
-//! Ingest progress on the terminal: a bar with blocks/s and ETA, hidden when
-//! stderr is not a TTY (notes are still printed).
+//! Ingest progress on the terminal: a bar with blocks/s and ETA. When stderr
+//! is not a TTY the bar is hidden and each commit is logged as a line
+//! (`committed height N`) instead, for logs and supervising programs.
 
 use std::io::IsTerminal;
 
@@ -9,12 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Draws ingest progress with indicatif.
 pub struct Bar {
     bar: ProgressBar,
+    log_lines: bool,
 }
 
 impl Bar {
     /// A bar on stderr (hidden unless stderr is a terminal).
     pub fn new() -> Self {
-        let target = if std::io::stderr().is_terminal() {
+        let tty = std::io::stderr().is_terminal();
+        let target = if tty {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -27,7 +30,10 @@ impl Bar {
             .expect("valid template")
             .progress_chars("=> "),
         );
-        Bar { bar }
+        Bar {
+            bar,
+            log_lines: !tty,
+        }
     }
 
     /// Removes the bar.
@@ -44,8 +50,14 @@ impl Progress for Bar {
 
     fn block(&self, height: u64, _bytes: u64) {
         self.bar.inc(1);
-        if height % 100 == 0 {
+        if height.is_multiple_of(100) {
             self.bar.set_message(format!("height {height}"));
+        }
+    }
+
+    fn committed(&self, height: u64) {
+        if self.log_lines {
+            eprintln!("committed height {height}");
         }
     }
 

@@ -312,8 +312,8 @@ impl BlockFiles {
         let mut index: HashMap<BlockHash, usize> = HashMap::with_capacity(locs.len());
         let mut locs_unique = Vec::with_capacity(locs.len());
         for l in locs {
-            if !index.contains_key(&l.hash) {
-                index.insert(l.hash, locs_unique.len());
+            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(l.hash) {
+                e.insert(locs_unique.len());
                 locs_unique.push(l);
             }
         }

@@ -43,6 +43,7 @@ pub struct LedgerWriter<'a> {
     spent_stored: HashSet<UtxoKey>,
     addr_cache: HashMap<Vec<u8>, AddrId>,
     addr_cache_cap: usize,
+    sync: bool,
 }
 
 impl<'a> LedgerWriter<'a> {
@@ -66,7 +67,24 @@ impl<'a> LedgerWriter<'a> {
             addr_cache: HashMap::new(),
             // ~64 bytes an entry: a quarter of the configured cache.
             addr_cache_cap: (store.cache_mb * 1024 * 1024 / 4 / 64).max(1024),
+            sync: false,
         })
+    }
+
+    /// Whether each commit waits for the WAL to reach the disk (fsync). Without
+    /// it a commit survives a process crash; with it, also a power loss.
+    pub fn set_sync(&mut self, sync: bool) {
+        self.sync = sync;
+    }
+
+    fn write_batch(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.store
+            .db
+            .write_opt(batch, &wo)
+            .map_err(|e| db_err(&self.store.path, e))
     }
 
     /// Tip of `chain` including blocks not yet committed.
@@ -323,7 +341,7 @@ impl<'a> LedgerWriter<'a> {
     /// Writes the pending blocks, the tip and the id counters in one atomic batch.
     pub fn commit(&mut self) -> Result<()> {
         let mut created: Vec<_> = self.new_utxos.drain().collect();
-        created.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        created.sort_unstable_by_key(|c| c.0);
         for ((txid, vout), (tx, u)) in created {
             self.put(CF_UTXO, &utxo_key(&txid, vout), &encode_utxo(tx, &u));
         }
@@ -333,11 +351,7 @@ impl<'a> LedgerWriter<'a> {
             self.delete(CF_UTXO, &utxo_key(&txid, vout));
         }
         self.put_checkpoint();
-        let batch = std::mem::take(&mut self.batch);
-        self.store
-            .db
-            .write(batch)
-            .map_err(|e| db_err(&self.store.path, e))?;
+        self.write_batch()?;
         for (k, id) in self.new_addrs.drain() {
             if self.addr_cache.len() >= self.addr_cache_cap {
                 self.addr_cache.clear();
@@ -350,7 +364,9 @@ impl<'a> LedgerWriter<'a> {
 
     /// Drops everything added since the last commit; the ledger is unchanged.
     pub fn discard(&mut self) -> Result<()> {
+        let sync = self.sync;
         *self = LedgerWriter::new(self.store)?;
+        self.sync = sync;
         Ok(())
     }
 
@@ -382,11 +398,7 @@ impl<'a> LedgerWriter<'a> {
         self.tips.insert(chain, new_tip);
         self.dirty_tips.insert(chain);
         self.put_checkpoint();
-        let batch = std::mem::take(&mut self.batch);
-        self.store
-            .db
-            .write(batch)
-            .map_err(|e| db_err(&self.store.path, e))?;
+        self.write_batch()?;
         self.addr_cache.clear();
         Ok(removed)
     }
