@@ -34,7 +34,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_blocks: 1000,
-            batch_bytes: 64 << 20,
+            batch_bytes: 16 << 20,
             sync: false,
         }
     }
@@ -115,15 +115,15 @@ fn add_and_maybe_commit(
     progress.block(block.height, u64::from(block.size));
     if w.pending_blocks() >= opts.batch_blocks || w.pending_bytes() >= opts.batch_bytes {
         w.commit()?;
-        progress.committed(block.height);
+        if let Some(t) = w.durable_tip(block.chain) {
+            progress.committed(t.height);
+        }
     }
     Ok(())
 }
 
 fn finish(w: &mut LedgerWriter<'_>, summary: &mut IngestSummary, started: Instant) -> Result<()> {
-    if w.pending_blocks() > 0 {
-        w.commit()?;
-    }
+    w.finish()?;
     let tip = w.tip(Chain::Bitcoin);
     summary.tip_height = tip.map(|t| t.height);
     summary.tip_hash = tip.map(|t| hash_hex(&t.hash));
@@ -255,7 +255,7 @@ pub fn ingest_blk_files(
                 let decoded: Vec<Result<NewBlock>> = chunk
                     .par_iter()
                     .enumerate()
-                    .map(|(i, loc)| Ok(to_new_block(&files.read_block(loc)?, base + i as u64)))
+                    .map(|(i, loc)| files.read_new_block(loc, base + i as u64))
                     .collect();
                 let failed = decoded.iter().any(|r| r.is_err());
                 if tx.send(decoded).is_err() || failed {
@@ -350,9 +350,7 @@ fn sync_rpc_once(
         let start = match w.tip(Chain::Bitcoin) {
             None => 0,
             Some(tip) => {
-                if w.pending_blocks() > 0 {
-                    w.commit()?;
-                }
+                w.finish()?;
                 let top = tip.height.min(node_height);
                 let fork = fork_point(store, top, |h| {
                     client.block_hash(h).map(|b| Some(b.to_byte_array()))
@@ -379,8 +377,7 @@ fn sync_rpc_once(
         progress.begin(start, node_height, 0);
         for height in start..=node_height {
             let hash = client.block_hash(height)?;
-            let block = client.block(&hash)?;
-            let nb = to_new_block(&block, height);
+            let nb = client.new_block(&hash, height)?;
             let tip: Option<Tip> = w.tip(Chain::Bitcoin);
             if tip.is_some_and(|t| t.hash != nb.prev_hash) {
                 // The node reorganised while we were fetching: find the fork again.
@@ -388,11 +385,9 @@ fn sync_rpc_once(
             }
             add_and_maybe_commit(w, &nb, opts, summary, progress)?;
         }
-        if w.pending_blocks() > 0 {
-            w.commit()?;
-            if let Some(t) = w.tip(Chain::Bitcoin) {
-                progress.committed(t.height);
-            }
+        w.finish()?;
+        if let Some(t) = w.durable_tip(Chain::Bitcoin) {
+            progress.committed(t.height);
         }
         return Ok(());
     }

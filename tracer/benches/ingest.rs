@@ -10,7 +10,8 @@
 //! The chain is a synthetic regtest chain generated here (real serialization,
 //! txids, merkle roots and PoW), or any blocks directory given with
 //! `TRACER_BENCH_BLOCKS_DIR=DIR` (e.g. the simulator's `large` preset).
-//! Size: `TRACER_BENCH_BLOCKS` (default 2000) × `TRACER_BENCH_TXS` (default 500).
+//! Size: `TRACER_BENCH_BLOCKS` (default 2000) × `TRACER_BENCH_TXS` (default 500);
+//! `TRACER_BENCH_OUT=DIR` keeps the generated chain there.
 //!
 //! Run: `cargo bench -p tracer --bench ingest`
 
@@ -29,7 +30,6 @@ use bitcoin::{
 };
 use chain_adapters::bitcoin::blkfile::BlockFiles;
 use chain_adapters::bitcoin::blkwriter::{grind_pow, BlkWriter, MAX_BLK_FILE};
-use chain_adapters::bitcoin::convert::to_new_block;
 use rayon::prelude::*;
 
 struct Rng(u64);
@@ -175,9 +175,11 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// Runs `tracer ingest` and returns (seconds, peak RSS in MiB, summary JSON).
+/// The child is reaped with `wait4` (to read its peak RSS), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn ingest(dir: &Path, db: &Path, cache_mb: u64, network: &str) -> (f64, f64, serde_json::Value) {
     let t = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_tracer"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -189,17 +191,15 @@ fn ingest(dir: &Path, db: &Path, cache_mb: u64, network: &str) -> (f64, f64, ser
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; `usage` is a valid out-pointer.
+    // SAFETY: waits for our own child (not yet reaped); `usage` is a valid out-pointer.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
     let secs = t.elapsed().as_secs_f64();
-    let out = child
-        .wait_with_output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "ingest failed"
@@ -218,7 +218,9 @@ fn main() {
         Err(_) => {
             let blocks = env_u64("TRACER_BENCH_BLOCKS", 2000);
             let txs = env_u64("TRACER_BENCH_TXS", 500);
-            let dir = tmp.path().join("blocks");
+            let dir = std::env::var("TRACER_BENCH_OUT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| tmp.path().join("blocks"));
             let t = Instant::now();
             let n = generate(&dir, blocks, txs);
             println!(
@@ -241,7 +243,7 @@ fn main() {
         .par_chunks(64)
         .map(|c| {
             c.iter()
-                .map(|l| to_new_block(&files.read_block(l).unwrap(), 0).txs.len())
+                .map(|l| files.read_new_block(l, 0).unwrap().txs.len())
                 .sum::<usize>()
         })
         .sum();

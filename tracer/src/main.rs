@@ -120,8 +120,9 @@ struct BitcoinIngest {
     /// Commit after this many blocks.
     #[arg(long, default_value_t = 1000)]
     batch_blocks: usize,
-    /// Commit once the pending batch exceeds this many MiB.
-    #[arg(long, default_value_t = 64)]
+    /// Commit once the pending batch exceeds this many MiB (bounds ingest memory
+    /// together with --cache-mb; the write of one batch overlaps the next).
+    #[arg(long, default_value_t = 16)]
     batch_mb: usize,
     /// fsync every commit: the ledger then survives a power loss, not only a crash (slower).
     #[arg(long)]

@@ -20,8 +20,10 @@ use bitcoin::p2p::Magic;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Network};
 
+use super::convert::to_verified_new_block;
 use super::network::{network_name, network_of_magic};
 use crate::error::{Error, Result};
+use crate::ledger::NewBlock;
 
 /// Largest block a record may hold (the consensus weight limit allows at most 4 MB).
 pub const MAX_BLOCK_SIZE: u32 = 4_000_000;
@@ -277,29 +279,47 @@ impl BlockFiles {
         Ok(())
     }
 
-    /// Reads, decodes and verifies (hash and merkle root) the block at `loc`.
-    pub fn read_block(&self, loc: &BlockLocation) -> Result<Block> {
+    /// Reads and decodes the block at `loc`, checking its hash.
+    fn decode_at(&self, loc: &BlockLocation) -> Result<Block> {
         let (path, file, _) = &self.files[loc.file];
         let mut buf = vec![0u8; loc.size as usize];
         file.read_exact_at(&mut buf, loc.offset + 8)
             .map_err(|e| Error::io(path, e))?;
         unxor(&mut buf, loc.offset + 8, &self.xor);
-        let corrupt = |reason: String| Error::CorruptBlock {
-            path: path.clone(),
-            offset: loc.offset,
-            reason,
-        };
-        let block: Block = deserialize(&buf).map_err(|e| corrupt(e.to_string()))?;
+        let block: Block = deserialize(&buf).map_err(|e| self.corrupt(loc, e.to_string()))?;
         if block.block_hash() != loc.hash {
-            return Err(corrupt("header changed since the scan".into()));
-        }
-        if !block.check_merkle_root() {
-            return Err(corrupt(format!(
-                "merkle root of block {} does not match its transactions",
-                loc.hash
-            )));
+            return Err(self.corrupt(loc, "header changed since the scan".into()));
         }
         Ok(block)
+    }
+
+    fn corrupt(&self, loc: &BlockLocation, reason: String) -> Error {
+        Error::CorruptBlock {
+            path: self.files[loc.file].0.clone(),
+            offset: loc.offset,
+            reason,
+        }
+    }
+
+    /// Reads, decodes and verifies (hash and merkle root) the block at `loc`.
+    pub fn read_block(&self, loc: &BlockLocation) -> Result<Block> {
+        let block = self.decode_at(loc)?;
+        if !block.check_merkle_root() {
+            return Err(self.corrupt(
+                loc,
+                format!(
+                    "merkle root of block {} does not match its transactions",
+                    loc.hash
+                ),
+            ));
+        }
+        Ok(block)
+    }
+
+    /// Reads the block at `loc`, verifies it and converts it for the ledger at `height`.
+    pub fn read_new_block(&self, loc: &BlockLocation, height: u64) -> Result<NewBlock> {
+        let block = self.decode_at(loc)?;
+        to_verified_new_block(&block, height).map_err(|reason| self.corrupt(loc, reason))
     }
 
     /// Orders the scanned blocks into the chain with the most work from

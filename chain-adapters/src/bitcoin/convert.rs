@@ -1,7 +1,7 @@
 //! Bitcoin blocks and transactions into the normalised ledger model.
 
 use bitcoin::hashes::Hash;
-use bitcoin::{Block, Transaction};
+use bitcoin::{Block, Transaction, TxMerkleNode, Txid};
 
 use super::address::classify;
 use crate::ledger::Chain;
@@ -9,6 +9,25 @@ use crate::ledger::{NewBlock, NewInput, NewOutput, NewTx, TX_COINBASE, TX_SEGWIT
 
 /// A block at `height` as the ledger takes it.
 pub fn to_new_block(block: &Block, height: u64) -> NewBlock {
+    let txids: Vec<Txid> = block.txdata.iter().map(Transaction::compute_txid).collect();
+    build_block(block, height, &txids)
+}
+
+/// Like [`to_new_block`], first checking the merkle root against the txids
+/// (each txid is hashed once, for both).
+pub fn to_verified_new_block(block: &Block, height: u64) -> Result<NewBlock, String> {
+    let txids: Vec<Txid> = block.txdata.iter().map(Transaction::compute_txid).collect();
+    let root = bitcoin::merkle_tree::calculate_root(txids.iter().map(|t| t.to_raw_hash()));
+    if root.map(TxMerkleNode::from_raw_hash) != Some(block.header.merkle_root) {
+        return Err(format!(
+            "merkle root of block {} does not match its transactions",
+            block.block_hash()
+        ));
+    }
+    Ok(build_block(block, height, &txids))
+}
+
+fn build_block(block: &Block, height: u64, txids: &[Txid]) -> NewBlock {
     NewBlock {
         chain: Chain::Bitcoin,
         height,
@@ -16,12 +35,17 @@ pub fn to_new_block(block: &Block, height: u64) -> NewBlock {
         prev_hash: block.header.prev_blockhash.to_byte_array(),
         time: u64::from(block.header.time),
         size: block.total_size() as u32,
-        txs: block.txdata.iter().map(to_new_tx).collect(),
+        txs: block
+            .txdata
+            .iter()
+            .zip(txids)
+            .map(|(tx, txid)| to_new_tx(tx, *txid))
+            .collect(),
     }
 }
 
-/// A transaction as the ledger takes it.
-pub fn to_new_tx(tx: &Transaction) -> NewTx {
+/// A transaction (with its already computed txid) as the ledger takes it.
+pub fn to_new_tx(tx: &Transaction, txid: Txid) -> NewTx {
     let coinbase = tx.is_coinbase();
     let segwit = tx.input.iter().any(|i| !i.witness.is_empty());
     let inputs = tx
@@ -55,7 +79,7 @@ pub fn to_new_tx(tx: &Transaction) -> NewTx {
         })
         .collect();
     NewTx {
-        hash: tx.compute_txid().to_byte_array(),
+        hash: txid.to_byte_array(),
         version: tx.version.0,
         locktime: tx.lock_time.to_consensus_u32(),
         size: tx.total_size() as u32,

@@ -9,7 +9,9 @@ use bitcoin::consensus::deserialize;
 use bitcoin::{Block, BlockHash};
 use serde_json::{json, Value};
 
+use super::convert::to_verified_new_block;
 use crate::error::{Error, Result};
+use crate::ledger::NewBlock;
 
 /// Credentials for the node.
 #[derive(Debug, Clone)]
@@ -171,8 +173,9 @@ impl RpcClient {
             .ok_or_else(|| self.err("getblockhash", format!("not a block hash: {v}")))
     }
 
-    /// The raw block `hash` (`getblock <hash> 0`), decoded and checked.
-    pub fn block(&mut self, hash: &BlockHash) -> Result<Block> {
+    /// The raw block `hash` (`getblock <hash> 0`), decoded, checked and
+    /// converted for the ledger at `height`.
+    pub fn new_block(&mut self, hash: &BlockHash, height: u64) -> Result<NewBlock> {
         let v = self.call("getblock", json!([hash.to_string(), 0]))?;
         let hex_str = v.as_str().ok_or_else(|| {
             self.err(
@@ -190,10 +193,7 @@ impl RpcClient {
                 format!("asked for {hash}, got {}", block.block_hash()),
             ));
         }
-        if !block.check_merkle_root() {
-            return Err(self.err("getblock", format!("block {hash}: merkle root mismatch")));
-        }
-        Ok(block)
+        to_verified_new_block(&block, height).map_err(|e| self.err("getblock", e))
     }
 }
 

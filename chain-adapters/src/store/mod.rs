@@ -107,7 +107,7 @@ pub struct Counters {
 
 /// The ledger database.
 pub struct Store {
-    db: DB,
+    db: std::sync::Arc<DB>,
     path: PathBuf,
     read_only: bool,
     cache_mb: usize,
@@ -131,7 +131,10 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
     }
     t.set_cache_index_and_filter_blocks(true);
     o.set_block_based_table_factory(&t);
-    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // Fresh data (L0/L1) stays uncompressed so ingest spends no CPU on it;
+    // the long-lived levels below are LZ4-compressed.
+    use rocksdb::DBCompressionType::{Lz4, None as Plain};
+    o.set_compression_per_level(&[Plain, Plain, Lz4, Lz4, Lz4, Lz4, Lz4]);
     // Memtables are bounded by the cache setting too: a quarter of it spread over the CFs.
     let write_buf = (opts.cache_mb * 1024 * 1024 / 4 / COLUMN_FAMILIES.len()).max(4 << 20);
     o.set_write_buffer_size(write_buf);
@@ -173,7 +176,7 @@ impl Store {
         }
         .map_err(|e| db_err(path, e))?;
         let store = Store {
-            db,
+            db: std::sync::Arc::new(db),
             path: path.to_path_buf(),
             read_only,
             cache_mb: opts.cache_mb,
