@@ -24,19 +24,9 @@ fn core_address(node: &Bcoin, bcoin_addr: &str) -> String {
 
 fn ingest_rpc(db: &str, node: &Bcoin, extra: &[&str]) -> serde_json::Value {
     let url = node.url();
-    let mut args = vec![
-        "--db",
-        db,
-        "ingest",
-        "bitcoin",
-        "--rpc",
-        &url,
-        "--network",
-        "regtest",
-        "--json",
-    ];
+    let mut args = vec!["--network", "regtest", "--json"];
     args.extend_from_slice(extra);
-    json(&args)
+    json(&ingest_args(db, ["--rpc", &url], &args))
 }
 
 const AUTH: [&str; 4] = ["--rpc-user", "x", "--rpc-password", API_KEY];
@@ -105,51 +95,23 @@ fn rpc_ingest_auth_reorg_follow_and_blk_files_agree() {
 
     // Wrong password and wrong network are clear errors.
     let url = node.url();
-    let err = stderr(&fails(&[
-        "--db",
-        dbs,
-        "ingest",
-        "bitcoin",
-        "--rpc",
-        &url,
-        "--network",
-        "regtest",
-        "--rpc-user",
-        "x",
-        "--rpc-password",
-        "wrong",
-    ]));
+    let rpc_fails = |db: &str, network: &str, password: &str| {
+        let extra = [
+            "--network",
+            network,
+            "--rpc-user",
+            "x",
+            "--rpc-password",
+            password,
+        ];
+        stderr(&fails(&ingest_args(db, ["--rpc", &url], &extra)))
+    };
+    let err = rpc_fails(dbs, "regtest", "wrong");
     assert!(err.contains("HTTP 401") && err.contains(&url), "{err}");
-    let err = stderr(&fails(&[
-        "--db",
-        dbs,
-        "ingest",
-        "bitcoin",
-        "--rpc",
-        &url,
-        "--network",
-        "main",
-        "--rpc-user",
-        "x",
-        "--rpc-password",
-        API_KEY,
-    ]));
+    let err = rpc_fails(dbs, "main", API_KEY);
     assert!(err.contains("holds bitcoin regtest data"), "{err}");
     let other = tmp.path().join("other");
-    let err = stderr(&fails(&[
-        "--db",
-        other.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--rpc",
-        &url,
-        "--network",
-        "main",
-        "--rpc-user",
-        "x",
-        "--rpc-password",
-        API_KEY,
-    ]));
+    let err = rpc_fails(other.to_str().unwrap(), "main", API_KEY);
     assert!(
         err.contains("node is on chain 'regtest', not 'main'"),
         "{err}"

@@ -99,15 +99,7 @@ fn truncated_file_is_refused_and_nothing_is_written() {
     let cut = tmp.path().join("blk00000.dat");
     std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
     let db = tmp.path().join("db");
-    let out = fails(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        cut.to_str().unwrap(),
-    ]);
-    let err = stderr(&out);
+    let err = ingest_fails(&db, &cut, &[]);
     assert!(
         err.contains("blk00000.dat: offset 999795: file truncated"),
         "{err}"
@@ -119,14 +111,7 @@ fn truncated_file_is_refused_and_nothing_is_written() {
     );
     // A file cut inside the 8-byte frame is also named precisely.
     std::fs::write(&cut, &bytes[..999795 + 6]).unwrap();
-    let err = stderr(&fails(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        cut.to_str().unwrap(),
-    ]));
+    let err = ingest_fails(&db, &cut, &[]);
     assert!(
         err.contains("offset 999795: file truncated: block size field"),
         "{err}"
@@ -146,17 +131,7 @@ fn corrupt_block_keeps_every_block_before_it_and_resumes_after_repair() {
     std::fs::write(&path, &bad).unwrap();
     let db = tmp.path().join("db");
     let dbs = db.to_str().unwrap();
-    let out = fails(&[
-        "--db",
-        dbs,
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        path.to_str().unwrap(),
-        "--batch-blocks",
-        "300",
-    ]);
-    let err = stderr(&out);
+    let err = ingest_fails(&db, &path, &["--batch-blocks", "300"]);
     assert!(
         err.contains(&format!("offset {off2000}: corrupt block")),
         "{err}"
@@ -180,14 +155,7 @@ fn garbage_where_a_block_should_start_is_named() {
     let path = tmp.path().join("blk00000.dat");
     std::fs::write(&path, &bytes).unwrap();
     let db = tmp.path().join("db");
-    let err = stderr(&fails(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        path.to_str().unwrap(),
-    ]));
+    let err = ingest_fails(&db, &path, &[]);
     assert!(
         err.contains(&format!(
             "offset {off10}: expected block magic f9beb4d9, found deadbeef"
@@ -198,14 +166,7 @@ fn garbage_where_a_block_should_start_is_named() {
     let mut bytes = real_blocks();
     bytes[off10 + 8 + 4] ^= 0x80; // prev-hash byte: changes the header hash
     std::fs::write(&path, &bytes).unwrap();
-    let err = stderr(&fails(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        path.to_str().unwrap(),
-    ]));
+    let err = ingest_fails(&db, &path, &[]);
     assert!(err.contains("fails its proof of work"), "{err}");
     let st = json(&["--db", db.to_str().unwrap(), "status", "--json"]);
     assert!(st["bitcoin_tip_height"].is_null());

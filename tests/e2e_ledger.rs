@@ -138,19 +138,11 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
     assert_eq!(fingerprint(Path::new(&db)), before);
 
     // A file of another network is refused, naming file and offset; nothing is committed.
-    let out = fails(&[
-        "--db",
-        &db,
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        fixture("bitcoin/mixed-testnet-mainnet.blk")
-            .to_str()
-            .unwrap(),
-        "--network",
-        "main",
-    ]);
-    let err = stderr(&out);
+    let err = ingest_fails(
+        Path::new(&db),
+        &fixture("bitcoin/mixed-testnet-mainnet.blk"),
+        &["--network", "main"],
+    );
     assert!(
         err.contains(
             "mixed-testnet-mainnet.blk: offset 0: block of network test where main was expected"
@@ -159,20 +151,14 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
     );
     assert_eq!(fingerprint(Path::new(&db)), before);
     // A DB holding mainnet refuses regtest data.
-    let out = fails(&[
-        "--db",
-        &db,
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        fixture("bitcoin/blk-heights-1-255.dat").to_str().unwrap(),
-        "--network",
-        "regtest",
-    ]);
+    let err = ingest_fails(
+        Path::new(&db),
+        &fixture("bitcoin/blk-heights-1-255.dat"),
+        &["--network", "regtest"],
+    );
     assert!(
-        stderr(&out).contains("holds bitcoin main data, cannot add bitcoin regtest data"),
-        "{}",
-        stderr(&out)
+        err.contains("holds bitcoin main data, cannot add bitcoin regtest data"),
+        "{err}"
     );
 }
 
@@ -180,19 +166,11 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
 fn mixed_file_as_testnet_fails_at_the_mainnet_block() {
     let tmp = tempfile::tempdir().unwrap();
     let db = db_arg(tmp.path());
-    let out = fails(&[
-        "--db",
-        &db,
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        fixture("bitcoin/mixed-testnet-mainnet.blk")
-            .to_str()
-            .unwrap(),
-        "--network",
-        "test",
-    ]);
-    let err = stderr(&out);
+    let err = ingest_fails(
+        Path::new(&db),
+        &fixture("bitcoin/mixed-testnet-mainnet.blk"),
+        &["--network", "test"],
+    );
     assert!(
         err.contains("offset 293: block of network main where test was expected"),
         "{err}"

@@ -72,17 +72,28 @@ pub fn fingerprint(db: &Path) -> String {
     v["fingerprint"].as_str().unwrap().to_string()
 }
 
+/// The arguments of `tracer --db DB ingest bitcoin SOURCE… EXTRA…`.
+pub fn ingest_args<'a>(db: &'a str, source: [&'a str; 2], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--db", db, "ingest", "bitcoin", source[0], source[1]];
+    all.extend_from_slice(extra);
+    all
+}
+
 /// Ingests one blk file or directory into `db` on mainnet; returns the JSON summary.
 pub fn ingest_main(db: &Path, blocks: &Path) -> serde_json::Value {
-    json(&[
-        "--db",
+    json(&ingest_args(
         db.to_str().unwrap(),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-        "--network",
-        "main",
-        "--json",
-    ])
+        ["--blocks-dir", blocks.to_str().unwrap()],
+        &["--network", "main", "--json"],
+    ))
+}
+
+/// Runs `tracer --db DB ingest bitcoin --blocks-dir BLOCKS ARGS…`, expecting
+/// failure; returns its stderr.
+pub fn ingest_fails(db: &Path, blocks: &Path, args: &[&str]) -> String {
+    stderr(&fails(&ingest_args(
+        db.to_str().unwrap(),
+        ["--blocks-dir", blocks.to_str().unwrap()],
+        args,
+    )))
 }

@@ -29,7 +29,7 @@ use rocksdb::{
 };
 
 use crate::error::{Error, Result};
-use crate::ledger::codec::{Reader, Writer};
+use crate::ledger::codec::{DecodeError, Reader, Writer};
 use crate::ledger::{
     AddrId, AddressKey, BlockRecord, Chain, Hash32, HistoryEntry, OutRef, SpentBy, TxId, TxRecord,
     Unspent,
@@ -249,7 +249,7 @@ impl Store {
         &self,
         cf: &'static str,
         key: &[u8],
-        decode: impl FnOnce(&[u8]) -> Result<T, crate::ledger::codec::DecodeError>,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
     ) -> Result<Option<T>> {
         match self.get(cf, key)? {
             None => Ok(None),
@@ -403,38 +403,34 @@ impl Store {
         Ok(sha256::Hash::from_engine(eng).to_string())
     }
 
-    /// Calls `f` for every address id and key, in id order.
-    pub fn for_each_address(&self, mut f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
-        for item in self.db.iterator_cf(self.cf(CF_ADDRS), IteratorMode::Start) {
+    /// Decodes every record of `cf` in key order and hands it to `f`.
+    fn for_each_record<K, V>(
+        &self,
+        cf: &'static str,
+        key: impl Fn(&[u8]) -> Result<K, DecodeError>,
+        value: impl Fn(&[u8]) -> Result<V, DecodeError>,
+        mut f: impl FnMut(K, V),
+    ) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(cf), IteratorMode::Start) {
             let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
             let corrupt = |source| Error::CorruptRecord {
-                record: CF_ADDRS,
+                record: cf,
                 key: hex::encode(&k),
                 source,
             };
-            f(
-                be_u32(&k).map_err(corrupt)?,
-                AddressKey::decode(&v).map_err(corrupt)?,
-            );
+            f(key(&k).map_err(corrupt)?, value(&v).map_err(corrupt)?);
         }
         Ok(())
     }
 
+    /// Calls `f` for every address id and key, in id order.
+    pub fn for_each_address(&self, f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
+        self.for_each_record(CF_ADDRS, be_u32, AddressKey::decode, f)
+    }
+
     /// Calls `f` for every transaction, in id order.
-    pub fn for_each_tx(&self, mut f: impl FnMut(TxId, TxRecord)) -> Result<()> {
-        for item in self.db.iterator_cf(self.cf(CF_TXS), IteratorMode::Start) {
-            let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
-            let corrupt = |source| Error::CorruptRecord {
-                record: CF_TXS,
-                key: hex::encode(&k),
-                source,
-            };
-            f(
-                be_u64(&k).map_err(corrupt)?,
-                TxRecord::decode(&v).map_err(corrupt)?,
-            );
-        }
-        Ok(())
+    pub fn for_each_tx(&self, f: impl FnMut(TxId, TxRecord)) -> Result<()> {
+        self.for_each_record(CF_TXS, be_u64, TxRecord::decode, f)
     }
 
     /// Starts a batch of writes. Only one writer may exist at a time.
@@ -480,13 +476,13 @@ fn encode_utxo(tx: TxId, u: &Unspent) -> Vec<u8> {
     w.finish()
 }
 
-fn decode_utxo(v: &[u8]) -> Result<(TxId, Unspent), crate::ledger::codec::DecodeError> {
+fn decode_utxo(v: &[u8]) -> Result<(TxId, Unspent), DecodeError> {
     let mut r = Reader::new(v);
     let tx = r.u64("utxo tx")?;
     let addr = r
         .opt_id("utxo address")?
         .map(|a| {
-            AddrId::try_from(a).map_err(|_| crate::ledger::codec::DecodeError {
+            AddrId::try_from(a).map_err(|_| DecodeError {
                 what: "utxo address",
             })
         })
@@ -496,16 +492,16 @@ fn decode_utxo(v: &[u8]) -> Result<(TxId, Unspent), crate::ledger::codec::Decode
     Ok((tx, Unspent { addr, value }))
 }
 
-fn be_u64(v: &[u8]) -> Result<u64, crate::ledger::codec::DecodeError> {
+fn be_u64(v: &[u8]) -> Result<u64, DecodeError> {
     v.get(..8)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
-        .ok_or(crate::ledger::codec::DecodeError { what: "u64 id" })
+        .ok_or(DecodeError { what: "u64 id" })
 }
 
-fn be_u32(v: &[u8]) -> Result<u32, crate::ledger::codec::DecodeError> {
+fn be_u32(v: &[u8]) -> Result<u32, DecodeError> {
     v.get(..4)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_be_bytes)
-        .ok_or(crate::ledger::codec::DecodeError { what: "u32 id" })
+        .ok_or(DecodeError { what: "u32 id" })
 }
