@@ -11,7 +11,8 @@
 //! txids, merkle roots and PoW), or any blocks directory given with
 //! `TRACER_BENCH_BLOCKS_DIR=DIR` (e.g. the simulator's `large` preset).
 //! Size: `TRACER_BENCH_BLOCKS` (default 2000) × `TRACER_BENCH_TXS` (default 500);
-//! `TRACER_BENCH_OUT=DIR` keeps the generated chain there.
+//! `TRACER_BENCH_OUT=DIR` keeps the generated chain there
+//! (`TRACER_BENCH_GENERATE_ONLY=1`: and stops).
 //!
 //! Run: `cargo bench -p tracer --bench ingest`
 
@@ -228,6 +229,9 @@ fn main() {
                 dir_bytes(&dir) as f64 / 1e6,
                 t.elapsed().as_secs_f64()
             );
+            if std::env::var("TRACER_BENCH_GENERATE_ONLY").is_ok() {
+                return;
+            }
             (dir, "regtest")
         }
     };

@@ -133,7 +133,15 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
         o.set_memtable_whole_key_filtering(true);
         o.set_memtable_prefix_bloom_ratio(0.1);
     }
+    // Index and filter blocks live in the block cache, partitioned so a look-up
+    // loads only small pieces of them: memory stays bounded by --cache-mb
+    // however large the files grow, without thrashing a small cache.
+    t.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+    t.set_partition_filters(true);
+    t.set_metadata_block_size(4096);
     t.set_cache_index_and_filter_blocks(true);
+    t.set_cache_index_and_filter_blocks_with_high_priority(true);
+    t.set_pin_top_level_index_and_filter(true);
     t.set_pin_l0_filter_and_index_blocks_in_cache(true);
     o.set_block_based_table_factory(&t);
     // Fresh data (L0/L1) stays uncompressed so ingest spends no CPU on it;
