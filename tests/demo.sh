@@ -19,6 +19,8 @@ echo; echo "== Block 170: the first person-to-person payment (Satoshi -> Hal Fin
 run --db "$demo/ledger" tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
 run --db "$demo/ledger" address 1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3
 echo; echo "== Decode a dense January 2019 block without a ledger (first lines)"
-"$tracer" decode tests/fixtures/bitcoin/block-2019-01.blk | head -n 12
+"$tracer" decode tests/fixtures/bitcoin/block-2019-01.blk > "$demo/block-2019-01.txt"
+head -n 12 "$demo/block-2019-01.txt"
+echo "... ($(wc -l < "$demo/block-2019-01.txt") lines in $demo/block-2019-01.txt)"
 echo; echo "== A wrong-network file is refused"
 "$tracer" --db "$demo/ledger" ingest bitcoin --blocks-dir tests/fixtures/bitcoin/mixed-testnet-mainnet.blk --network main || echo "(refused as expected, exit $?)"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The test command: set up what is missing, then run every test (unit and
 # end-to-end) in the release profile, the same profile as the demo, so
-# RocksDB is compiled once.
+# RocksDB is compiled once. Ends with one line totalling all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
-cargo test --release --workspace --locked "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace --locked "$@" 2>&1 | tee "$log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -133,6 +133,12 @@ struct BitcoinIngest {
 }
 
 fn main() -> ExitCode {
+    // Die quietly when the reader of our output goes away (`tracer … | head`),
+    // as command-line tools do, instead of panicking on a broken pipe.
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
