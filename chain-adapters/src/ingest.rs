@@ -124,6 +124,7 @@ fn add_and_maybe_commit(
 
 fn finish(w: &mut LedgerWriter<'_>, summary: &mut IngestSummary, started: Instant) -> Result<()> {
     w.finish()?;
+    w.store().flush()?;
     let tip = w.tip(Chain::Bitcoin);
     summary.tip_height = tip.map(|t| t.height);
     summary.tip_hash = tip.map(|t| hash_hex(&t.hash));
@@ -242,16 +243,37 @@ pub fn ingest_blk_files(
             add_and_maybe_commit(&mut w, &to_new_block(g, 0), opts, &mut summary, progress)?;
         }
     }
-    let from_index = start.max(first_stored) - first_stored;
-    let todo = &chain.blocks[from_index as usize..];
-    // Decode in parallel, write in order. The channel bounds memory to a few chunks.
+    store.set_bulk_load(true)?;
+    let result = ingest_chain(&files, &chain, start, &mut w, opts, &mut summary, progress);
+    // Compaction of the bulk-loaded column families resumes in the background.
+    let resumed = store.set_bulk_load(false);
+    result?;
+    resumed?;
+    finish(&mut w, &mut summary, started)?;
+    Ok(summary)
+}
+
+/// Writes the blocks of `chain` from height `start` on: decoded in parallel
+/// (a bounded channel keeps a few chunks in memory), added in order. On a
+/// block that fails to read, every complete block before it is committed.
+fn ingest_chain(
+    files: &BlockFiles,
+    chain: &MainChain,
+    start: u64,
+    w: &mut LedgerWriter<'_>,
+    opts: &IngestOptions,
+    summary: &mut IngestSummary,
+    progress: &dyn Progress,
+) -> Result<()> {
     const CHUNK: usize = 64;
+    let first_stored = u64::from(chain.virtual_genesis.is_some());
+    let from_height = start.max(first_stored);
+    let todo = &chain.blocks[(from_height - first_stored) as usize..];
     let (tx, rx) = sync_channel::<Vec<Result<NewBlock>>>(2);
     std::thread::scope(|s| -> Result<()> {
-        let files = &files;
         s.spawn(move || {
             for (c, chunk) in todo.chunks(CHUNK).enumerate() {
-                let base = start.max(first_stored) + (c * CHUNK) as u64;
+                let base = from_height + (c * CHUNK) as u64;
                 let decoded: Vec<Result<NewBlock>> = chunk
                     .par_iter()
                     .enumerate()
@@ -266,19 +288,16 @@ pub fn ingest_blk_files(
         for chunk in rx {
             for block in chunk {
                 match block {
-                    Ok(b) => add_and_maybe_commit(&mut w, &b, opts, &mut summary, progress)?,
+                    Ok(b) => add_and_maybe_commit(w, &b, opts, summary, progress)?,
                     Err(e) => {
-                        // Keep every complete block before the bad one.
-                        finish(&mut w, &mut summary, started)?;
+                        w.finish()?;
                         return Err(e);
                     }
                 }
             }
         }
         Ok(())
-    })?;
-    finish(&mut w, &mut summary, started)?;
-    Ok(summary)
+    })
 }
 
 /// How to keep following a node's tip.

@@ -441,6 +441,48 @@ impl Store {
         self.for_each_record(CF_TXS, be_u64, TxRecord::decode, f)
     }
 
+    /// Flushes every memtable to disk, so that the write-ahead log is empty
+    /// and the next open (a query) does not have to replay it.
+    pub fn flush(&self) -> Result<()> {
+        let cfs: Vec<_> = COLUMN_FAMILIES.iter().map(|n| self.cf(n)).collect();
+        self.db
+            .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
+            .map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Bulk-load mode: the column families that ingest only writes (never
+    /// reads) are not compacted until the mode ends, so a long ingest spends
+    /// its CPU on new blocks instead of re-sorting the same records repeatedly.
+    /// Look-up CFs (UTXOs, address and block indexes) keep compacting.
+    pub fn set_bulk_load(&self, on: bool) -> Result<()> {
+        let opts: &[(&str, &str)] = if on {
+            &[
+                ("disable_auto_compactions", "true"),
+                ("level0_slowdown_writes_trigger", "100000"),
+                ("level0_stop_writes_trigger", "100000"),
+            ]
+        } else {
+            &[
+                ("disable_auto_compactions", "false"),
+                ("level0_slowdown_writes_trigger", "20"),
+                ("level0_stop_writes_trigger", "36"),
+            ]
+        };
+        for name in [
+            CF_TXS,
+            CF_TX_INDEX,
+            CF_HISTORY,
+            CF_SPENDS,
+            CF_ADDRS,
+            CF_BLOCKS,
+        ] {
+            self.db
+                .set_options_cf(self.cf(name), opts)
+                .map_err(|e| db_err(&self.path, e))?;
+        }
+        Ok(())
+    }
+
     /// Starts a batch of writes. Only one writer may exist at a time.
     pub fn writer(&self) -> Result<LedgerWriter<'_>> {
         if self.read_only {

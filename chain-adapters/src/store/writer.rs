@@ -199,6 +199,11 @@ impl<'a> LedgerWriter<'a> {
         self.durable.get(&chain).copied()
     }
 
+    /// The store written to.
+    pub fn store(&self) -> &'a Store {
+        self.store
+    }
+
     /// Tip of `chain` including blocks not yet committed.
     pub fn tip(&self, chain: Chain) -> Option<Tip> {
         self.tips.get(&chain).copied()
