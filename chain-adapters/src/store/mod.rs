@@ -128,6 +128,7 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
     if matches!(name, CF_UTXO | CF_ADDR_INDEX | CF_TX_INDEX | CF_BLOCK_INDEX) {
         // Point look-ups at ingest: bloom filters avoid reading blocks for misses.
         t.set_bloom_filter(10.0, false);
+        t.set_pin_l0_filter_and_index_blocks_in_cache(true);
         // Most look-ups at ingest are misses (a new address): a bloom filter on
         // the memtables answers those without walking the skiplists.
         o.set_memtable_whole_key_filtering(true);
@@ -142,7 +143,6 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
     t.set_cache_index_and_filter_blocks(true);
     t.set_cache_index_and_filter_blocks_with_high_priority(true);
     t.set_pin_top_level_index_and_filter(true);
-    t.set_pin_l0_filter_and_index_blocks_in_cache(true);
     o.set_block_based_table_factory(&t);
     // Fresh data (L0/L1) stays uncompressed so ingest spends no CPU on it;
     // the long-lived levels below are LZ4-compressed.
