@@ -43,6 +43,13 @@ struct StagedOp {
 }
 
 impl Staged {
+    /// One empty arena per column family.
+    fn per_column_family() -> Vec<Staged> {
+        (0..COLUMN_FAMILIES.len())
+            .map(|_| Staged::default())
+            .collect()
+    }
+
     fn push(&mut self, k: &[u8], v: Option<&[u8]>) {
         let ks = self.data.len();
         self.data.extend_from_slice(k);
@@ -120,9 +127,7 @@ impl<'a> LedgerWriter<'a> {
         }
         Ok(LedgerWriter {
             store,
-            staged: (0..COLUMN_FAMILIES.len())
-                .map(|_| Staged::default())
-                .collect(),
+            staged: Staged::per_column_family(),
             staged_bytes: 0,
             in_flight: None,
             spare: None,
@@ -145,32 +150,6 @@ impl<'a> LedgerWriter<'a> {
     /// it a commit survives a process crash; with it, also a power loss.
     pub fn set_sync(&mut self, sync: bool) {
         self.sync = sync;
-    }
-
-    /// Sorts the staged writes into one `WriteBatch`.
-    fn take_batch(&mut self) -> WriteBatch {
-        let mut batch = WriteBatch::default();
-        for (i, staged) in self.staged.iter_mut().enumerate() {
-            staged.write_sorted(&mut batch, self.store.cf(COLUMN_FAMILIES[i]));
-        }
-        self.staged_bytes = 0;
-        batch
-    }
-
-    fn write_options(&self) -> rocksdb::WriteOptions {
-        let mut wo = rocksdb::WriteOptions::default();
-        wo.set_sync(self.sync);
-        wo
-    }
-
-    /// Writes the staged writes now, after any batch still in flight.
-    fn write_batch(&mut self) -> Result<()> {
-        self.wait_in_flight()?;
-        let batch = self.take_batch();
-        self.store
-            .db
-            .write_opt(batch, &self.write_options())
-            .map_err(|e| db_err(&self.store.path, e))
     }
 
     /// Waits for the batch being written in the background; its overlays are
@@ -483,28 +462,33 @@ impl<'a> LedgerWriter<'a> {
     /// added (batches still land one at a time, in order); [`LedgerWriter::finish`]
     /// or the next commit waits for it.
     pub fn commit(&mut self) -> Result<()> {
-        let mut created: Vec<_> = self.new_utxos.iter().map(|(k, v)| (*k, *v)).collect();
-        created.sort_unstable_by_key(|c| c.0);
+        // Staged writes are sorted per column family when the batch is built.
+        let created: Vec<_> = self.new_utxos.iter().map(|(k, v)| (*k, *v)).collect();
         for ((txid, vout), (tx, u)) in created {
             self.put(CF_UTXO, &utxo_key(&txid, vout), &encode_utxo(tx, &u));
         }
-        let mut spent: Vec<_> = self.spent_stored.iter().copied().collect();
-        spent.sort_unstable();
+        let spent: Vec<_> = self.spent_stored.iter().copied().collect();
         for (txid, vout) in spent {
             self.delete(CF_UTXO, &utxo_key(&txid, vout));
         }
         self.put_checkpoint();
-        // Sorting and writing overlap with the next batch; wait for the one before.
+        self.start_write()?;
+        self.pending_blocks = 0;
+        Ok(())
+    }
+
+    /// Hands the staged writes, with the overlays that answer look-ups until
+    /// they land, to a background thread that sorts them into one `WriteBatch`
+    /// and writes it. Waits first for the batch before, so batches land one at
+    /// a time, in order.
+    fn start_write(&mut self) -> Result<()> {
         self.wait_in_flight()?;
-        let fresh = self.spare.take().unwrap_or_else(|| {
-            (0..COLUMN_FAMILIES.len())
-                .map(|_| Staged::default())
-                .collect()
-        });
+        let fresh = self.spare.take().unwrap_or_else(Staged::per_column_family);
         let mut staged = std::mem::replace(&mut self.staged, fresh);
         self.staged_bytes = 0;
         let db = std::sync::Arc::clone(&self.store.db);
-        let wo = self.write_options();
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(self.sync);
         let handle = std::thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || {
@@ -526,7 +510,6 @@ impl<'a> LedgerWriter<'a> {
             spent: std::mem::take(&mut self.spent_stored),
             tips: self.tips.clone(),
         });
-        self.pending_blocks = 0;
         Ok(())
     }
 
@@ -574,7 +557,8 @@ impl<'a> LedgerWriter<'a> {
         self.tips.insert(chain, new_tip);
         self.dirty_tips.insert(chain);
         self.put_checkpoint();
-        self.write_batch()?;
+        self.start_write()?;
+        self.wait_in_flight()?;
         self.addr_cache.clear();
         Ok(removed)
     }
