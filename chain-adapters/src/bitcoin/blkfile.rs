@@ -20,7 +20,7 @@ use bitcoin::p2p::Magic;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Network};
 
-use super::convert::to_verified_new_block;
+use super::convert::{to_verified_new_block, verified_txids};
 use super::network::{network_name, network_of_magic};
 use crate::error::{Error, Result};
 use crate::ledger::NewBlock;
@@ -304,15 +304,7 @@ impl BlockFiles {
     /// Reads, decodes and verifies (hash and merkle root) the block at `loc`.
     pub fn read_block(&self, loc: &BlockLocation) -> Result<Block> {
         let block = self.decode_at(loc)?;
-        if !block.check_merkle_root() {
-            return Err(self.corrupt(
-                loc,
-                format!(
-                    "merkle root of block {} does not match its transactions",
-                    loc.hash
-                ),
-            ));
-        }
+        verified_txids(&block).map_err(|reason| self.corrupt(loc, reason))?;
         Ok(block)
     }
 

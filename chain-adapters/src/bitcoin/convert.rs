@@ -13,9 +13,8 @@ pub fn to_new_block(block: &Block, height: u64) -> NewBlock {
     build_block(block, height, &txids)
 }
 
-/// Like [`to_new_block`], first checking the merkle root against the txids
-/// (each txid is hashed once, for both).
-pub fn to_verified_new_block(block: &Block, height: u64) -> Result<NewBlock, String> {
+/// The block's txids, after checking its merkle root against them.
+pub fn verified_txids(block: &Block) -> Result<Vec<Txid>, String> {
     let txids: Vec<Txid> = block.txdata.iter().map(Transaction::compute_txid).collect();
     let root = bitcoin::merkle_tree::calculate_root(txids.iter().map(|t| t.to_raw_hash()));
     if root.map(TxMerkleNode::from_raw_hash) != Some(block.header.merkle_root) {
@@ -24,7 +23,13 @@ pub fn to_verified_new_block(block: &Block, height: u64) -> Result<NewBlock, Str
             block.block_hash()
         ));
     }
-    Ok(build_block(block, height, &txids))
+    Ok(txids)
+}
+
+/// Like [`to_new_block`], first checking the merkle root against the txids
+/// (each txid is hashed once, for both).
+pub fn to_verified_new_block(block: &Block, height: u64) -> Result<NewBlock, String> {
+    Ok(build_block(block, height, &verified_txids(block)?))
 }
 
 fn build_block(block: &Block, height: u64, txids: &[Txid]) -> NewBlock {
