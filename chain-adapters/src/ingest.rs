@@ -132,18 +132,6 @@ fn finish(w: &mut LedgerWriter<'_>, summary: &mut IngestSummary, started: Instan
     Ok(())
 }
 
-/// Hash of the block at `height` on the files' best chain.
-fn chain_hash_at(chain: &MainChain, height: u64) -> Option<Hash32> {
-    match (&chain.virtual_genesis, height) {
-        (Some(g), 0) => Some(g.block_hash().to_byte_array()),
-        (Some(_), h) => chain
-            .blocks
-            .get(h as usize - 1)
-            .map(|l| l.hash.to_byte_array()),
-        (None, h) => chain.blocks.get(h as usize).map(|l| l.hash.to_byte_array()),
-    }
-}
-
 /// Highest height ≤ `from` where the ledger and `source_hash` agree.
 fn fork_point(
     store: &Store,
@@ -203,7 +191,9 @@ pub fn ingest_blk_files(
         None => 0,
         Some(tip) => {
             let top = tip.height.min(files_tip);
-            let fork = fork_point(store, top, |h| Ok(chain_hash_at(&chain, h)))?;
+            let fork = fork_point(store, top, |h| {
+                Ok(chain.hash_at(h).map(|b| b.to_byte_array()))
+            })?;
             match fork {
                 Some(f) if f == tip.height => f + 1,
                 Some(f) if files_tip > tip.height => {
@@ -230,11 +220,9 @@ pub fn ingest_blk_files(
         finish(&mut w, &mut summary, started)?;
         return Ok(summary);
     }
-    let first_stored = u64::from(chain.virtual_genesis.is_some());
     let bytes: u64 = chain
-        .blocks
+        .blocks_from(start)
         .iter()
-        .skip(start.saturating_sub(first_stored) as usize)
         .map(|l| u64::from(l.size))
         .sum();
     progress.begin(start, files_tip, bytes);
@@ -266,9 +254,8 @@ fn ingest_chain(
     progress: &dyn Progress,
 ) -> Result<()> {
     const CHUNK: usize = 64;
-    let first_stored = u64::from(chain.virtual_genesis.is_some());
-    let from_height = start.max(first_stored);
-    let todo = &chain.blocks[(from_height - first_stored) as usize..];
+    let from_height = start.max(chain.first_block_height());
+    let todo = chain.blocks_from(from_height);
     let (tx, rx) = sync_channel::<Vec<Result<NewBlock>>>(2);
     std::thread::scope(|s| -> Result<()> {
         s.spawn(move || {

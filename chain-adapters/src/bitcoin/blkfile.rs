@@ -65,15 +65,28 @@ pub struct MainChain {
 }
 
 impl MainChain {
-    /// Height of `blocks[i]`.
-    pub fn height_of(&self, i: usize) -> u64 {
-        i as u64 + u64::from(self.virtual_genesis.is_some())
+    /// Height of `blocks[0]` (1 when genesis is supplied, else 0).
+    pub fn first_block_height(&self) -> u64 {
+        u64::from(self.virtual_genesis.is_some())
     }
 
     /// Height of the tip, if the chain has any block.
     pub fn tip_height(&self) -> Option<u64> {
-        let n = self.blocks.len() as u64 + u64::from(self.virtual_genesis.is_some());
-        n.checked_sub(1)
+        (self.blocks.len() as u64 + self.first_block_height()).checked_sub(1)
+    }
+
+    /// The blocks in the files at heights `height` and above.
+    pub fn blocks_from(&self, height: u64) -> &[BlockLocation] {
+        let skip = height.saturating_sub(self.first_block_height()) as usize;
+        self.blocks.get(skip..).unwrap_or_default()
+    }
+
+    /// Hash of the block at `height`.
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        match &self.virtual_genesis {
+            Some(g) if height == 0 => Some(g.block_hash()),
+            _ => self.blocks_from(height).first().map(|l| l.hash),
+        }
     }
 }
 
