@@ -74,6 +74,11 @@ fn meta_network_key(chain: Chain) -> Vec<u8> {
     format!("network/{}", chain.name()).into_bytes()
 }
 
+/// L0 file counts at which RocksDB slows, then stops, writes (its defaults,
+/// set explicitly so that bulk-load mode can restore them).
+const L0_SLOWDOWN_WRITES: i32 = 20;
+const L0_STOP_WRITES: i32 = 36;
+
 /// Tuning of the store's memory use.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -151,6 +156,8 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
     // The ledger is written once and mostly appended to: universal compaction
     // rewrites each byte far fewer times than levelled compaction.
     o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
+    o.set_level_zero_slowdown_writes_trigger(L0_SLOWDOWN_WRITES);
+    o.set_level_zero_stop_writes_trigger(L0_STOP_WRITES);
     // Memtables are bounded by the cache setting too: a quarter of it spread over the CFs.
     let write_buf = (opts.cache_mb * 1024 * 1024 / 4 / COLUMN_FAMILIES.len()).max(4 << 20);
     o.set_write_buffer_size(write_buf);
@@ -455,19 +462,20 @@ impl Store {
     /// its CPU on new blocks instead of re-sorting the same records repeatedly.
     /// Look-up CFs (UTXOs, address and block indexes) keep compacting.
     pub fn set_bulk_load(&self, on: bool) -> Result<()> {
-        let opts: &[(&str, &str)] = if on {
-            &[
-                ("disable_auto_compactions", "true"),
-                ("level0_slowdown_writes_trigger", "100000"),
-                ("level0_stop_writes_trigger", "100000"),
-            ]
+        let (slowdown, stop) = if on {
+            (100_000, 100_000)
         } else {
-            &[
-                ("disable_auto_compactions", "false"),
-                ("level0_slowdown_writes_trigger", "20"),
-                ("level0_stop_writes_trigger", "36"),
-            ]
+            (L0_SLOWDOWN_WRITES, L0_STOP_WRITES)
         };
+        let (slowdown, stop) = (slowdown.to_string(), stop.to_string());
+        let opts = [
+            (
+                "disable_auto_compactions",
+                if on { "true" } else { "false" },
+            ),
+            ("level0_slowdown_writes_trigger", slowdown.as_str()),
+            ("level0_stop_writes_trigger", stop.as_str()),
+        ];
         for name in [
             CF_TXS,
             CF_TX_INDEX,
@@ -477,7 +485,7 @@ impl Store {
             CF_BLOCKS,
         ] {
             self.db
-                .set_options_cf(self.cf(name), opts)
+                .set_options_cf(self.cf(name), &opts)
                 .map_err(|e| db_err(&self.path, e))?;
         }
         Ok(())
