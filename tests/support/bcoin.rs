@@ -93,19 +93,38 @@ impl Bcoin {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn try_rpc(&self, port: u16, method: &str, params: Value) -> Result<Value, String> {
+    /// Sends `body` to `http_method path` on `port` with the API key; returns
+    /// the HTTP status and the JSON reply.
+    fn send(
+        &self,
+        http_method: &str,
+        port: u16,
+        path: &str,
+        body: Value,
+    ) -> Result<(u16, Value), String> {
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("x:{API_KEY}"));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(60)))
             .http_status_as_error(false)
             .build()
             .into();
-        let mut resp = agent
-            .post(&format!("http://127.0.0.1:{port}/"))
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let req = if http_method == "PUT" {
+            agent.put(&url)
+        } else {
+            agent.post(&url)
+        };
+        let mut resp = req
             .header("Authorization", &format!("Basic {auth}"))
-            .send_json(json!({"method": method, "params": params, "id": 1}))
+            .send_json(body)
             .map_err(|e| e.to_string())?;
         let v: Value = resp.body_mut().read_json().map_err(|e| e.to_string())?;
+        Ok((resp.status().as_u16(), v))
+    }
+
+    fn try_rpc(&self, port: u16, method: &str, params: Value) -> Result<Value, String> {
+        let body = json!({"method": method, "params": params, "id": 1});
+        let (_, v) = self.send("POST", port, "/", body)?;
         if !v["error"].is_null() {
             return Err(format!("{method}: {}", v["error"]));
         }
@@ -126,24 +145,11 @@ impl Bcoin {
 
     /// Calls the wallet's HTTP API (`method` `path` with a JSON body).
     pub fn wallet_http(&self, method: &str, path: &str, body: Value) -> Value {
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("x:{API_KEY}"));
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        let url = format!("http://127.0.0.1:{}{path}", self.wallet_port);
-        let mut resp = match method {
-            "PUT" => agent
-                .put(&url)
-                .header("Authorization", &format!("Basic {auth}"))
-                .send_json(body),
-            _ => agent
-                .post(&url)
-                .header("Authorization", &format!("Basic {auth}"))
-                .send_json(body),
+        match self.send(method, self.wallet_port, path, body) {
+            Ok((status, v)) if (200..300).contains(&status) => v,
+            Ok((status, v)) => panic!("bcoin wallet {method} {path}: HTTP {status}: {v}"),
+            Err(e) => panic!("bcoin wallet {method} {path}: {e}"),
         }
-        .unwrap_or_else(|e| panic!("bcoin wallet {method} {path}: {e}"));
-        resp.body_mut().read_json().unwrap()
     }
 
     /// A fresh receive address of wallet `id` (created with SegWit keys if
