@@ -10,14 +10,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Draws ingest progress with indicatif.
 pub struct Bar {
     bar: ProgressBar,
-    log_lines: bool,
 }
 
 impl Bar {
     /// A bar on stderr (hidden unless stderr is a terminal).
     pub fn new() -> Self {
-        let tty = std::io::stderr().is_terminal();
-        let target = if tty {
+        let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -30,10 +28,7 @@ impl Bar {
             .expect("valid template")
             .progress_chars("=> "),
         );
-        Bar {
-            bar,
-            log_lines: !tty,
-        }
+        Bar { bar }
     }
 
     /// Removes the bar.
@@ -56,7 +51,8 @@ impl Progress for Bar {
     }
 
     fn committed(&self, height: u64) {
-        if self.log_lines {
+        // A hidden bar means stderr is not a terminal: log the commit instead.
+        if self.bar.is_hidden() {
             eprintln!("committed height {height}");
         }
     }
