@@ -210,3 +210,44 @@ fn genesis_is_supplied_when_the_files_start_at_block_1() {
     };
     assert_eq!(b255(&db), b255(&db2));
 }
+
+#[test]
+fn progress_bar_on_a_terminal_and_commit_lines_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = fixture("bitcoin/blk-heights-0-4312.dat");
+    // Under a pseudo-terminal (util-linux `script`): the bar with blocks/s and ETA.
+    let tty_db = tmp.path().join("tty");
+    let cmd = format!(
+        "{} --db {} ingest bitcoin --blocks-dir {}",
+        env!("CARGO_BIN_EXE_tracer"),
+        tty_db.display(),
+        blocks.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("util-linux script");
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("/4313 blocks"), "{screen}");
+    assert!(screen.contains("/s") && screen.contains("ETA"), "{screen}");
+    assert!(!screen.contains("committed height"), "{screen}");
+    // Not a terminal: no bar, one line per durable commit.
+    let db = tmp.path().join("plain");
+    let out = support::tracer()
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "ingest",
+            "bitcoin",
+            "--batch-blocks",
+            "1000",
+        ])
+        .args(["--blocks-dir", blocks.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(!err.contains("ETA"), "{err}");
+    assert!(err.contains("committed height 999"), "{err}");
+}
