@@ -7,12 +7,14 @@ pub mod bcoin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The workspace root.
+/// The workspace root. Read from cargo's environment at run time: a test
+/// binary reused from another checkout of the same target directory must not
+/// look for fixtures in that checkout.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().unwrap().to_path_buf()
 }
 
 /// A file under `tests/fixtures/`.
