@@ -68,6 +68,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a simulated regtest economy with ground truth (blk files + truth.jsonl).
+    Simulate {
+        /// Output directory: gets blocks/ (blk*.dat) and truth.jsonl.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Random seed (same seed and scenario give byte-identical output).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Size: small (≈2k tx), medium (≈100k tx), large (≈1M tx).
+        #[arg(long, default_value = "small", value_parser = ["small", "medium", "large"])]
+        preset: String,
+        /// JSON file overriding preset fields (economy size, groups and cases).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Machine-readable summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode a raw transaction, a raw block or a blk file (no ledger needed).
     Decode {
         /// A file (blk file, raw or hex bytes) or a hex string.
@@ -201,6 +219,27 @@ fn run(cli: Cli) -> Result<()> {
                 print_json(&a)
             } else {
                 render::address(&a);
+                Ok(())
+            }
+        }
+        Command::Simulate {
+            out,
+            seed,
+            preset,
+            scenario,
+            json,
+        } => {
+            let started = std::time::Instant::now();
+            let s = tracer::simulate::simulate(&tracer::simulate::SimOptions {
+                out,
+                seed,
+                preset,
+                scenario,
+            })?;
+            if json {
+                print_json(&s)
+            } else {
+                render::simulated(&s, started.elapsed());
                 Ok(())
             }
         }

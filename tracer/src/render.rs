@@ -166,3 +166,29 @@ pub fn ingest_summary(s: &IngestSummary) {
     );
     println!("tip: height {} {}", opt(&s.tip_height), opt(&s.tip_hash));
 }
+
+/// Summary of `tracer simulate`.
+pub fn simulated(s: &tracer::simulate::SimSummary, took: std::time::Duration) {
+    println!(
+        "simulated {} blocks, {} transactions, {} addresses, {} entities, {} cases in {:.1} s",
+        s.blocks,
+        s.txs,
+        s.addresses,
+        s.entities,
+        s.cases,
+        took.as_secs_f64()
+    );
+    println!(
+        "blocks:  {} ({} blk files, {:.1} MB)",
+        s.blocks_dir.display(),
+        s.blk_files,
+        s.blk_bytes as f64 / 1e6
+    );
+    println!("truth:   {}", s.truth.display());
+    if s.in_flight > 0 {
+        println!(
+            "note:    {} criminal coins were still in flight at the last block",
+            s.in_flight
+        );
+    }
+}
