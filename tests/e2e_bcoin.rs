@@ -8,19 +8,9 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bitcoin::{Address, Network, ScriptBuf};
 use serde_json::json;
 use support::bcoin::{Bcoin, API_KEY};
 use support::*;
-
-/// Core-format regtest address of a bcoin address (bcoin prints its own prefixes).
-fn core_address(node: &Bcoin, bcoin_addr: &str) -> String {
-    let v = node.rpc("validateaddress", json!([bcoin_addr]));
-    let script = ScriptBuf::from_hex(v["scriptPubKey"].as_str().unwrap()).unwrap();
-    Address::from_script(&script, Network::Regtest)
-        .unwrap()
-        .to_string()
-}
 
 fn ingest_rpc(db: &str, node: &Bcoin, extra: &[&str]) -> serde_json::Value {
     let url = node.url();
@@ -61,7 +51,7 @@ fn rpc_ingest_auth_reorg_follow_and_blk_files_agree() {
     // The wallet payment is in the ledger with its input resolved.
     let tx = json(&["--db", dbs, "tx", &t1, "--json"]);
     assert_eq!(tx["height"], 102);
-    let payee_core = core_address(&node, &payee);
+    let payee_core = node.core_address(&payee);
     let paid = tx["outputs"]
         .as_array()
         .unwrap()

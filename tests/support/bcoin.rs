@@ -93,7 +93,7 @@ impl Bcoin {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Sends `body` to `http_method path` on `port` with the API key; returns
+    /// Sends `body` to `http_method path` (GET sends none) on `port` with the API key; returns
     /// the HTTP status and the JSON reply.
     fn send(
         &self,
@@ -109,15 +109,19 @@ impl Bcoin {
             .build()
             .into();
         let url = format!("http://127.0.0.1:{port}{path}");
-        let req = if http_method == "PUT" {
-            agent.put(&url)
-        } else {
-            agent.post(&url)
-        };
-        let mut resp = req
-            .header("Authorization", &format!("Basic {auth}"))
-            .send_json(body)
-            .map_err(|e| e.to_string())?;
+        let auth = format!("Basic {auth}");
+        let mut resp = match http_method {
+            "GET" => agent.get(&url).header("Authorization", &auth).call(),
+            "PUT" => agent
+                .put(&url)
+                .header("Authorization", &auth)
+                .send_json(body),
+            _ => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(body),
+        }
+        .map_err(|e| e.to_string())?;
         let v: Value = resp.body_mut().read_json().map_err(|e| e.to_string())?;
         Ok((resp.status().as_u16(), v))
     }
@@ -153,18 +157,37 @@ impl Bcoin {
     }
 
     /// A fresh receive address of wallet `id` (created with SegWit keys if
-    /// `witness` and missing), in bcoin's regtest format. The wallet RPC's
-    /// `getnewaddress` of bcoin 1.0.2 prints mainnet prefixes, so the HTTP API is used.
+    /// `witness` and missing), in bcoin's regtest format.
     pub fn new_address(&self, id: &str, witness: bool) -> String {
         if id != "primary" {
-            self.wallet_http("PUT", &format!("/wallet/{id}"), json!({"witness": witness}));
+            self.create_wallet(id, witness);
         }
+        self.address(id)
+    }
+
+    /// Creates wallet `id` (P2WPKH keys if `witness`, else P2PKH).
+    pub fn create_wallet(&self, id: &str, witness: bool) {
+        self.wallet_http("PUT", &format!("/wallet/{id}"), json!({"witness": witness}));
+    }
+
+    /// A fresh receive address of existing wallet `id`. The wallet RPC's
+    /// `getnewaddress` of bcoin 1.0.2 prints mainnet prefixes, so the HTTP API is used.
+    pub fn address(&self, id: &str) -> String {
         let v = self.wallet_http(
             "POST",
             &format!("/wallet/{id}/address"),
             json!({"account": "default"}),
         );
         v["address"].as_str().unwrap().to_string()
+    }
+
+    /// Core-format regtest address of a bcoin address (bcoin prints its own prefixes).
+    pub fn core_address(&self, bcoin_addr: &str) -> String {
+        let v = self.rpc("validateaddress", json!([bcoin_addr]));
+        let script = bitcoin::ScriptBuf::from_hex(v["scriptPubKey"].as_str().unwrap()).unwrap();
+        bitcoin::Address::from_script(&script, bitcoin::Network::Regtest)
+            .unwrap()
+            .to_string()
     }
 
     /// Waits until the primary wallet has processed the chain and can spend `btc`.

@@ -317,12 +317,13 @@ impl Crime {
             merge(&mut shares, &l.shares);
         }
         let inputs: Vec<Utxo> = lots.into_iter().map(|l| l.utxo).collect();
+        // Shares follow value: the fee is paid pro rata from every case.
+        let total: u64 = inputs.iter().map(|u| u.value).sum();
         let rate = w.fee_rate(e);
         let policy = w.entities[e as usize].policy.clone();
         let change = rest.map(|a| w.pay_to(a, 0));
         let d = w.draft(&policy, inputs, pays, change, rate);
         let (_, outs) = w.commit(&d, &policy, purpose, e, &cases_in(&shares))?;
-        let total: u64 = outs.iter().map(|u| u.value).sum();
         let ready = w.height + w.rng.random_range(1..=3);
         for u in outs {
             let part = scale(&shares, u.value, total);

@@ -140,8 +140,8 @@ impl Scenario {
         let (blocks, txs_per_block, individuals, merchants, exchanges, linked, single) = match name
         {
             "small" => (150, 12, 300, 15, 3, 2, 3),
-            "medium" => (700, 140, 6_000, 150, 5, 4, 6),
-            "large" => (2_000, 520, 50_000, 800, 8, 8, 8),
+            "medium" => (700, 150, 6_000, 150, 5, 4, 6),
+            "large" => (2_000, 545, 50_000, 800, 8, 8, 8),
             other => bail!("unknown preset '{other}' (small, medium, large)"),
         };
         let routes = [
