@@ -103,7 +103,7 @@ fn bcoin_shapes() -> Shapes {
         node.wallet("sendtoaddress", json!([a, btc]));
     }
     node.mine(1, &miner);
-    wait_confirmed(&node, "alice", 6_300_000_00);
+    wait_confirmed(&node, "alice", 630_000_000);
 
     // Alice pays Bob; bcoin's reply marks her own (change) output with a path.
     let mut sent: Vec<(String, String)> = Vec::new(); // (txid, change address in Core format)
