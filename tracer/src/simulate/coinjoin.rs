@@ -10,7 +10,7 @@ use rand::Rng;
 use super::economy::Economy;
 use super::keys::AddrType;
 use super::truth::{EntityKind, Purpose, Role};
-use super::wallet::{Draft, Pay, Policy, Software, Utxo};
+use super::wallet::{spendable, Draft, Pay, Policy, Software, Utxo};
 use super::world::World;
 
 /// Whirlpool pool denominations (satoshi).
@@ -178,12 +178,7 @@ impl CoinJoins {
 
     fn person_tx0(&mut self, w: &mut World, who: u32) -> Result<()> {
         let h = w.height;
-        let mut coins: Vec<Utxo> = w.entities[who as usize]
-            .coins
-            .iter()
-            .filter(|u| u.spendable_at(h))
-            .cloned()
-            .collect();
+        let mut coins: Vec<Utxo> = spendable(&w.entities[who as usize].coins, h, usize::MAX);
         coins.sort_by_key(|u| std::cmp::Reverse(u.value));
         coins.truncate(3);
         let total: u64 = coins.iter().map(|u| u.value).sum();
@@ -388,12 +383,7 @@ impl CoinJoins {
             return Ok(());
         }
         let rate = w.fee_rate(taker);
-        let mut coins: Vec<Utxo> = w.entities[taker as usize]
-            .coins
-            .iter()
-            .filter(|u| u.spendable_at(h))
-            .cloned()
-            .collect();
+        let mut coins: Vec<Utxo> = spendable(&w.entities[taker as usize].coins, h, usize::MAX);
         coins.sort_by_key(|u| (std::cmp::Reverse(u.value), u.op));
         let mut taker_in = Vec::new();
         let n_out = 2 * makers.len() as u64 + 2;

@@ -9,7 +9,7 @@ use rand::Rng;
 use super::keys::AddrType;
 use super::scenario::Scenario;
 use super::truth::{EntityKind, Purpose, Role};
-use super::wallet::{Pay, Software, Utxo};
+use super::wallet::{spendable, Pay, Software, Utxo};
 use super::world::World;
 
 /// A mixer order: pay `dest` when due; `tag` names the coin for whoever waits for it.
@@ -271,13 +271,7 @@ impl Economy {
                 w.pay(ex, &[p], Purpose::ColdStorage, &[])?;
             } else if bal < 5_0000_0000 {
                 let h = w.height;
-                let coins: Vec<Utxo> = w.entities[ex as usize]
-                    .cold
-                    .iter()
-                    .filter(|u| u.spendable_at(h))
-                    .take(3)
-                    .cloned()
-                    .collect();
+                let coins: Vec<Utxo> = spendable(&w.entities[ex as usize].cold, h, 3);
                 if !coins.is_empty() {
                     let hot = w.entities[ex as usize].hot.expect("hot");
                     send_all(w, ex, coins, hot, Purpose::ColdStorage, &[])?;
@@ -293,13 +287,7 @@ impl Economy {
                 continue;
             }
             let h = w.height;
-            let coins: Vec<Utxo> = w.entities[p as usize]
-                .held
-                .iter()
-                .filter(|u| u.spendable_at(h))
-                .take(300)
-                .cloned()
-                .collect();
+            let coins: Vec<Utxo> = spendable(&w.entities[p as usize].held, h, 300);
             if coins.is_empty() {
                 continue;
             }
@@ -336,18 +324,8 @@ impl Economy {
 
     fn mixer_work(&mut self, w: &mut World) -> Result<()> {
         let m = self.mixer;
-        let hot = w.entities[m as usize].hot.expect("mixer hot wallet");
+        sweep(w, m, 50, Purpose::Consolidation)?;
         let h = w.height;
-        let deposits: Vec<Utxo> = w.entities[m as usize]
-            .held
-            .iter()
-            .filter(|u| u.spendable_at(h))
-            .take(50)
-            .cloned()
-            .collect();
-        if !deposits.is_empty() {
-            send_all(w, m, deposits, hot, Purpose::Consolidation, &[])?;
-        }
         let mut k = 0;
         while k < self.mix_orders.len() {
             let o = &self.mix_orders[k];
@@ -444,12 +422,7 @@ impl Economy {
             w.pay(who, &[p], Purpose::ExchangeDeposit, &[])?;
         } else if r < 0.96 {
             let h = w.height;
-            let coins: Vec<Utxo> = w.entities[who as usize]
-                .coins
-                .iter()
-                .filter(|u| u.spendable_at(h))
-                .cloned()
-                .collect();
+            let coins: Vec<Utxo> = spendable(&w.entities[who as usize].coins, h, usize::MAX);
             if coins.len() >= 4 {
                 let ty = w.entities[who as usize].ty;
                 let to = w.new_address(who, ty, Role::Receive, None)?;
@@ -472,13 +445,7 @@ impl Economy {
 /// Spends held (deposit/invoice) coins of `entity` into its hot wallet.
 fn sweep(w: &mut World, entity: u32, max: usize, purpose: Purpose) -> Result<()> {
     let h = w.height;
-    let coins: Vec<Utxo> = w.entities[entity as usize]
-        .held
-        .iter()
-        .filter(|u| u.spendable_at(h))
-        .take(max)
-        .cloned()
-        .collect();
+    let coins: Vec<Utxo> = spendable(&w.entities[entity as usize].held, h, max);
     if coins.is_empty() {
         return Ok(());
     }

@@ -43,6 +43,16 @@ impl Utxo {
     }
 }
 
+/// Up to `max` of `coins` that may be spent in a block at `height`, in order.
+pub fn spendable(coins: &[Utxo], height: u32, max: usize) -> Vec<Utxo> {
+    coins
+        .iter()
+        .filter(|u| u.spendable_at(height))
+        .take(max)
+        .cloned()
+        .collect()
+}
+
 /// The wallet software whose habits an entity follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

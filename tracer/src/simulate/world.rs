@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::keys::{AddrType, Keys};
 use super::truth::{EntityKind, Purpose, Record, Role, TruthWriter};
-use super::wallet::{self, Draft, Pay, Policy, Software, Utxo};
+use super::wallet::{self, spendable, Draft, Pay, Policy, Software, Utxo};
 
 /// First block's timestamp (2025-01-01 00:00 UTC); blocks follow ~10 minutes apart.
 const START_TIME: u32 = 1_735_689_600;
@@ -248,12 +248,7 @@ impl World {
             _ => self.entities[entity as usize].ty,
         };
         let rate = self.fee_rate(entity);
-        let avail: Vec<Utxo> = self.entities[entity as usize]
-            .coins
-            .iter()
-            .filter(|u| u.spendable_at(h))
-            .cloned()
-            .collect();
+        let avail = spendable(&self.entities[entity as usize].coins, h, usize::MAX);
         let Some(sel) = wallet::select(&policy, &avail, payments, change_ty, rate, &mut self.rng)
         else {
             return Ok(None);
