@@ -16,7 +16,7 @@ use super::world::World;
 /// Whirlpool pool denominations (satoshi).
 pub const WHIRLPOOL_POOLS: [u64; 4] = [100_000, 1_000_000, 5_000_000, 50_000_000];
 /// Mining fee each pre-mix coin carries for its mix.
-const PREMIX_FEE: u64 = 600;
+pub const PREMIX_FEE: u64 = 600;
 
 /// A coin waiting for a CoinJoin, with its owner and a tag for whoever waits
 /// for the mixed output (0: an ordinary user).
@@ -222,47 +222,38 @@ impl CoinJoins {
             let a = w.new_address(c.owner, AddrType::P2wpkh, Role::Mixed, None)?;
             outputs.push(w.pay_to(a, d));
         }
-        let inputs: Vec<Utxo> = coins.iter().map(|c| c.utxo.clone()).collect();
-        let cases = cases_of(&coins);
         self.mix(
             w,
             self.whirlpool_coord,
-            inputs,
             outputs,
             &coins,
             Purpose::WhirlpoolMix,
-            &cases,
         )?;
         Ok(true)
     }
 
-    /// Commits a CoinJoin built by `coordinator` in BIP69-like order and hands
-    /// tagged owners their outputs through `World::delivered`.
-    #[allow(clippy::too_many_arguments)]
+    /// Commits a CoinJoin of `coins` built by `coordinator`, inputs and
+    /// outputs by descending value, and hands tagged owners their outputs
+    /// through `World::delivered`.
     fn mix(
         &mut self,
         w: &mut World,
         coordinator: u32,
-        mut inputs: Vec<Utxo>,
         mut outputs: Vec<Pay>,
         coins: &[Coin],
         purpose: Purpose,
-        cases: &[u32],
     ) -> Result<()> {
-        let policy = w.entities[coordinator as usize].policy.clone();
+        let mut inputs: Vec<Utxo> = coins.iter().map(|c| c.utxo.clone()).collect();
         inputs.sort_by_key(|u| (std::cmp::Reverse(u.value), u.op));
         outputs.sort_by_key(|p| (std::cmp::Reverse(p.value), p.addr));
-        let fee = inputs.iter().map(|u| u.value).sum::<u64>()
-            - outputs.iter().map(|p| p.value).sum::<u64>();
         let d = Draft {
             inputs,
             outputs,
             change: None,
-            fee,
         };
-        let mut policy = policy;
+        let mut policy = w.entities[coordinator as usize].policy.clone();
         policy.anti_fee_sniping = false;
-        let (_, outs) = w.commit(&d, &policy, purpose, coordinator, cases)?;
+        let (_, outs) = w.commit(&d, &policy, purpose, coordinator, &cases_of(coins))?;
         for u in outs {
             let owner = w.addrs[u.addr as usize].owner;
             if let Some(c) = coins.iter().find(|c| c.owner == owner && c.tag != 0) {
@@ -334,17 +325,7 @@ impl CoinJoins {
         for c in &coins {
             w.take_coins(c.owner, std::slice::from_ref(&c.utxo));
         }
-        let inputs: Vec<Utxo> = coins.iter().map(|c| c.utxo.clone()).collect();
-        let cases = cases_of(&coins);
-        self.mix(
-            w,
-            self.wasabi_coord,
-            inputs,
-            outputs,
-            &coins,
-            Purpose::Wasabi2Mix,
-            &cases,
-        )
+        self.mix(w, self.wasabi_coord, outputs, &coins, Purpose::Wasabi2Mix)
     }
 
     /// JoinMarket: a taker pays 3–6 makers a small fee to join equal outputs.
@@ -385,6 +366,7 @@ impl CoinJoins {
         let rate = w.fee_rate(taker);
         let mut coins: Vec<Utxo> = spendable(&w.entities[taker as usize].coins, h, usize::MAX);
         coins.sort_by_key(|u| (std::cmp::Reverse(u.value), u.op));
+        let mut coins = coins.into_iter();
         let mut taker_in = Vec::new();
         let n_out = 2 * makers.len() as u64 + 2;
         let need = |ins: &[Utxo]| {
@@ -398,8 +380,8 @@ impl CoinJoins {
         while taker_in.iter().map(|u: &Utxo| u.value).sum::<u64>()
             < need(&taker_in) + super::wallet::DUST
         {
-            match coins.first() {
-                Some(_) => taker_in.push(coins.remove(0)),
+            match coins.next() {
+                Some(c) => taker_in.push(c),
                 None => return Ok(()),
             }
         }
@@ -424,14 +406,11 @@ impl CoinJoins {
         inputs.shuffle(&mut w.rng);
         outputs.shuffle(&mut w.rng);
         let change = outputs.iter().position(|p| p.addr == taker_change);
-        let fee = inputs.iter().map(|u| u.value).sum::<u64>()
-            - outputs.iter().map(|p| p.value).sum::<u64>();
         let policy = Policy::of(Software::Core, &mut w.rng);
         let d = Draft {
             inputs,
             outputs,
             change,
-            fee,
         };
         w.commit(&d, &policy, Purpose::JoinmarketMix, taker, &[])?;
         Ok(())

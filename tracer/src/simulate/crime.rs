@@ -11,7 +11,7 @@ use anyhow::Result;
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-use super::coinjoin::{Coin, CoinJoins, WHIRLPOOL_POOLS};
+use super::coinjoin::{Coin, CoinJoins, PREMIX_FEE, WHIRLPOOL_POOLS};
 use super::economy::Economy;
 use super::scenario::{CaseSpec, GroupSpec, Route, Scenario};
 use super::truth::{Endpoint, EntityKind, OutputRef, Purpose, Record, Role};
@@ -68,8 +68,8 @@ struct Group {
     entity: u32,
     spec: GroupSpec,
     accounts: Vec<(u32, u32)>,
+    /// The collector where its cases' proceeds meet (made at the first consolidation).
     collector: Option<u32>,
-    collected: Vec<u32>,
     cases: Vec<u32>,
     lots: Vec<Lot>,
 }
@@ -159,7 +159,6 @@ impl Crime {
                 spec: spec.clone(),
                 accounts,
                 collector: None,
-                collected: Vec::new(),
                 cases,
                 lots: Vec::new(),
             });
@@ -399,7 +398,6 @@ impl Crime {
                 let ty = w.entities[e as usize].ty;
                 let c = w.new_address(e, ty, Role::Collector, None)?;
                 self.groups[g].collector = Some(c);
-                self.groups[g].collected.push(c);
                 c
             }
         };
@@ -497,7 +495,7 @@ impl Crime {
                 };
                 let change = self.fresh_mule(w, g)?;
                 let value = lot.utxo.value;
-                let premix = n * (WHIRLPOOL_POOLS[pool] + 600);
+                let premix = n * (WHIRLPOOL_POOLS[pool] + PREMIX_FEE);
                 self.waiting
                     .insert(tag, (g, scale(&lot.shares, premix, value), premix));
                 if let Some(ch) =
@@ -524,7 +522,7 @@ impl Crime {
                 .iter()
                 .map(|&(_, a)| w.address_string(a))
                 .collect();
-            let collectors = g.collected.iter().map(|&a| w.address_string(a)).collect();
+            let collectors = g.collector.iter().map(|&a| w.address_string(a)).collect();
             w.record(&Record::Group {
                 id: gi as u32,
                 entity: g.entity,

@@ -274,7 +274,7 @@ impl Economy {
                 let coins: Vec<Utxo> = spendable(&w.entities[ex as usize].cold, h, 3);
                 if !coins.is_empty() {
                     let hot = w.entities[ex as usize].hot.expect("hot");
-                    send_all(w, ex, coins, hot, Purpose::ColdStorage, &[])?;
+                    send_all(w, ex, coins, hot, Purpose::ColdStorage)?;
                 }
             }
         }
@@ -426,7 +426,7 @@ impl Economy {
             if coins.len() >= 4 {
                 let ty = w.entities[who as usize].ty;
                 let to = w.new_address(who, ty, Role::Receive, None)?;
-                send_all(w, who, coins, to, Purpose::Consolidation, &[])?;
+                send_all(w, who, coins, to, Purpose::Consolidation)?;
             }
         } else if self.privacy.contains(&who) {
             let ty = w.entities[self.mixer as usize].ty;
@@ -450,32 +450,23 @@ fn sweep(w: &mut World, entity: u32, max: usize, purpose: Purpose) -> Result<()>
         return Ok(());
     }
     let hot = w.entities[entity as usize].hot.expect("hot wallet");
-    send_all(w, entity, coins, hot, purpose, &[])?;
-    Ok(())
+    send_all(w, entity, coins, hot, purpose)
 }
 
 /// Spends `coins` of `entity` entirely to its own address `to` (one output,
-/// fee at the entity's rate). Returns the new output, or `None` if the coins
-/// cannot pay the fee.
-pub fn send_all(
-    w: &mut World,
-    entity: u32,
-    coins: Vec<Utxo>,
-    to: u32,
-    purpose: Purpose,
-    cases: &[u32],
-) -> Result<Option<Utxo>> {
+/// fee at the entity's rate); does nothing if the coins cannot pay the fee.
+fn send_all(w: &mut World, entity: u32, coins: Vec<Utxo>, to: u32, purpose: Purpose) -> Result<()> {
     let rate = w.fee_rate(entity);
     let ty = w.addrs[to as usize].ty;
     let fee = rate * super::wallet::vsize(&coins, [ty].into_iter());
     let total: u64 = coins.iter().map(|u| u.value).sum();
     if total < fee + super::wallet::DUST {
-        return Ok(None);
+        return Ok(());
     }
     w.take_coins(entity, &coins);
     let policy = w.entities[entity as usize].policy.clone();
     let out = w.pay_to(to, 0);
     let d = w.draft(&policy, coins, &[], Some(out), rate);
-    let (_, outs) = w.commit(&d, &policy, purpose, entity, cases)?;
-    Ok(outs.into_iter().next())
+    w.commit(&d, &policy, purpose, entity, &[])?;
+    Ok(())
 }

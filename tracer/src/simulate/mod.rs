@@ -76,7 +76,10 @@ pub fn simulate(o: &SimOptions) -> Result<SimSummary> {
     if let Some(f) = &o.scenario {
         scenario = scenario.merge_file(f)?;
     }
-    scenario.check()?;
+    scenario.check().with_context(|| match &o.scenario {
+        Some(f) => format!("scenario {}", f.display()),
+        None => format!("preset {}", o.preset),
+    })?;
     let blocks_dir = o.out.join("blocks");
     refuse_existing(&blocks_dir)?;
     let truth_path = o.out.join("truth.jsonl");

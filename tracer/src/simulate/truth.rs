@@ -45,8 +45,6 @@ pub enum Role {
     Receive,
     /// Change of the owner's own transaction.
     Change,
-    /// Coinbase payout address of a pool.
-    Coinbase,
     /// An exchange deposit address assigned to one customer.
     Deposit,
     /// An exchange or service hot wallet.

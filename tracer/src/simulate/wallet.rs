@@ -197,10 +197,9 @@ pub struct Draft {
     pub inputs: Vec<Utxo>,
     /// Outputs in their final order.
     pub outputs: Vec<Pay>,
-    /// Position of the change output, if any.
+    /// Position of the change output, if any. The fee is what the inputs
+    /// leave over.
     pub change: Option<usize>,
-    /// Fee in satoshi.
-    pub fee: u64,
 }
 
 /// Virtual size of a transaction with these inputs and output types.
@@ -211,6 +210,7 @@ pub fn vsize(inputs: &[Utxo], outputs: impl Iterator<Item = AddrType>) -> u64 {
 
 /// Chooses coins from `coins` for `payments` at `rate` sat/vB with the
 /// policy's selection; returns their indices, or `None` if funds are short.
+/// The chosen coins always cover the payments and the fee without change.
 pub fn select(
     policy: &Policy,
     coins: &[Utxo],
@@ -433,12 +433,10 @@ pub fn draft(
     let bare_fee = rate * vsize(&inputs, payments.iter().map(|p| p.ty));
     let mut outputs = payments.to_vec();
     let mut change_at = None;
-    let mut fee = total.saturating_sub(amount);
     if let Some(mut c) = change {
         let fee_with = bare_fee + rate * c.ty.output_vbytes();
         if total >= amount + fee_with + DUST {
             c.value = total - amount - fee_with;
-            fee = fee_with;
             let pos = match policy.order {
                 Order::Random => rng.random_range(0..=outputs.len()),
                 _ => outputs.len(),
@@ -473,6 +471,5 @@ pub fn draft(
         inputs,
         outputs,
         change: change_at,
-        fee,
     }
 }

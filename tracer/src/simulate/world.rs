@@ -254,11 +254,6 @@ impl World {
             return Ok(None);
         };
         let inputs: Vec<Utxo> = sel.into_iter().map(|i| avail[i].clone()).collect();
-        let need: u64 = payments.iter().map(|p| p.value).sum::<u64>()
-            + rate * wallet::vsize(&inputs, payments.iter().map(|p| p.ty));
-        if inputs.iter().map(|u| u.value).sum::<u64>() < need {
-            return Ok(None);
-        }
         self.take_coins(entity, &inputs);
         let change = self.change_address(entity, &policy, change_ty, &inputs)?;
         let d = self.draft(&policy, inputs, payments, Some(change), rate);
@@ -427,15 +422,9 @@ impl World {
         } else {
             50_0000_0000u64 >> (h / HALVING)
         };
-        let addr = match self.entities[pool as usize].hot {
-            Some(a) => a,
-            None => {
-                let ty = self.entities[pool as usize].ty;
-                let a = self.new_address(pool, ty, Role::Coinbase, None)?;
-                self.entities[pool as usize].hot = Some(a);
-                a
-            }
-        };
+        let addr = self.entities[pool as usize]
+            .hot
+            .expect("pools are created with their payout address");
         let segwit = self
             .block
             .iter()
