@@ -101,7 +101,8 @@ impl CoinJoins {
 
     /// Whirlpool TX0: `inputs` of `owner` into `n` pre-mix coins of `pool`, a
     /// 5% pool fee to the coordinator and change to `change`. The pre-mix
-    /// coins join the pool's queue tagged `tag`. Returns the change output.
+    /// coins join the pool's queue tagged `tag`. Returns the change output,
+    /// or `None` (nothing made) when the inputs cannot pay for it.
     #[allow(clippy::too_many_arguments)]
     pub fn tx0(
         &mut self,
@@ -116,20 +117,17 @@ impl CoinJoins {
     ) -> Result<Option<Utxo>> {
         let d = WHIRLPOOL_POOLS[pool];
         let coord_fee = w.entities[self.whirlpool_coord as usize].hot.expect("hot");
+        // Coordinator fee, n pre-mix coins and the change: all P2WPKH.
+        let rate = w.fee_rate(owner);
+        let outputs = std::iter::repeat_n(AddrType::P2wpkh, n as usize + 2);
+        let need = d / 20 + n * (d + PREMIX_FEE) + rate * super::wallet::vsize(&inputs, outputs);
+        if inputs.iter().map(|u| u.value).sum::<u64>() < need {
+            return Ok(None);
+        }
         let mut pays = vec![w.pay_to(coord_fee, d / 20)];
         for _ in 0..n {
             let a = w.new_address(owner, AddrType::P2wpkh, Role::Premix, None)?;
             pays.push(w.pay_to(a, d + PREMIX_FEE));
-        }
-        let rate = w.fee_rate(owner);
-        let need: u64 = pays.iter().map(|p| p.value).sum::<u64>()
-            + rate
-                * super::wallet::vsize(
-                    &inputs,
-                    pays.iter().map(|p| p.ty).chain([AddrType::P2wpkh]),
-                );
-        if inputs.iter().map(|u| u.value).sum::<u64>() < need {
-            return Ok(None);
         }
         w.take_coins(owner, &inputs);
         let mut policy = w.entities[owner as usize].policy.clone();

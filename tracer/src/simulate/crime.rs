@@ -495,20 +495,22 @@ impl Crime {
                 };
                 let change = self.fresh_mule(w, g)?;
                 let value = lot.utxo.value;
+                let Some(ch) =
+                    cj.tx0(w, e, vec![lot.utxo.clone()], pool, n, change, tag, &cases)?
+                else {
+                    // Too small for the TX0's fees: cash it out unmixed.
+                    return self.cash_out(w, g, vec![lot]);
+                };
                 let premix = n * (WHIRLPOOL_POOLS[pool] + PREMIX_FEE);
                 self.waiting
                     .insert(tag, (g, scale(&lot.shares, premix, value), premix));
-                if let Some(ch) =
-                    cj.tx0(w, e, vec![lot.utxo.clone()], pool, n, change, tag, &cases)?
-                {
-                    let ready = w.height + 1;
-                    self.groups[g].lots.push(Lot {
-                        shares: scale(&lot.shares, ch.value, value),
-                        utxo: ch,
-                        stage: Stage::CashOut,
-                        ready,
-                    });
-                }
+                let ready = w.height + 1;
+                self.groups[g].lots.push(Lot {
+                    shares: scale(&lot.shares, ch.value, value),
+                    utxo: ch,
+                    stage: Stage::CashOut,
+                    ready,
+                });
             }
         }
         Ok(())
