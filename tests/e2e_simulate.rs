@@ -310,18 +310,15 @@ fn scenario_file_overrides_the_preset_and_bad_ones_are_named() {
     assert_eq!(cases[1]["reference"], "KYOTO-2025-0001");
     assert_eq!(cases[1]["payments"].as_array().unwrap().len(), 2);
     // One deposit account: both cases cash out at the same address.
-    let a0: BTreeSet<&str> = cases[0]["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["address"].as_str().unwrap())
-        .collect();
-    let a1: BTreeSet<&str> = cases[1]["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["address"].as_str().unwrap())
-        .collect();
+    let endpoint_addresses = |c: &Value| -> BTreeSet<String> {
+        c["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["address"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (a0, a1) = (endpoint_addresses(cases[0]), endpoint_addresses(cases[1]));
     assert_eq!(a0.len(), 1);
     assert_eq!(a0, a1);
     assert_eq!(verify(&out)["problems"], serde_json::json!([]));
