@@ -4,3 +4,5 @@
 //!
 //! Built on [`chain_adapters::store::Store`]; nothing here reads chain data
 //! directly.
+
+pub mod tags;
