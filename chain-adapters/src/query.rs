@@ -49,6 +49,20 @@ impl<'a> LedgerView<'a> {
         }
     }
 
+    /// The ids of every stored form of a user-typed address (a `1…` address
+    /// may be stored as P2PKH and as P2PK). Invalid or wrong-network
+    /// addresses are a usage error naming the address.
+    pub fn resolve(&self, query: &str) -> Result<Vec<AddrId>> {
+        let keys = address::parse(query, self.network).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut ids = Vec::new();
+        for key in keys {
+            if let Some(id) = self.store.addr_id(&key)? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Shows address `id`.
     pub fn show_id(&self, id: AddrId) -> Result<AddressRef> {
         let key = self.store.address(id)?.ok_or_else(|| Error::Db {
@@ -325,12 +339,8 @@ pub fn address(
     offset: usize,
     limit: usize,
 ) -> Result<AddressView> {
-    let keys = address::parse(query, view.network).map_err(|e| Error::Usage(e.to_string()))?;
     let mut entries = Vec::new();
-    for key in keys {
-        let Some(id) = view.store.addr_id(&key)? else {
-            continue;
-        };
+    for id in view.resolve(query)? {
         let hist = view.store.history(id)?;
         let received: Amount = hist.iter().map(|h| h.received).sum();
         let sent: Amount = hist.iter().map(|h| h.sent).sum();

@@ -3,6 +3,14 @@
 //! attribution tags, and hop tracing with taint models.
 //!
 //! Built on [`chain_adapters::store::Store`]; nothing here reads chain data
-//! directly.
+//! directly. Results live in the [`store::AnalysisStore`] beside the ledger.
 
+pub mod attribution;
+pub mod change;
+pub mod cluster;
+pub mod coinjoin;
+pub mod error;
+pub mod store;
 pub mod tags;
+
+pub use error::{Error, Result};

@@ -418,15 +418,18 @@ impl Store {
         Ok(sha256::Hash::from_engine(eng).to_string())
     }
 
-    /// Decodes every record of `cf` in key order and hands it to `f`.
+    /// Decodes every record of `cf` from key `start` on, in key order, and
+    /// hands it to `f`.
     fn for_each_record<K, V>(
         &self,
         cf: &'static str,
+        start: &[u8],
         key: impl Fn(&[u8]) -> Result<K, DecodeError>,
         value: impl Fn(&[u8]) -> Result<V, DecodeError>,
         mut f: impl FnMut(K, V),
     ) -> Result<()> {
-        for item in self.db.iterator_cf(self.cf(cf), IteratorMode::Start) {
+        let mode = IteratorMode::From(start, Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(cf), mode) {
             let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
             let corrupt = |source| Error::CorruptRecord {
                 record: cf,
@@ -440,12 +443,17 @@ impl Store {
 
     /// Calls `f` for every address id and key, in id order.
     pub fn for_each_address(&self, f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
-        self.for_each_record(CF_ADDRS, be_u32, AddressKey::decode, f)
+        self.for_each_record(CF_ADDRS, &[], be_u32, AddressKey::decode, f)
     }
 
     /// Calls `f` for every transaction, in id order.
     pub fn for_each_tx(&self, f: impl FnMut(TxId, TxRecord)) -> Result<()> {
-        self.for_each_record(CF_TXS, be_u64, TxRecord::decode, f)
+        self.for_each_tx_from(0, f)
+    }
+
+    /// Calls `f` for every transaction with id `start` or above, in id order.
+    pub fn for_each_tx_from(&self, start: TxId, f: impl FnMut(TxId, TxRecord)) -> Result<()> {
+        self.for_each_record(CF_TXS, &start.to_be_bytes(), be_u64, TxRecord::decode, f)
     }
 
     /// Flushes every memtable to disk, so that the write-ahead log is empty

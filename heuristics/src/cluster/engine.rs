@@ -1,0 +1,308 @@
+//! One pass over the ledger's transactions in id order: CoinJoin detection,
+//! multi-input links, change votes and links, the collapse guard, and the
+//! per-address facts that cluster statistics are made of.
+
+use chain_adapters::ledger::{AddrId, AddressKind, TxId, TxRecord};
+
+use super::{AddressFacts, Conflict, Evidence, Level, Link, Rule, UnionFind, MULTI_INPUT_PRIOR};
+use crate::change::{
+    self, ChangeDecision, ForwardFacts, HeuristicSet, TxContext, Vote, VotePolicy,
+};
+use crate::coinjoin::{self, CoinJoin};
+
+const NO_SERVICE: u32 = u32::MAX;
+
+/// Sees every transaction the engine judges (evaluation hooks in here).
+pub trait Observer {
+    /// `tx` was judged: its CoinJoin detection, change votes and decision.
+    fn judged(
+        &mut self,
+        id: TxId,
+        tx: &TxRecord,
+        coinjoin: Option<&CoinJoin>,
+        votes: &[Vote],
+        decision: Option<&ChangeDecision>,
+    );
+}
+
+/// An observer that ignores everything.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn judged(
+        &mut self,
+        _: TxId,
+        _: &TxRecord,
+        _: Option<&CoinJoin>,
+        _: &[Vote],
+        _: Option<&ChangeDecision>,
+    ) {
+    }
+}
+
+/// Clustering state while transactions are fed in.
+pub struct Engine {
+    /// Clustering level.
+    pub level: Level,
+    /// Change vote policy (used at [`Level::CospendChange`]).
+    pub policy: VotePolicy,
+    pub(crate) uf: UnionFind,
+    kinds: Vec<Option<AddressKind>>,
+    pub(crate) facts: Vec<AddressFacts>,
+    service: Vec<u32>,
+    labels: Vec<String>,
+    /// Merges made, in order.
+    pub links: Vec<Link>,
+    /// Merges refused by the collapse guard.
+    pub conflicts: Vec<Conflict>,
+    /// Detected CoinJoins.
+    pub coinjoins: Vec<(TxId, CoinJoin)>,
+    /// Next transaction id to process.
+    pub next_tx: TxId,
+    /// Addresses seen so far (ids below this are not fresh).
+    seen: AddrId,
+    /// Addresses whose facts or cluster changed (for incremental saves).
+    pub(crate) touched: Vec<bool>,
+    votes: Vec<Vote>,
+}
+
+impl Engine {
+    /// An engine with no addresses, starting at transaction 0.
+    pub fn new(level: Level, policy: VotePolicy) -> Self {
+        Engine {
+            level,
+            policy,
+            uf: UnionFind::default(),
+            kinds: Vec::new(),
+            facts: Vec::new(),
+            service: Vec::new(),
+            labels: Vec::new(),
+            links: Vec::new(),
+            conflicts: Vec::new(),
+            coinjoins: Vec::new(),
+            next_tx: 0,
+            seen: 0,
+            touched: Vec::new(),
+            votes: Vec::new(),
+        }
+    }
+
+    /// An engine continuing from stored clusters and facts.
+    pub(crate) fn resume(
+        level: Level,
+        policy: VotePolicy,
+        clusters: &[AddrId],
+        facts: Vec<AddressFacts>,
+        next_tx: TxId,
+    ) -> Self {
+        let mut e = Engine::new(level, policy);
+        e.uf = UnionFind::from_clusters(clusters);
+        e.kinds = vec![None; clusters.len()];
+        e.service = vec![NO_SERVICE; clusters.len()];
+        e.touched = vec![false; clusters.len()];
+        e.facts = facts;
+        e.next_tx = next_tx;
+        e.seen = clusters.len() as AddrId;
+        e
+    }
+
+    /// Number of addresses seen.
+    pub fn addresses(&self) -> usize {
+        self.uf.len()
+    }
+
+    /// The cluster id of every address.
+    pub fn clusters(&mut self) -> Vec<AddrId> {
+        self.uf.clusters()
+    }
+
+    /// Facts of every address.
+    pub fn facts(&self) -> &[AddressFacts] {
+        &self.facts
+    }
+
+    /// Marks addresses as belonging to services (from attribution tags):
+    /// the collapse guard refuses merges between two different services.
+    /// Clusters that already hold two services are reported as conflicts.
+    pub fn set_services(&mut self, tagged: &[(AddrId, String)]) {
+        for (a, label) in tagged {
+            if *a as usize >= self.uf.len() {
+                continue;
+            }
+            let idx = match self.labels.iter().position(|l| l == label) {
+                Some(i) => i as u32,
+                None => {
+                    self.labels.push(label.clone());
+                    (self.labels.len() - 1) as u32
+                }
+            };
+            let r = self.uf.find(*a);
+            match self.service[r as usize] {
+                NO_SERVICE => self.service[r as usize] = idx,
+                s if s != idx => {
+                    let other = self.uf.cluster(*a);
+                    self.conflicts.push(Conflict {
+                        a: other,
+                        b: *a,
+                        service_a: self.labels[s as usize].clone(),
+                        service_b: label.clone(),
+                        evidence: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Makes room for `n` addresses (e.g. the ledger's count, before
+    /// [`Engine::set_services`]).
+    pub fn grow(&mut self, n: usize) {
+        if n > self.uf.len() {
+            self.uf.grow(n);
+            self.kinds.resize(n, None);
+            self.facts.resize(n, AddressFacts::default());
+            self.service.resize(n, NO_SERVICE);
+            self.touched.resize(n, false);
+        }
+    }
+
+    fn touch(&mut self, a: AddrId, height: u32, delta: i128) {
+        let f = &mut self.facts[a as usize];
+        f.first_height = f.first_height.min(height);
+        f.last_height = f.last_height.max(height);
+        f.balance += delta;
+        self.touched[a as usize] = true;
+    }
+
+    /// Links the clusters of `a` and `b` unless they are one already or the
+    /// collapse guard refuses.
+    fn link(&mut self, a: AddrId, b: AddrId, evidence: Evidence) {
+        let (ra, rb) = (self.uf.find(a), self.uf.find(b));
+        if ra == rb {
+            return;
+        }
+        let (sa, sb) = (self.service[ra as usize], self.service[rb as usize]);
+        if sa != NO_SERVICE && sb != NO_SERVICE && sa != sb {
+            self.conflicts.push(Conflict {
+                a,
+                b,
+                service_a: self.labels[sa as usize].clone(),
+                service_b: self.labels[sb as usize].clone(),
+                evidence: Some(evidence),
+            });
+            return;
+        }
+        let r = self.uf.union_roots(ra, rb);
+        self.service[r as usize] = if sa != NO_SERVICE { sa } else { sb };
+        self.touched[a as usize] = true;
+        self.touched[b as usize] = true;
+        self.links.push(Link { a, b, evidence });
+    }
+
+    /// Judges transaction `id` (ids must come in order).
+    pub fn process(
+        &mut self,
+        id: TxId,
+        tx: &TxRecord,
+        forward: Option<&ForwardFacts>,
+        observer: &mut dyn Observer,
+    ) {
+        self.next_tx = id + 1;
+        let seen = self.seen;
+        let max = tx
+            .outputs
+            .iter()
+            .flat_map(|o| [o.addr, o.from])
+            .chain(tx.inputs.iter().map(|i| i.addr))
+            .flatten()
+            .max();
+        if let Some(m) = max {
+            self.grow(m as usize + 1);
+            self.seen = self.seen.max(m + 1);
+        }
+        let height = u32::try_from(tx.height).unwrap_or(u32::MAX);
+        for o in &tx.outputs {
+            if let Some(a) = o.addr {
+                self.kinds[a as usize].get_or_insert(o.kind);
+                self.touch(a, height, o.value as i128);
+            }
+            if let Some(f) = o.from {
+                self.touch(f, height, -(o.value as i128));
+            }
+        }
+        for i in &tx.inputs {
+            if let Some(a) = i.addr {
+                self.touch(a, height, -(i.value as i128));
+            }
+        }
+        let detected = coinjoin::detect(tx);
+        if let Some(cj) = detected {
+            self.coinjoins.push((id, cj));
+        }
+        self.votes.clear();
+        let mut decision = None;
+        let first = tx.inputs.iter().find_map(|i| i.addr);
+        let multi_party = detected.is_some_and(|c| c.kind.multi_party());
+        if let (Some(first), false) = (first, multi_party) {
+            let evidence = Evidence {
+                tx: id,
+                rule: Rule::MultiInput,
+                heuristics: HeuristicSet(0),
+                confidence: MULTI_INPUT_PRIOR,
+            };
+            for a in tx.inputs.iter().filter_map(|i| i.addr) {
+                if a != first {
+                    self.link(first, a, evidence);
+                }
+            }
+            if self.level == Level::CospendChange {
+                decision = self.change(id, tx, first, seen, forward);
+            }
+        }
+        observer.judged(id, tx, detected.as_ref(), &self.votes, decision.as_ref());
+    }
+
+    fn change(
+        &mut self,
+        id: TxId,
+        tx: &TxRecord,
+        sender: AddrId,
+        seen: AddrId,
+        forward: Option<&ForwardFacts>,
+    ) -> Option<ChangeDecision> {
+        let input_kinds: Vec<AddressKind> = tx
+            .inputs
+            .iter()
+            .map(|i| {
+                i.addr
+                    .and_then(|a| self.kinds[a as usize])
+                    .unwrap_or(AddressKind::NonStandard)
+            })
+            .collect();
+        let fresh: Vec<bool> = tx
+            .outputs
+            .iter()
+            .map(|o| o.addr.is_some_and(|a| a >= seen))
+            .collect();
+        let ctx = TxContext {
+            tx,
+            input_kinds: &input_kinds,
+            fresh: &fresh,
+            spenders: forward.map(|f| f.spenders(id)).unwrap_or(&[]),
+        };
+        change::votes(&ctx, &mut self.votes);
+        let decision = self.policy.decide(&self.votes)?;
+        let change_addr = tx.outputs[decision.output].addr?;
+        self.link(
+            sender,
+            change_addr,
+            Evidence {
+                tx: id,
+                rule: Rule::Change,
+                heuristics: decision.heuristics,
+                confidence: decision.confidence,
+            },
+        );
+        Some(decision)
+    }
+}
