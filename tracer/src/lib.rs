@@ -1,4 +1,6 @@
 //! tracer as a library: the simulator of a Bitcoin economy with ground truth
-//! (used by the CLI, the tests and the benchmarks).
+//! and the evaluation of the heuristics against it (used by the CLI, the
+//! tests and the benchmarks).
 
+pub mod evaluate;
 pub mod simulate;

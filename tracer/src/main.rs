@@ -1,5 +1,7 @@
-//! `tracer`: ingest chain data into a ledger, query it, decode raw data.
+//! `tracer`: ingest chain data into a ledger, query it, cluster addresses,
+//! attach attribution tags, evaluate heuristics, decode raw data.
 
+mod analysis;
 mod progress;
 mod render;
 
@@ -83,6 +85,30 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// Machine-readable summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Group addresses into entities (clusters), with the evidence of every merge.
+    Cluster {
+        #[command(subcommand)]
+        cmd: analysis::ClusterCmd,
+    },
+    /// Attribution tags (GraphSense TagPacks, CSV).
+    Tags {
+        #[command(subcommand)]
+        cmd: analysis::TagsCmd,
+    },
+    /// Measure the heuristics' error rates against a simulated chain's truth.
+    Evaluate {
+        /// The simulator's truth.jsonl for the chain in --db.
+        #[arg(long, value_name = "FILE")]
+        truth: PathBuf,
+        /// Directory for evaluation.md and evaluation.json.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        policy: analysis::PolicyArgs,
+        /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
@@ -240,6 +266,26 @@ fn run(cli: Cli) -> Result<()> {
                 print_json(&s)
             } else {
                 render::simulated(&s, started.elapsed());
+                Ok(())
+            }
+        }
+        Command::Cluster { cmd } => analysis::cluster(need_db(&cli.db)?, opts, cmd),
+        Command::Tags { cmd } => analysis::tags(need_db(&cli.db)?, cmd),
+        Command::Evaluate {
+            truth,
+            out,
+            policy,
+            json,
+        } => {
+            let store = Store::open_read_only(need_db(&cli.db)?, opts)?;
+            let e = tracer::evaluate::evaluate(&store, &truth, policy.policy()?)?;
+            if let Some(dir) = &out {
+                tracer::evaluate::write(&e, dir)?;
+            }
+            if json {
+                print_json(&e)
+            } else {
+                print!("{}", tracer::evaluate::markdown(&e));
                 Ok(())
             }
         }

@@ -1,0 +1,609 @@
+//! The `cluster` and `tags` commands: build and query address clusters,
+//! import and look up attribution tags.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use chain_adapters::ledger::{AddrId, TxId};
+use chain_adapters::query::{AddressRef, LedgerView};
+use chain_adapters::store::Store;
+use clap::{Args, Subcommand};
+use heuristics::attribution;
+use heuristics::change::{HeuristicSet, VotePolicy};
+use heuristics::cluster::{self, BuildOptions, Evidence, Level, Rule};
+use heuristics::coinjoin::CoinJoin;
+use heuristics::store::AnalysisStore;
+use heuristics::tags::Tag;
+use serde::Serialize;
+
+/// Clustering level and change vote policy, shared by the commands that cluster.
+#[derive(Args, Clone)]
+pub struct PolicyArgs {
+    /// Change heuristics the vote takes into account (comma-separated names, or `all`).
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub heuristics: String,
+    /// Agreeing change heuristics needed (and none may name another output).
+    #[arg(long, default_value_t = 2)]
+    pub min_votes: u8,
+}
+
+impl PolicyArgs {
+    /// The vote policy these arguments describe.
+    pub fn policy(&self) -> Result<VotePolicy> {
+        Ok(VotePolicy {
+            heuristics: HeuristicSet::parse(&self.heuristics).map_err(|e| anyhow!(e))?,
+            min_votes: self.min_votes.max(1),
+        })
+    }
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    Level::parse(s).ok_or_else(|| format!("unknown level '{s}' (cospend, cospend+change)"))
+}
+
+/// `tracer cluster …`
+#[derive(Subcommand)]
+pub enum ClusterCmd {
+    /// Build (or update) the clusters of a level and store them.
+    Build {
+        /// cospend (multi-input only) or cospend+change.
+        #[arg(long, default_value = "cospend", value_parser = parse_level)]
+        level: Level,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Rebuild from scratch instead of continuing from the last build.
+        #[arg(long)]
+        full: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a cluster: statistics, tags, members (paged).
+    Show {
+        /// An address or a cluster id.
+        target: String,
+        /// Level to read.
+        #[arg(long, default_value = "cospend", value_parser = parse_level)]
+        level: Level,
+        /// Members to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Members to show (0 = all).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the transactions (and heuristic per link) that joined two addresses.
+    Explain {
+        /// First address.
+        a: String,
+        /// Second address.
+        b: String,
+        /// Level to read.
+        #[arg(long, default_value = "cospend", value_parser = parse_level)]
+        level: Level,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the detected CoinJoins (their inputs are never merged).
+    Coinjoins {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the merges the collapse guard refused (two tagged services).
+    Conflicts {
+        /// Level to read.
+        #[arg(long, default_value = "cospend", value_parser = parse_level)]
+        level: Level,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tracer tags …`
+#[derive(Subcommand)]
+pub enum TagsCmd {
+    /// Import GraphSense TagPacks (.yaml) and CSV tag files (all or nothing).
+    Import {
+        /// TagPack or CSV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the tags on an address.
+    Show {
+        /// The address.
+        address: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print<T: Serialize>(v: &T, json: bool, text: impl FnOnce(&T)) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else {
+        text(v);
+    }
+    Ok(())
+}
+
+/// Runs a `cluster` command.
+pub fn cluster(
+    db: &Path,
+    store_opts: chain_adapters::store::StoreOptions,
+    cmd: ClusterCmd,
+) -> Result<()> {
+    let ledger = Store::open_read_only(db, store_opts)?;
+    let view = LedgerView::new(&ledger)?;
+    match cmd {
+        ClusterCmd::Build {
+            level,
+            policy,
+            full,
+            json,
+        } => {
+            let analysis = AnalysisStore::open(db)?;
+            let started = std::time::Instant::now();
+            let opts = BuildOptions {
+                level,
+                policy: policy.policy()?,
+                full,
+            };
+            let s = cluster::build(&ledger, &analysis, opts)?;
+            print(&s, json, |s| {
+                println!("level         {}", s.level.name());
+                if !s.policy.is_empty() {
+                    println!("policy        {}", s.policy);
+                }
+                let why = if s.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", s.reason)
+                };
+                println!("build         {}{why}", s.mode);
+                println!("transactions  {} (from id {})", s.transactions, s.from_tx);
+                println!("addresses     {}", s.addresses);
+                println!(
+                    "clusters      {} ({} with 2+ addresses)",
+                    s.clusters, s.multi_address_clusters
+                );
+                if let Some((c, n)) = s.largest {
+                    println!("largest       cluster {c}: {n} addresses");
+                }
+                for (rule, n) in &s.merges {
+                    println!("merges        {rule}: {n}");
+                }
+                for (kind, n) in &s.coinjoins {
+                    println!("coinjoins     {kind}: {n}");
+                }
+                println!(
+                    "refused       {} (collapse guard; `tracer cluster conflicts`)",
+                    s.conflicts
+                );
+                println!("tagged        {} addresses", s.tagged_addresses);
+                if let Some((h, hash)) = &s.tip {
+                    println!("tip           {h} {hash}");
+                }
+                println!("took          {:.2} s", started.elapsed().as_secs_f64());
+            })
+        }
+        ClusterCmd::Show {
+            target,
+            level,
+            offset,
+            limit,
+            json,
+        } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let v = show(&view, &analysis, &target, level, offset, limit)?;
+            print(&v, json, render_cluster)
+        }
+        ClusterCmd::Explain { a, b, level, json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let v = explain(&view, &analysis, &a, &b, level)?;
+            print(&v, json, render_explain)
+        }
+        ClusterCmd::Coinjoins { json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let mut rows = Vec::new();
+            for c in cluster::coinjoins(&analysis)? {
+                let (txid, height) = tx_ref(&ledger, c.tx)?;
+                rows.push(CoinJoinRow {
+                    txid,
+                    height,
+                    coinjoin: c.coinjoin,
+                });
+            }
+            print(&rows, json, |rows| {
+                for r in rows {
+                    println!(
+                        "{} height {} {} {} × {} sat",
+                        r.txid,
+                        r.height,
+                        r.coinjoin.kind.name(),
+                        r.coinjoin.equal_outputs,
+                        r.coinjoin.denomination
+                    );
+                }
+                println!("{} CoinJoins", rows.len());
+            })
+        }
+        ClusterCmd::Conflicts { level, json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let mut rows = Vec::new();
+            for c in cluster::conflicts(&analysis, level)? {
+                rows.push(ConflictRow {
+                    level,
+                    a: view.show_id(c.a)?,
+                    b: view.show_id(c.b)?,
+                    service_a: c.service_a,
+                    service_b: c.service_b,
+                    refused: c.evidence.map(|e| evidence_view(&ledger, &e)).transpose()?,
+                });
+            }
+            print(&rows, json, |rows| {
+                for r in rows {
+                    match &r.refused {
+                        Some(e) => println!(
+                            "refused {} link {} ({}) – {} ({}) in {}",
+                            e.rule_name(),
+                            r.a.address,
+                            r.service_a,
+                            r.b.address,
+                            r.service_b,
+                            e.txid
+                        ),
+                        None => println!(
+                            "cluster holds two services: {} ({}) and {} ({})",
+                            r.a.address, r.service_a, r.b.address, r.service_b
+                        ),
+                    }
+                }
+                println!("{} conflicts at level {}", rows.len(), level.name());
+            })
+        }
+    }
+}
+
+/// Runs a `tags` command.
+pub fn tags(db: &Path, cmd: TagsCmd) -> Result<()> {
+    match cmd {
+        TagsCmd::Import { files, json } => {
+            let analysis = AnalysisStore::open(db)?;
+            let started = std::time::Instant::now();
+            let s = attribution::import(&analysis, &files)?;
+            print(&s, json, |s| {
+                for w in &s.warnings {
+                    println!("warning: {w}");
+                }
+                for f in &s.files {
+                    println!("{:>7} tags  {} ({})", f.tags, f.pack, f.file);
+                }
+                let per: Vec<_> = s
+                    .by_currency
+                    .iter()
+                    .map(|(c, n)| format!("{c} {n}"))
+                    .collect();
+                println!(
+                    "{} tags imported ({}); {} replaced",
+                    s.tags,
+                    per.join(", "),
+                    s.replaced
+                );
+                println!(
+                    "took {:.2} s; run `tracer cluster build` to apply them",
+                    started.elapsed().as_secs_f64()
+                );
+            })
+        }
+        TagsCmd::Show { address, json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let tags = attribution::tags_of(&analysis, &address)?;
+            if tags.is_empty() {
+                bail!("no tags on {}", address.trim());
+            }
+            let v = AddressTags {
+                address: address.trim().to_string(),
+                tags,
+            };
+            print(&v, json, |v| {
+                for t in &v.tags {
+                    println!("{}", tag_line(t));
+                }
+            })
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AddressTags {
+    address: String,
+    tags: Vec<Tag>,
+}
+
+fn tag_line(t: &Tag) -> String {
+    let category = t.category.as_deref().or(t.abuse.as_deref()).unwrap_or("-");
+    let definer = if t.is_cluster_definer {
+        ", defines cluster"
+    } else {
+        ""
+    };
+    format!(
+        "{} [{}] {} {} — confidence {} ({}){definer}; {} ({})",
+        t.address,
+        t.currency,
+        t.label,
+        category,
+        t.confidence,
+        t.confidence_level,
+        t.pack,
+        t.source
+    )
+}
+
+#[derive(Serialize)]
+struct CoinJoinRow {
+    txid: String,
+    height: u64,
+    #[serde(flatten)]
+    coinjoin: CoinJoin,
+}
+
+#[derive(Serialize)]
+struct ConflictRow {
+    level: Level,
+    a: AddressRef,
+    b: AddressRef,
+    service_a: String,
+    service_b: String,
+    refused: Option<EvidenceView>,
+}
+
+/// A link's evidence as shown.
+#[derive(Serialize, Clone)]
+pub struct EvidenceView {
+    /// Transaction (display hex).
+    pub txid: String,
+    /// Its block height.
+    pub height: u64,
+    /// Rule.
+    pub rule: Rule,
+    /// Change heuristics that agreed (change links).
+    pub heuristics: Vec<&'static str>,
+    /// Confidence in percent.
+    pub confidence: u8,
+}
+
+impl EvidenceView {
+    fn rule_name(&self) -> String {
+        match self.rule {
+            Rule::MultiInput => "multi-input".into(),
+            Rule::Change => format!("change ({})", self.heuristics.join("+")),
+        }
+    }
+}
+
+fn tx_ref(ledger: &Store, id: TxId) -> Result<(String, u64)> {
+    let t = ledger
+        .tx(id)?
+        .ok_or_else(|| anyhow!("transaction id {id} missing from the ledger"))?;
+    let mut h = t.hash;
+    h.reverse();
+    Ok((hex::encode(h), t.height))
+}
+
+fn evidence_view(ledger: &Store, e: &Evidence) -> Result<EvidenceView> {
+    let (txid, height) = tx_ref(ledger, e.tx)?;
+    Ok(EvidenceView {
+        txid,
+        height,
+        rule: e.rule,
+        heuristics: e.heuristics.iter().map(|h| h.name()).collect(),
+        confidence: e.confidence,
+    })
+}
+
+fn one_address(view: &LedgerView<'_>, s: &str) -> Result<AddrId> {
+    view.resolve(s)?
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow!("address {} has no transactions in the ledger", s.trim()))
+}
+
+#[derive(Serialize)]
+struct TaggedMember {
+    address: String,
+    tag: Tag,
+}
+
+#[derive(Serialize)]
+struct ClusterView {
+    level: Level,
+    cluster: AddressRef,
+    #[serde(flatten)]
+    stats: cluster::ClusterStats,
+    /// Who the cluster is, from cluster-defining tags of its members.
+    labels: Vec<String>,
+    /// Cluster-defining tags name more than one entity.
+    conflicting_tags: bool,
+    tags: Vec<TaggedMember>,
+    offset: usize,
+    members: Vec<AddressRef>,
+}
+
+fn show(
+    view: &LedgerView<'_>,
+    analysis: &AnalysisStore,
+    target: &str,
+    level: Level,
+    offset: usize,
+    limit: usize,
+) -> Result<ClusterView> {
+    let id = match target.trim().parse::<AddrId>() {
+        Ok(id) => cluster::cluster_of(analysis, level, id)?
+            .filter(|&c| c == id)
+            .ok_or_else(|| anyhow!("no cluster {id} at level {}", level.name()))?,
+        Err(_) => {
+            let a = one_address(view, target)?;
+            cluster::cluster_of(analysis, level, a)?.ok_or_else(|| {
+                anyhow!(
+                    "{} arrived after the last build: run `tracer cluster build --level {}`",
+                    target.trim(),
+                    level.name()
+                )
+            })?
+        }
+    };
+    let stats = cluster::stats(analysis, level, id)?
+        .ok_or_else(|| anyhow!("cluster {id} has no statistics"))?;
+    let mut tags = Vec::new();
+    let mut labels = BTreeSet::new();
+    for a in cluster::tagged_members(analysis, level, id)? {
+        let address = view.show_id(a)?.address;
+        for tag in attribution::tags_of(analysis, &address)? {
+            if tag.is_cluster_definer {
+                labels.insert(
+                    attribution::service_of(&tag).unwrap_or_else(|| tag.label.to_lowercase()),
+                );
+            }
+            tags.push(TaggedMember {
+                address: address.clone(),
+                tag,
+            });
+        }
+    }
+    let members = cluster::members(analysis, level, id, offset, limit)?
+        .into_iter()
+        .map(|a| view.show_id(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ClusterView {
+        level,
+        cluster: view.show_id(id)?,
+        stats,
+        conflicting_tags: labels.len() > 1,
+        labels: labels.into_iter().collect(),
+        tags,
+        offset,
+        members,
+    })
+}
+
+fn render_cluster(v: &ClusterView) {
+    println!(
+        "cluster {} ({}) at level {}",
+        v.cluster.id,
+        v.cluster.address,
+        v.level.name()
+    );
+    println!("size        {} addresses", v.stats.size);
+    println!("balance     {} sat", v.stats.balance);
+    println!(
+        "active      heights {}–{}",
+        v.stats.first_height, v.stats.last_height
+    );
+    if !v.labels.is_empty() {
+        println!("labels      {}", v.labels.join(", "));
+    }
+    if v.conflicting_tags {
+        println!("WARNING     cluster-defining tags name different entities");
+    }
+    for t in &v.tags {
+        println!("tag         {}", tag_line(&t.tag));
+    }
+    for m in &v.members {
+        println!("member      {} ({})", m.address, m.kind);
+    }
+    let shown = v.offset + v.members.len();
+    if (shown as u32) < v.stats.size {
+        println!(
+            "… {} more (use --offset {shown})",
+            v.stats.size as usize - shown
+        );
+    }
+}
+
+#[derive(Serialize)]
+struct StepView {
+    from: AddressRef,
+    to: AddressRef,
+    evidence: EvidenceView,
+}
+
+#[derive(Serialize)]
+struct ExplainView {
+    level: Level,
+    a: String,
+    b: String,
+    joined: bool,
+    cluster: Option<AddrId>,
+    steps: Vec<StepView>,
+}
+
+fn explain(
+    view: &LedgerView<'_>,
+    analysis: &AnalysisStore,
+    a: &str,
+    b: &str,
+    level: Level,
+) -> Result<ExplainView> {
+    let (ia, ib) = (one_address(view, a)?, one_address(view, b)?);
+    let ex = cluster::explain(analysis, level, ia, ib)?;
+    let mut steps = Vec::new();
+    for s in &ex.steps {
+        steps.push(StepView {
+            from: view.show_id(s.from)?,
+            to: view.show_id(s.to)?,
+            evidence: evidence_view(view.store, &s.evidence)?,
+        });
+    }
+    Ok(ExplainView {
+        level,
+        a: a.trim().into(),
+        b: b.trim().into(),
+        joined: ex.joined(),
+        cluster: ex.joined().then_some(ex.cluster_a).flatten(),
+        steps,
+    })
+}
+
+fn render_explain(v: &ExplainView) {
+    if !v.joined {
+        println!(
+            "{} and {} are not in one cluster at level {}",
+            v.a,
+            v.b,
+            v.level.name()
+        );
+        return;
+    }
+    println!(
+        "{} and {} are in cluster {} at level {}: {} link(s)",
+        v.a,
+        v.b,
+        v.cluster.unwrap_or_default(),
+        v.level.name(),
+        v.steps.len()
+    );
+    for (i, s) in v.steps.iter().enumerate() {
+        println!(
+            "{:>3}. {} – {}: {} in tx {} (height {}), confidence {}%",
+            i + 1,
+            s.from.address,
+            s.to.address,
+            s.evidence.rule_name(),
+            s.evidence.txid,
+            s.evidence.height,
+            s.evidence.confidence
+        );
+    }
+}
