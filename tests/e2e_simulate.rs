@@ -9,20 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{fails, json, ok, root, stderr};
-
-fn simulate(out: &Path, seed: u64) -> Value {
-    json(&[
-        "simulate",
-        "--out",
-        out.to_str().unwrap(),
-        "--seed",
-        &seed.to_string(),
-        "--preset",
-        "small",
-        "--json",
-    ])
-}
+use support::{fails, json, ok, root, simulate_small as simulate, stderr, truth_records as truth};
 
 /// Runs `tests/tools/verify_sim.py` and returns its report.
 fn verify(dir: &Path) -> Value {
@@ -34,14 +21,6 @@ fn verify(dir: &Path) -> Value {
         .expect("python3");
     assert!(out.status.success(), "verify_sim.py: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("verifier JSON")
-}
-
-fn truth(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("truth.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {

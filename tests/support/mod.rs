@@ -99,3 +99,35 @@ pub fn ingest_fails(db: &Path, blocks: &Path, args: &[&str]) -> String {
         args,
     )))
 }
+
+/// Writes the simulator's `small` preset with `seed` into `out`; returns its summary.
+pub fn simulate_small(out: &Path, seed: u64) -> serde_json::Value {
+    json(&[
+        "simulate",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        &seed.to_string(),
+        "--preset",
+        "small",
+        "--json",
+    ])
+}
+
+/// Every record of a simulated chain's `truth.jsonl`.
+pub fn truth_records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("truth.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Ingests a regtest blocks directory into `db`; returns the JSON summary.
+pub fn ingest_regtest(db: &Path, blocks: &Path) -> serde_json::Value {
+    json(&ingest_args(
+        db.to_str().unwrap(),
+        ["--blocks-dir", blocks.to_str().unwrap()],
+        &["--network", "regtest", "--json"],
+    ))
+}

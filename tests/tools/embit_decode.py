@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Independent decoder for the decode cross-check: reads a blk file with
-PyPI `embit` (not tracer's code) and prints, per block, every txid and every
+PyPI `embit` (not tracer's code) and prints, per block, every txid, the
+outputs each input spends (txid, vout; none for a coinbase) and every
 output's value and address as JSON.
 
 Usage: python3 tests/tools/embit_decode.py FILE.blk > out.json
@@ -80,8 +81,10 @@ def main(path):
         txs = []
         for _ in range(count):
             tx = Transaction.read_from(s)
+            coinbase = len(tx.vin) == 1 and tx.vin[0].txid == bytes(32)
             txs.append({
                 "txid": tx.txid().hex(),
+                "inputs": [] if coinbase else [{"txid": i.txid.hex(), "vout": i.vout} for i in tx.vin],
                 "outputs": [{"value": o.value, "address": address(o.script_pubkey.data, net)} for o in tx.vout],
             })
         blocks.append({"hash": hashlib.sha256(hashlib.sha256(header).digest()).digest()[::-1].hex(), "txs": txs})

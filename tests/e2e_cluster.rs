@@ -1,0 +1,563 @@
+//! Address clustering end to end: co-spend clusters of the real 2009 chain
+//! checked against an independent union-find over PyPI `embit`'s decoding,
+//! the evidence of every merge checkable on the chain, error rates on a
+//! simulated economy with ground truth, incremental builds equal to full
+//! ones, the CoinJoin guard and the collapse guard.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::{
+    fails, fixture, ingest_main, ingest_regtest, json, root, simulate_small, stderr, truth_records,
+};
+
+const REAL_CHAIN: &str = "bitcoin/blk-heights-0-4312.dat";
+/// The transaction of block 3645 that spends 44 early coinbase outputs at once.
+const BIG_COSPEND: &str = "cec658ace2eb9fe79473a0161ea726a69924fdc17d59c39d7c58f44c36d034c1";
+
+fn db_str(db: &Path) -> &str {
+    db.to_str().unwrap()
+}
+
+/// Co-spend clusters (two or more addresses) computed from `embit`'s
+/// decoding of `blk`, with a union-find written here (not tracer's).
+fn independent_cospend_clusters(blk: &Path) -> Vec<BTreeSet<String>> {
+    let out = Command::new("python3")
+        .arg(root().join("tests/tools/embit_decode.py"))
+        .arg(blk)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "embit_decode.py: {}", stderr(&out));
+    let blocks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut owner_of_output: HashMap<(String, u64), String> = HashMap::new();
+    let mut parent: BTreeMap<String, String> = BTreeMap::new();
+    fn find(p: &mut BTreeMap<String, String>, x: &str) -> String {
+        let mut x = x.to_string();
+        loop {
+            let up = p.entry(x.clone()).or_insert_with(|| x.clone()).clone();
+            if up == x {
+                return x;
+            }
+            x = up;
+        }
+    }
+    for block in blocks.as_array().unwrap() {
+        for tx in block["txs"].as_array().unwrap() {
+            let txid = tx["txid"].as_str().unwrap();
+            let inputs: Vec<String> = tx["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|i| {
+                    let key = (
+                        i["txid"].as_str().unwrap().to_string(),
+                        i["vout"].as_u64().unwrap(),
+                    );
+                    owner_of_output.get(&key).cloned()
+                })
+                .collect();
+            for a in inputs.iter().skip(1) {
+                let (ra, rb) = (find(&mut parent, &inputs[0]), find(&mut parent, a));
+                if ra != rb {
+                    parent.insert(ra, rb);
+                }
+            }
+            for (vout, o) in tx["outputs"].as_array().unwrap().iter().enumerate() {
+                if let Some(a) = o["address"].as_str() {
+                    owner_of_output.insert((txid.to_string(), vout as u64), a.to_string());
+                }
+            }
+        }
+    }
+    let keys: Vec<String> = parent.keys().cloned().collect();
+    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for k in keys {
+        let r = find(&mut parent, &k);
+        groups.entry(r).or_default().insert(k);
+    }
+    groups.into_values().filter(|g| g.len() > 1).collect()
+}
+
+fn members(db: &Path, level: &str, address: &str) -> (Value, BTreeSet<String>) {
+    let v = json(&[
+        "--db",
+        db_str(db),
+        "cluster",
+        "show",
+        address,
+        "--level",
+        level,
+        "--limit",
+        "0",
+        "--json",
+    ]);
+    let m = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["address"].as_str().unwrap().to_string())
+        .collect();
+    (v, m)
+}
+
+fn explain(db: &Path, level: &str, a: &str, b: &str) -> Value {
+    json(&[
+        "--db",
+        db_str(db),
+        "cluster",
+        "explain",
+        a,
+        b,
+        "--level",
+        level,
+        "--json",
+    ])
+}
+
+#[test]
+fn real_chain_cospend_clusters_match_an_independent_union_find() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let b = json(&["--db", db_str(&db), "cluster", "build", "--json"]);
+    assert_eq!(b["level"], "cospend");
+    assert_eq!(b["mode"], "full");
+    assert_eq!(b["transactions"], 4371);
+    assert_eq!(
+        b["largest"][1], 44,
+        "the 44-input spend of block 3645 is the largest cluster"
+    );
+    assert!(
+        b["coinjoins"].as_object().unwrap().is_empty(),
+        "no CoinJoins in 2009–10"
+    );
+
+    let expected = independent_cospend_clusters(&fixture(REAL_CHAIN));
+    assert_eq!(expected.iter().map(|g| g.len()).max(), Some(44));
+    for group in &expected {
+        let first = group.iter().next().unwrap();
+        let (v, got) = members(&db, "cospend", first);
+        assert_eq!(&got, group, "cluster of {first}");
+        assert_eq!(v["size"], group.len());
+        assert_eq!(v["level"], "cospend");
+    }
+    let big = expected.iter().find(|g| g.len() == 44).unwrap();
+    let (a, z) = (big.iter().next().unwrap(), big.iter().last().unwrap());
+    let ex = explain(&db, "cospend", a, z);
+    assert_eq!(ex["joined"], true);
+    for step in ex["steps"].as_array().unwrap() {
+        assert_eq!(step["evidence"]["txid"], BIG_COSPEND);
+        assert_eq!(step["evidence"]["height"], 3645);
+        assert_eq!(step["evidence"]["rule"], "multi_input");
+        // The evidence is checkable on the chain: both addresses are inputs of the transaction.
+        let tx = json(&["--db", db_str(&db), "tx", BIG_COSPEND, "--json"]);
+        let inputs: BTreeSet<&str> = tx["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["address"]["address"].as_str())
+            .collect();
+        assert!(inputs.contains(step["from"]["address"].as_str().unwrap()));
+        assert!(inputs.contains(step["to"]["address"].as_str().unwrap()));
+    }
+    // Addresses of two different clusters are not joined, and the answer says so.
+    let other = expected.iter().find(|g| !g.contains(a)).unwrap();
+    let apart = explain(&db, "cospend", a, other.iter().next().unwrap());
+    assert_eq!(apart["joined"], false);
+    assert!(apart["steps"].as_array().unwrap().is_empty());
+    // Unknown and invalid addresses are named errors.
+    let e = stderr(&fails(&[
+        "--db",
+        db_str(&db),
+        "cluster",
+        "show",
+        "1NotAnAddress",
+    ]));
+    assert!(e.contains("1NotAnAddress"), "{e}");
+}
+
+/// Reads `evaluation.json` written by `tracer evaluate --out`.
+fn evaluate(db: &Path, truth: &Path, out: &Path) -> (Value, Vec<u8>) {
+    json(&[
+        "--db",
+        db_str(db),
+        "evaluate",
+        "--truth",
+        truth.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let bytes = std::fs::read(out.join("evaluation.json")).unwrap();
+    (serde_json::from_slice(&bytes).unwrap(), bytes)
+}
+
+fn row<'a>(rows: &'a Value, key: &str, name: &str) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == name)
+        .unwrap_or_else(|| panic!("no row {name}"))
+}
+
+#[test]
+fn simulated_error_rates_meet_the_bounds_and_are_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate_small(&sim, 3);
+    let db = tmp.path().join("db");
+    ingest_regtest(&db, &sim.join("blocks"));
+    let truth = sim.join("truth.jsonl");
+    let (e, bytes) = evaluate(&db, &truth, &tmp.path().join("eval1"));
+    let (_, again) = evaluate(&db, &truth, &tmp.path().join("eval2"));
+    assert_eq!(bytes, again, "same inputs, byte-identical evaluation");
+    let md = std::fs::read_to_string(tmp.path().join("eval1/evaluation.md")).unwrap();
+    assert!(
+        md.contains("| cospend |") && md.contains("| fresh_address |"),
+        "{md}"
+    );
+
+    let cospend = row(&e["clustering"], "level", "cospend");
+    let change = row(&e["clustering"], "level", "cospend+change");
+    assert!(cospend["precision"].as_f64().unwrap() >= 0.995, "{cospend}");
+    assert!(change["precision"].as_f64().unwrap() >= 0.99, "{change}");
+    assert!(
+        change["recall"].as_f64() > cospend["recall"].as_f64(),
+        "change links add recall"
+    );
+    assert!(cospend["correct_pairs"].as_u64().unwrap() > 10_000);
+
+    // The truth's CoinJoins, counted independently from truth.jsonl.
+    let records = truth_records(&sim);
+    let purposes: Vec<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "tx")
+        .map(|r| r["purpose"].as_str().unwrap())
+        .collect();
+    for (kind, purpose) in [
+        ("whirlpool_tx0", "whirlpool_tx0"),
+        ("whirlpool", "whirlpool_mix"),
+        ("wasabi2", "wasabi2_mix"),
+        ("joinmarket", "joinmarket_mix"),
+    ] {
+        let r = row(&e["coinjoins"], "kind", kind);
+        let actual = purposes.iter().filter(|p| **p == purpose).count() as u64;
+        assert!(actual > 0, "the small preset has {purpose} transactions");
+        assert_eq!(r["actual"], actual, "{kind}");
+        assert!(r["false_negative_rate"].as_f64().unwrap() <= 0.05, "{r}");
+        assert!(r["false_positive_rate"].as_f64().unwrap() <= 0.001, "{r}");
+    }
+    // Change: the vote of all heuristics (none against) is the best rule.
+    let consensus = row(
+        &e["change"],
+        "heuristic",
+        "policy: 1+ agreeing, none against",
+    );
+    assert!(
+        consensus["coverage"].as_f64().unwrap() >= 0.55,
+        "{consensus}"
+    );
+    assert!(
+        consensus["precision"].as_f64().unwrap() >= 0.96,
+        "{consensus}"
+    );
+    for h in [
+        "fresh_address",
+        "address_reuse",
+        "round_payment",
+        "locktime",
+    ] {
+        let r = row(&e["change"], "heuristic", h);
+        assert!(r["candidates"].as_u64().unwrap() > 50, "{r}");
+        assert!(r["precision"].as_f64().unwrap() >= 0.9, "{r}");
+    }
+    let reuse = row(&e["change"], "heuristic", "address_reuse");
+    assert_eq!(
+        reuse["correct"], reuse["candidates"],
+        "paying back to an input is always change"
+    );
+
+    // Stored clusters: Whirlpool mixes are detected and their inputs (five
+    // different people) stay in five different clusters.
+    json(&["--db", db_str(&db), "cluster", "build", "--json"]);
+    let cjs = json(&["--db", db_str(&db), "cluster", "coinjoins", "--json"]);
+    let mixes: Vec<&Value> = cjs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "whirlpool")
+        .collect();
+    let truth_mixes: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "tx" && r["purpose"] == "whirlpool_mix")
+        .map(|r| r["txid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mixes
+            .iter()
+            .map(|c| c["txid"].as_str().unwrap())
+            .collect::<BTreeSet<_>>(),
+        truth_mixes
+    );
+    let mix = json(&[
+        "--db",
+        db_str(&db),
+        "tx",
+        mixes[0]["txid"].as_str().unwrap(),
+        "--json",
+    ]);
+    let clusters: BTreeSet<u64> = mix["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let a = i["address"]["address"].as_str().unwrap();
+            members(&db, "cospend", a).0["cluster"]["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(clusters.len(), 5, "CoinJoin inputs are never merged");
+}
+
+/// The first `n` blocks of a blk file (Core framing) written to `dir/blk00000.dat`.
+fn first_blocks(blk: &Path, n: usize, dir: &Path) {
+    let data = std::fs::read(blk).unwrap();
+    let (mut pos, mut count) = (0usize, 0);
+    while count < n {
+        let size = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        pos += 8 + size;
+        count += 1;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("blk00000.dat"), &data[..pos]).unwrap();
+}
+
+#[test]
+fn incremental_build_equals_a_full_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate_small(&sim, 5);
+    let blk = sim.join("blocks/blk00000.dat");
+    let part = tmp.path().join("part");
+    first_blocks(&blk, 180, &part);
+    let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
+    ingest_regtest(&inc, &part);
+    let first = json(&["--db", db_str(&inc), "cluster", "build", "--json"]);
+    assert_eq!(first["mode"], "full");
+    ingest_regtest(&inc, &sim.join("blocks"));
+    let second = json(&["--db", db_str(&inc), "cluster", "build", "--json"]);
+    assert_eq!(second["mode"], "incremental");
+    assert_eq!(second["from_tx"], first["transactions"]);
+    assert!(second["transactions"].as_u64().unwrap() > 0);
+
+    ingest_regtest(&full, &sim.join("blocks"));
+    let whole = json(&["--db", db_str(&full), "cluster", "build", "--json"]);
+    for key in ["clusters", "multi_address_clusters", "largest", "addresses"] {
+        assert_eq!(second[key], whole[key], "{key}");
+    }
+    // Every address of the truth: same cluster, same statistics.
+    let addresses: Vec<String> = truth_records(&sim)
+        .iter()
+        .filter(|r| r["type"] == "address")
+        .map(|r| r["address"].as_str().unwrap().to_string())
+        .step_by(25)
+        .collect();
+    assert!(addresses.len() > 100);
+    for a in &addresses {
+        let show = |db: &Path| {
+            let out = support::tracer()
+                .args([
+                    "--db",
+                    db_str(db),
+                    "cluster",
+                    "show",
+                    a,
+                    "--limit",
+                    "0",
+                    "--json",
+                ])
+                .output()
+                .unwrap();
+            out.stdout
+        };
+        assert_eq!(show(&inc), show(&full), "cluster of {a}");
+    }
+}
+
+#[test]
+fn collapse_guard_refuses_to_merge_two_tagged_services() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate_small(&sim, 9);
+    let db = tmp.path().join("db");
+    ingest_regtest(&db, &sim.join("blocks"));
+    // An exchange sweep co-spends deposit addresses of one exchange. Tag two
+    // of them as two different exchanges (bad intelligence): the merge that
+    // would join them must be refused and reported.
+    let records = truth_records(&sim);
+    let (sweep, a, b) = records
+        .iter()
+        .filter(|r| r["type"] == "tx" && r["purpose"] == "exchange_sweep")
+        .find_map(|r| {
+            let txid = r["txid"].as_str().unwrap();
+            let tx = json(&["--db", db_str(&db), "tx", txid, "--json"]);
+            let ins: BTreeSet<String> = tx["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["address"]["address"].as_str().unwrap().to_string())
+                .collect();
+            let v: Vec<String> = ins.into_iter().collect();
+            (v.len() >= 3).then(|| (txid.to_string(), v[0].clone(), v[v.len() - 1].clone()))
+        })
+        .expect("a sweep with three input addresses");
+    let csv = tmp.path().join("intel.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "address,label,category,source,confidence,is_cluster_definer\n{a},Exchange Alpha,exchange,test intel,forensic_investigation,true\n{b},Exchange Beta,exchange,test intel,70,true\n"
+        ),
+    )
+    .unwrap();
+    let imported = json(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "import",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(imported["tags"], 2);
+    let built = json(&["--db", db_str(&db), "cluster", "build", "--json"]);
+    assert!(built["conflicts"].as_u64().unwrap() >= 1, "{built}");
+    assert_eq!(built["tagged_addresses"], 2);
+    let conflicts = json(&["--db", db_str(&db), "cluster", "conflicts", "--json"]);
+    let refused = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["refused"]["txid"] == sweep.as_str())
+        .expect("the sweep's merge is refused");
+    let services: BTreeSet<&str> = [&refused["service_a"], &refused["service_b"]]
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        BTreeSet::from(["exchange alpha", "exchange beta"])
+    );
+    assert_eq!(refused["refused"]["rule"], "multi_input");
+    assert_eq!(explain(&db, "cospend", &a, &b)["joined"], false);
+    let (va, _) = members(&db, "cospend", &a);
+    assert_eq!(va["labels"], serde_json::json!(["exchange alpha"]));
+    assert_eq!(va["tags"][0]["tag"]["label"], "Exchange Alpha");
+}
+
+#[test]
+fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let dir = root().join("tests/fixtures/tags");
+    let mut packs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    packs.sort();
+    assert_eq!(packs.len(), 29);
+    let mut args = vec!["--db", db_str(&db), "tags", "import"];
+    args.extend(packs.iter().map(String::as_str));
+    args.push("--json");
+    let s = json(&args);
+    assert_eq!(s["tags"], TAGPACK_TOTAL);
+    assert_eq!(s["replaced"], 0);
+    let binance = json(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "show",
+        "1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1s",
+        "--json",
+    ]);
+    let t = &binance["tags"][0];
+    assert_eq!(t["label"], "binance.com");
+    assert_eq!(t["category"], "exchange");
+    assert_eq!(t["is_cluster_definer"], true);
+    assert_eq!(t["confidence_level"], 50);
+
+    // A malformed pack: named error, non-zero exit, nothing written.
+    let bad = dir.join("bad");
+    let bad_pack = std::fs::read_dir(&bad)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .expect("a malformed fixture pack");
+    let e = stderr(&fails(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "import",
+        &packs[0],
+        bad_pack.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains(bad_pack.file_name().unwrap().to_str().unwrap()),
+        "{e}"
+    );
+    let again = json(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "show",
+        "1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1s",
+        "--json",
+    ]);
+    assert_eq!(again, binance);
+
+    // Re-importing a pack replaces its tags instead of doubling them.
+    let binance_pack = packs.iter().find(|p| p.ends_with("/binance.yaml")).unwrap();
+    let re = json(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "import",
+        binance_pack,
+        "--json",
+    ]);
+    assert_eq!(re["replaced"], re["tags"]);
+
+    // A tag on one address shows on its whole cluster (the 44-input spend).
+    let csv = tmp.path().join("tags.csv");
+    let member = "126jEcDoSWgGm1XAAWNMG8DPMsZARS9AJE";
+    std::fs::write(
+        &csv,
+        format!("address,label,category,source,confidence,is_cluster_definer\n{member},Early Miner,miner,test,forensic,true\n"),
+    )
+    .unwrap();
+    json(&[
+        "--db",
+        db_str(&db),
+        "tags",
+        "import",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    json(&["--db", db_str(&db), "cluster", "build", "--json"]);
+    let (_, cluster) = members(&db, "cospend", member);
+    let other = cluster.iter().find(|m| *m != member).unwrap();
+    let (v, _) = members(&db, "cospend", other);
+    assert_eq!(v["labels"], serde_json::json!(["early miner"]));
+    assert_eq!(v["tagged"], 1);
+    assert_eq!(v["conflicting_tags"], false);
+}
+
+/// Tags in the 29 shared GraphSense packs (counted by the tags module's unit
+/// tests pack by pack).
+const TAGPACK_TOTAL: u64 = 107_906;
