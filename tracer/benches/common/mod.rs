@@ -1,0 +1,53 @@
+//! Helpers shared by the bench binaries: running the real `tracer` binary
+//! with its time and peak RSS, environment settings.
+
+// Each bench binary uses a subset of these.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+pub fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("blk"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
+/// stdout as JSON). The child is reaped with `wait4` (to read its peak RSS),
+/// not `Child::wait`.
+#[allow(clippy::zombie_processes)]
+pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
+    let t = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child (not yet reaped); `usage` is a valid out-pointer.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "tracer {args:?} failed"
+    );
+    let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
+    (secs, usage.ru_maxrss as f64 / 1024.0, summary)
+}
