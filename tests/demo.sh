@@ -24,3 +24,13 @@ head -n 12 "$demo/block-2019-01.txt"
 echo "... ($(wc -l < "$demo/block-2019-01.txt") lines in $demo/block-2019-01.txt)"
 echo; echo "== A wrong-network file is refused"
 "$tracer" --db "$demo/ledger" ingest bitcoin --blocks-dir tests/fixtures/bitcoin/mixed-testnet-mainnet.blk --network main || echo "(refused as expected, exit $?)"
+echo; echo "== Attribution: import the GraphSense TagPacks (validated against their schema and taxonomy)"
+run --db "$demo/ledger" tags import tests/fixtures/tags/*.yaml
+echo; echo "== Clusters: multi-input (co-spend) with a CoinJoin guard; every merge keeps its evidence"
+run --db "$demo/ledger" cluster build
+run --db "$demo/ledger" cluster show 126jEcDoSWgGm1XAAWNMG8DPMsZARS9AJE --limit 5
+run --db "$demo/ledger" cluster explain 126jEcDoSWgGm1XAAWNMG8DPMsZARS9AJE 1MFjSnxx2bKwPSA7ijgqaACCeFuQJanZmj
+echo; echo "== Error rates of the heuristics, measured on a simulated economy with ground truth"
+run simulate --out "$demo/sim" --preset small --seed 1
+run --db "$demo/sim-ledger" ingest bitcoin --blocks-dir "$demo/sim/blocks" --network regtest
+run --db "$demo/sim-ledger" evaluate --truth "$demo/sim/truth.jsonl" --out "$demo/evaluation"
