@@ -204,13 +204,19 @@ fn row<'a>(rows: &'a Value, key: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {name}"))
 }
 
-#[test]
-fn simulated_error_rates_meet_the_bounds_and_are_reproducible() {
+/// A simulated `small` chain (`tmp/sim`) ingested into `tmp/db`.
+fn simulated_ledger(seed: u64) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    simulate_small(&sim, 3);
+    simulate_small(&sim, seed);
     let db = tmp.path().join("db");
     ingest_regtest(&db, &sim.join("blocks"));
+    (tmp, sim, db)
+}
+
+#[test]
+fn simulated_error_rates_meet_the_bounds_and_are_reproducible() {
+    let (tmp, sim, db) = simulated_ledger(3);
     let truth = sim.join("truth.jsonl");
     let (e, bytes) = evaluate(&db, &truth, &tmp.path().join("eval1"));
     let (_, again) = evaluate(&db, &truth, &tmp.path().join("eval2"));
@@ -391,11 +397,7 @@ fn incremental_build_equals_a_full_build() {
 
 #[test]
 fn collapse_guard_refuses_to_merge_two_tagged_services() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sim = tmp.path().join("sim");
-    simulate_small(&sim, 9);
-    let db = tmp.path().join("db");
-    ingest_regtest(&db, &sim.join("blocks"));
+    let (tmp, sim, db) = simulated_ledger(9);
     // An exchange sweep co-spends deposit addresses of one exchange. Tag two
     // of them as two different exchanges (bad intelligence): the merge that
     // would join them must be refused and reported.

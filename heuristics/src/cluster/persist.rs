@@ -118,21 +118,33 @@ pub(crate) fn pair_key(level: Level, a: AddrId, b: AddrId) -> [u8; 9] {
     k
 }
 
+/// Slot `a` (of `width` bytes) of an address chunk, decoded.
+fn chunk_slot<T>(
+    store: &AnalysisStore,
+    level: Level,
+    kind: u8,
+    width: usize,
+    a: AddrId,
+    decode: impl Fn(&[u8]) -> T,
+) -> Result<Option<T>> {
+    let at = (a as usize % CHUNK) * width;
+    let key = chunk_key(level, kind, a / CHUNK as u32);
+    store
+        .decoded(CF_ADDR_CHUNKS, &key, |v| {
+            Ok(v.get(at..at + width).map(decode))
+        })
+        .map(Option::flatten)
+}
+
 /// The cluster id of address `a`, read from its chunk.
 pub(crate) fn load_cluster_of(
     store: &AnalysisStore,
     level: Level,
     a: AddrId,
 ) -> Result<Option<AddrId>> {
-    let chunk = a / CHUNK as u32;
-    let at = (a as usize % CHUNK) * 4;
-    let key = chunk_key(level, CHUNK_CLUSTERS, chunk);
-    store
-        .decoded(CF_ADDR_CHUNKS, &key, |v| {
-            Ok(v.get(at..at + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))))
-        })
-        .map(Option::flatten)
+    chunk_slot(store, level, CHUNK_CLUSTERS, 4, a, |b| {
+        u32::from_le_bytes(b.try_into().expect("4 bytes"))
+    })
 }
 
 /// The facts of address `a`.
@@ -141,14 +153,7 @@ pub(crate) fn load_facts_of(
     level: Level,
     a: AddrId,
 ) -> Result<Option<AddressFacts>> {
-    let chunk = a / CHUNK as u32;
-    let at = (a as usize % CHUNK) * FACTS_LEN;
-    let key = chunk_key(level, CHUNK_FACTS, chunk);
-    store
-        .decoded(CF_ADDR_CHUNKS, &key, |v| {
-            Ok(v.get(at..at + FACTS_LEN).map(decode_facts))
-        })
-        .map(Option::flatten)
+    chunk_slot(store, level, CHUNK_FACTS, FACTS_LEN, a, decode_facts)
 }
 
 fn decode_facts(b: &[u8]) -> AddressFacts {
