@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
+use chain_adapters::ingest::hash_hex;
 use chain_adapters::ledger::{AddrId, TxId};
 use chain_adapters::query::{AddressRef, LedgerView};
 use chain_adapters::store::Store;
@@ -397,9 +398,7 @@ fn tx_ref(ledger: &Store, id: TxId) -> Result<(String, u64)> {
     let t = ledger
         .tx(id)?
         .ok_or_else(|| anyhow!("transaction id {id} missing from the ledger"))?;
-    let mut h = t.hash;
-    h.reverse();
-    Ok((hex::encode(h), t.height))
+    Ok((hash_hex(&t.hash), t.height))
 }
 
 fn evidence_view(ledger: &Store, e: &Evidence) -> Result<EvidenceView> {

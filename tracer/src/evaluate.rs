@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chain_adapters::ledger::{AddrId, Hash32, TxId, TxRecord};
-use chain_adapters::query::LedgerView;
+use chain_adapters::query::{self, LedgerView};
 use chain_adapters::store::Store;
 use heuristics::change::{ChangeDecision, ChangeHeuristic, ForwardFacts, Vote, VotePolicy};
 use heuristics::cluster::{Engine, Level, Observer};
@@ -125,11 +125,8 @@ fn read_truth(path: &Path) -> Result<TruthIndex> {
                 change,
                 ..
             } => {
-                let mut h: Hash32 = hex::decode(&txid)
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .with_context(|| format!("truth txid {txid} is not 32 bytes of hex"))?;
-                h.reverse();
+                let h = query::parse_txid(&txid)
+                    .with_context(|| format!("{}: truth record", path.display()))?;
                 t.txs.insert(h, (purpose, change));
             }
             _ => {}

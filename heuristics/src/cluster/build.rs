@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chain_adapters::ingest::hash_hex;
 use chain_adapters::ledger::{Chain, TxId};
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
@@ -195,14 +196,8 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
         coinjoins,
         conflicts: engine.conflicts.len() as u64,
         tagged_addresses: tagged.len(),
-        tip: bitcoin_tip.map(|t| (t.1, view_hash(&t.2))),
+        tip: bitcoin_tip.map(|t| (t.1, hash_hex(&t.2))),
     })
-}
-
-fn view_hash(h: &[u8; 32]) -> String {
-    let mut r = *h;
-    r.reverse();
-    hex::encode(r)
 }
 
 /// How the vote policy is written in checkpoints and reports.
