@@ -202,7 +202,7 @@ impl AnalysisStore {
             .puts
             .sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (cf, k, v) in &batch.puts {
-            wb.put_cf(self.cf(COLUMN_FAMILIES[*cf]), k, v);
+            wb.put_cf(self.cf(cf), k, v);
         }
         // No write-ahead log: the flush below persists the batch, and with
         // atomic flush either every column family's part of it reaches disk
@@ -232,16 +232,12 @@ impl AnalysisStore {
 pub(crate) struct Batch<'a> {
     store: &'a AnalysisStore,
     deletes: WriteBatch,
-    puts: Vec<(usize, Vec<u8>, Vec<u8>)>,
+    puts: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
 }
 
 impl Batch<'_> {
-    pub(crate) fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) {
-        let i = COLUMN_FAMILIES
-            .iter()
-            .position(|n| *n == cf)
-            .expect("known column family");
-        self.puts.push((i, key.to_vec(), value.to_vec()));
+    pub(crate) fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
+        self.puts.push((cf, key.to_vec(), value.to_vec()));
     }
 
     pub(crate) fn delete(&mut self, cf: &str, key: &[u8]) {

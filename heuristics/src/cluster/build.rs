@@ -164,18 +164,13 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
         conflicts: stored_conflicts + engine.conflicts.len() as u64,
     };
     let tagged_ids: Vec<_> = tagged.iter().map(|(a, _)| *a).collect();
-    save(
+    let size = save(
         analysis,
         &mut engine,
         old.as_deref(),
         &tagged_ids,
         &checkpoint,
     )?;
-    let clusters = engine.clusters();
-    let mut size = vec![0u32; clusters.len()];
-    for &c in &clusters {
-        size[c as usize] += 1;
-    }
     let largest = (0..size.len())
         .max_by_key(|&c| (size[c], std::cmp::Reverse(c)))
         .filter(|&c| size[c] > 0)

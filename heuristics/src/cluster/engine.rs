@@ -61,7 +61,8 @@ pub struct Engine {
     pub next_tx: TxId,
     /// Addresses seen so far (ids below this are not fresh).
     seen: AddrId,
-    /// Addresses whose facts or cluster changed (for incremental saves).
+    /// Addresses whose facts changed (an incremental save finds changed
+    /// clusters by comparing cluster ids).
     pub(crate) touched: Vec<bool>,
     votes: Vec<Vote>,
 }
@@ -194,8 +195,6 @@ impl Engine {
         }
         let r = self.uf.union_roots(ra, rb);
         self.service[r as usize] = if sa != NO_SERVICE { sa } else { sb };
-        self.touched[a as usize] = true;
-        self.touched[b as usize] = true;
         self.links.push(Link { a, b, evidence });
     }
 

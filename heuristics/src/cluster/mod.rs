@@ -108,7 +108,7 @@ pub struct Conflict {
 }
 
 /// Per-cluster statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ClusterStats {
     /// Number of addresses.
     pub size: u32,
@@ -125,14 +125,25 @@ pub struct ClusterStats {
 impl ClusterStats {
     /// Adds one address's facts.
     pub fn add(&mut self, f: &AddressFacts, tagged: bool) {
-        if self.size == 0 {
-            self.first_height = u32::MAX;
-        }
         self.size += 1;
         self.balance += f.balance;
         self.first_height = self.first_height.min(f.first_height);
         self.last_height = self.last_height.max(f.last_height);
         self.tagged += u32::from(tagged);
+    }
+}
+
+impl Default for ClusterStats {
+    /// No addresses yet: the first height is the largest possible, so that
+    /// [`ClusterStats::add`] lowers it to the first address's.
+    fn default() -> Self {
+        ClusterStats {
+            size: 0,
+            balance: 0,
+            first_height: u32::MAX,
+            last_height: 0,
+            tagged: 0,
+        }
     }
 }
 

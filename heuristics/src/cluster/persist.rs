@@ -304,24 +304,16 @@ pub(crate) fn encode_coinjoin(c: &CoinJoin) -> Vec<u8> {
     w.finish()
 }
 
-/// What a save wrote.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SaveCounts {
-    /// Address chunks rewritten.
-    pub chunks: usize,
-    /// Cluster statistics rewritten.
-    pub clusters: usize,
-}
-
 /// Writes the engine's state for `level`: everything when `old` is `None`
 /// (a full build), else only what changed since the stored `old` cluster ids.
+/// Returns the size of every cluster, indexed by cluster id.
 pub(crate) fn save(
     store: &AnalysisStore,
     engine: &mut Engine,
     old: Option<&[AddrId]>,
     tagged: &[AddrId],
     checkpoint: &Checkpoint,
-) -> Result<SaveCounts> {
+) -> Result<Vec<u32>> {
     let level = engine.level;
     let clusters = engine.clusters();
     let n = clusters.len();
@@ -389,13 +381,9 @@ pub(crate) fn save(
             batch.put(CF_CLUSTER_TAGS, &pair_key(level, c, a as AddrId), &[]);
         }
     }
-    let mut counts = SaveCounts::default();
-    let mut dirty_ids: Vec<_> = stats.into_iter().collect();
-    dirty_ids.sort_unstable_by_key(|(c, _)| *c);
-    for (c, s) in &dirty_ids {
+    for (c, s) in &stats {
         if s.size >= 2 {
             batch.put(CF_CLUSTERS, &cluster_key(level, *c), &encode_stats(s));
-            counts.clusters += 1;
         }
     }
     for chunk in 0..n.div_ceil(CHUNK) {
@@ -423,12 +411,11 @@ pub(crate) fn save(
             &chunk_key(level, CHUNK_FACTS, chunk as u32),
             &facts,
         );
-        counts.chunks += 1;
     }
     put_evidence(&mut batch, engine, checkpoint);
     batch.put(CF_META, &checkpoint_key(level), &checkpoint.encode());
     store.write(batch)?;
-    Ok(counts)
+    Ok(size)
 }
 
 fn put_evidence(batch: &mut Batch<'_>, engine: &Engine, checkpoint: &Checkpoint) {
