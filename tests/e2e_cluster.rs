@@ -395,6 +395,14 @@ fn incremental_build_equals_a_full_build() {
     }
 }
 
+/// `tracer tags import FILES… --json` into `db`.
+fn import_tags(db: &Path, files: &[&str]) -> Value {
+    let mut args = vec!["--db", db_str(db), "tags", "import"];
+    args.extend_from_slice(files);
+    args.push("--json");
+    json(&args)
+}
+
 #[test]
 fn collapse_guard_refuses_to_merge_two_tagged_services() {
     let (tmp, sim, db) = simulated_ledger(9);
@@ -426,14 +434,7 @@ fn collapse_guard_refuses_to_merge_two_tagged_services() {
         ),
     )
     .unwrap();
-    let imported = json(&[
-        "--db",
-        db_str(&db),
-        "tags",
-        "import",
-        csv.to_str().unwrap(),
-        "--json",
-    ]);
+    let imported = import_tags(&db, &[csv.to_str().unwrap()]);
     assert_eq!(imported["tags"], 2);
     let built = json(&["--db", db_str(&db), "cluster", "build", "--json"]);
     assert!(built["conflicts"].as_u64().unwrap() >= 1, "{built}");
@@ -474,10 +475,7 @@ fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
         .collect();
     packs.sort();
     assert_eq!(packs.len(), 29);
-    let mut args = vec!["--db", db_str(&db), "tags", "import"];
-    args.extend(packs.iter().map(String::as_str));
-    args.push("--json");
-    let s = json(&args);
+    let s = import_tags(&db, &packs.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(s["tags"], TAGPACK_TOTAL);
     assert_eq!(s["replaced"], 0);
     let binance = json(&[
@@ -525,14 +523,7 @@ fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
 
     // Re-importing a pack replaces its tags instead of doubling them.
     let binance_pack = packs.iter().find(|p| p.ends_with("/binance.yaml")).unwrap();
-    let re = json(&[
-        "--db",
-        db_str(&db),
-        "tags",
-        "import",
-        binance_pack,
-        "--json",
-    ]);
+    let re = import_tags(&db, &[binance_pack]);
     assert_eq!(re["replaced"], re["tags"]);
 
     // A tag on one address shows on its whole cluster (the 44-input spend).
@@ -543,14 +534,7 @@ fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
         format!("address,label,category,source,confidence,is_cluster_definer\n{member},Early Miner,miner,test,forensic,true\n"),
     )
     .unwrap();
-    json(&[
-        "--db",
-        db_str(&db),
-        "tags",
-        "import",
-        csv.to_str().unwrap(),
-        "--json",
-    ]);
+    import_tags(&db, &[csv.to_str().unwrap()]);
     json(&["--db", db_str(&db), "cluster", "build", "--json"]);
     let (_, cluster) = members(&db, "cospend", member);
     let other = cluster.iter().find(|m| *m != member).unwrap();
