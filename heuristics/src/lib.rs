@@ -12,5 +12,6 @@ pub mod coinjoin;
 pub mod error;
 pub mod store;
 pub mod tags;
+pub mod trace;
 
 pub use error::{Error, Result};

@@ -118,6 +118,15 @@ pub struct Store {
     cache_mb: usize,
 }
 
+/// The transaction id in a history key (address id, then tx id).
+fn history_tx(k: &[u8]) -> Result<TxId> {
+    be_u64(k.get(4..).unwrap_or_default()).map_err(|source| Error::CorruptRecord {
+        record: CF_HISTORY,
+        key: hex::encode(k),
+        source,
+    })
+}
+
 fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Db {
         path: path.to_path_buf(),
@@ -379,15 +388,35 @@ impl Store {
             if !k.starts_with(&prefix) {
                 break;
             }
-            let corrupt = |source| Error::CorruptRecord {
+            let tx = history_tx(&k)?;
+            let e = HistoryEntry::decode_value(tx, &v).map_err(|source| Error::CorruptRecord {
                 record: CF_HISTORY,
                 key: hex::encode(&k),
                 source,
-            };
-            let tx = be_u64(&k[4..]).map_err(corrupt)?;
-            out.push(HistoryEntry::decode_value(tx, &v).map_err(corrupt)?);
+            })?;
+            out.push(e);
         }
         Ok(out)
+    }
+
+    /// The transaction in which address `id` first appeared (its first
+    /// history line), read without loading the rest of its history.
+    pub fn first_seen(&self, id: AddrId) -> Result<Option<TxId>> {
+        let prefix = id.to_be_bytes();
+        let mut iter = self.db.iterator_cf(
+            self.cf(CF_HISTORY),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        match iter.next() {
+            Some(item) => {
+                let (k, _) = item.map_err(|e| db_err(&self.path, e))?;
+                if !k.starts_with(&prefix) {
+                    return Ok(None);
+                }
+                history_tx(&k).map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Where output `out` was spent, if it was.

@@ -4,7 +4,7 @@
 
 mod build;
 mod engine;
-mod persist;
+pub(crate) mod persist;
 mod query;
 mod unionfind;
 

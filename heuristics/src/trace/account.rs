@@ -1,0 +1,173 @@
+//! An address or cluster as an account for the FIFO and LIFO models: a
+//! queue of received value, tainted or clean, that spends release from the
+//! front (oldest first) or the back (newest first).
+
+use std::collections::VecDeque;
+
+use chain_adapters::ledger::{Amount, TxId};
+
+use super::alloc::{Run, Runs};
+
+/// One line of an account's history: what it received and sent in a transaction.
+pub type Line = (TxId, Amount, Amount);
+
+/// A node's queue of value with its history still to replay.
+pub struct Account {
+    queue: VecDeque<Run>,
+    history: Vec<Line>,
+    cursor: usize,
+    lifo: bool,
+    /// Fewest hops at which taint arrived.
+    pub hop: u32,
+    /// The trace stopped following this account (time limit).
+    pub stopped: bool,
+}
+
+impl Account {
+    /// Opens the account while transaction `at` is judged: the value it held
+    /// before `at`, less what it sent in `at`, is one clean run.
+    pub fn open(history: Vec<Line>, at: TxId, hop: u32, lifo: bool) -> Account {
+        let mut balance: Amount = 0;
+        let mut cursor = history.len();
+        for (i, &(tx, received, sent)) in history.iter().enumerate() {
+            if tx > at {
+                cursor = i;
+                break;
+            }
+            if tx < at {
+                balance += received;
+            }
+            balance = balance.saturating_sub(sent);
+        }
+        let mut queue = VecDeque::new();
+        if balance > 0 {
+            queue.push_back(Run::new(balance, false));
+        }
+        Account {
+            queue,
+            history,
+            cursor,
+            lifo,
+            hop,
+            stopped: false,
+        }
+    }
+
+    /// Transactions after `at` in which the account sends value.
+    pub fn debits_after(&self, at: TxId) -> impl Iterator<Item = TxId> + '_ {
+        self.history
+            .iter()
+            .filter(move |l| l.0 > at && l.2 > 0)
+            .map(|l| l.0)
+    }
+
+    /// Replays the history before `to` (clean, untraced transactions) and
+    /// skips the line of `to` itself (the engine judges it).
+    fn advance(&mut self, to: TxId) {
+        while let Some(&(tx, received, sent)) = self.history.get(self.cursor) {
+            if tx > to {
+                break;
+            }
+            self.cursor += 1;
+            if tx == to {
+                break;
+            }
+            self.take(sent);
+            self.push(Run::new(received, false));
+        }
+    }
+
+    fn push(&mut self, run: Run) {
+        if run.value == 0 {
+            return;
+        }
+        match self.queue.back_mut() {
+            Some(last) if last.tainted == run.tainted && last.origin == run.origin => {
+                last.value += run.value
+            }
+            _ => self.queue.push_back(run),
+        }
+    }
+
+    /// Removes `amount` from the front (FIFO) or back (LIFO), in the order
+    /// it leaves; a shortfall is made up with clean value.
+    fn take(&mut self, amount: Amount) -> Runs {
+        let mut out = Runs::default();
+        let mut need = amount;
+        while need > 0 {
+            let next = if self.lifo {
+                self.queue.back_mut()
+            } else {
+                self.queue.front_mut()
+            };
+            let Some(r) = next else { break };
+            let part = r.value.min(need);
+            out.push(Run { value: part, ..*r });
+            r.value -= part;
+            need -= part;
+            if r.value == 0 {
+                if self.lifo {
+                    self.queue.pop_back();
+                } else {
+                    self.queue.pop_front();
+                }
+            }
+        }
+        out.push(Run::new(need, false));
+        out
+    }
+
+    /// The account sends `amount` in transaction `tx`.
+    pub fn debit(&mut self, tx: TxId, amount: Amount) -> Runs {
+        self.advance(tx);
+        self.take(amount)
+    }
+
+    /// The account receives `runs` in transaction `tx`.
+    pub fn credit(&mut self, tx: TxId, runs: &Runs) {
+        self.advance(tx);
+        for &r in &runs.0 {
+            self.push(r);
+        }
+    }
+
+    /// Tainted value still held.
+    pub fn taint(&self) -> Amount {
+        self.queue
+            .iter()
+            .filter(|r| r.tainted)
+            .map(|r| r.value)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tainted(v: Amount) -> Runs {
+        Runs::one(v, true)
+    }
+
+    #[test]
+    fn fifo_spends_older_clean_value_first() {
+        // 5 clean received in tx 1; taint 10 arrives in tx 3; tx 4 sends 8.
+        let history = vec![(1, 5, 0), (3, 10, 0), (4, 0, 8), (6, 0, 7)];
+        let mut a = Account::open(history, 3, 0, false);
+        a.credit(3, &tainted(10));
+        assert_eq!(a.debits_after(3).collect::<Vec<_>>(), vec![4, 6]);
+        assert_eq!(a.debit(4, 8).taint(), 3);
+        assert_eq!(a.debit(6, 7).taint(), 7);
+        assert_eq!(a.taint(), 0);
+    }
+
+    #[test]
+    fn lifo_spends_newest_first_and_replays_clean_receipts() {
+        let history = vec![(1, 5, 0), (3, 10, 0), (5, 4, 0), (6, 0, 8)];
+        let mut a = Account::open(history, 3, 0, true);
+        a.credit(3, &tainted(10));
+        // tx 5 (clean, 4) is replayed before tx 6: LIFO sends it first.
+        assert_eq!(a.debit(6, 8).taint(), 4);
+        assert_eq!(a.taint(), 6);
+    }
+}

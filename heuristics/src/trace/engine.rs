@@ -1,0 +1,433 @@
+//! Forward tracing: from seed outputs, transaction by transaction in chain
+//! order, until the taint reaches services or a limit.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId, TxRecord};
+
+use super::account::Account;
+use super::alloc::{proportional, Run, Runs};
+use super::source::{Attribution, NodeId, Source};
+use super::view::{Book, Rule, Stop, Trace};
+use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
+use crate::coinjoin;
+use crate::error::{Error, Result};
+
+/// Taint entering a transaction from one node.
+struct Inflow {
+    /// Input index (the node's first input for accounts).
+    vin: u32,
+    node: NodeId,
+    addr: AddrId,
+    taint: Amount,
+    hop: u32,
+    /// The node's value as ordered runs (account models).
+    runs: Option<Runs>,
+}
+
+#[derive(Default)]
+struct Pending {
+    coins: Vec<Inflow>,
+    debits: BTreeSet<NodeId>,
+}
+
+/// Traces `seeds` forward under `params`.
+pub fn trace_forward(
+    src: &mut Source<'_>,
+    seeds: &[SeedCoin],
+    params: Params,
+    progress: &dyn Progress,
+) -> Result<Trace> {
+    let mut f = Forward {
+        src,
+        p: params,
+        book: Book::new(),
+        pending: BTreeMap::new(),
+        accounts: HashMap::new(),
+    };
+    let mut seeds = seeds.to_vec();
+    seeds.sort();
+    seeds.dedup();
+    for s in &seeds {
+        f.seed(*s)?;
+    }
+    while let Some((id, p)) = f.pending.pop_first() {
+        if f.book.summary.txs >= f.p.limits.max_txs {
+            f.leftover(p, Stop::MaxTxs);
+            let rest = std::mem::take(&mut f.pending);
+            for (_, p) in rest {
+                f.leftover(p, Stop::MaxTxs);
+            }
+            for a in f.accounts.values_mut() {
+                a.stopped = true;
+            }
+            break;
+        }
+        f.process(id, p)?;
+        if f.book.summary.txs.is_multiple_of(1024) {
+            progress.update(f.book.summary.txs, f.pending.len());
+        }
+    }
+    let mut nodes: Vec<_> = f.accounts.iter().map(|(&n, a)| (n, a.taint(), a.stopped)).collect();
+    nodes.sort();
+    for (n, taint, stopped) in nodes {
+        if taint > 0 {
+            let why = if stopped { Stop::MaxTxs } else { Stop::Unspent };
+            f.book.stop(Some(n), why, taint);
+        }
+    }
+    let Forward { src, book, p, .. } = f;
+    book.finish(src, p, "forward")
+}
+
+struct Forward<'s, 'a> {
+    src: &'s mut Source<'a>,
+    p: Params,
+    book: Book,
+    pending: BTreeMap<TxId, Pending>,
+    accounts: HashMap<NodeId, Account>,
+}
+
+impl Forward<'_, '_> {
+    fn seed(&mut self, s: SeedCoin) -> Result<()> {
+        let tx = self.src.tx(s.out.tx)?;
+        let o = tx.outputs.get(s.out.vout as usize).ok_or_else(|| {
+            Error::Usage(format!("seed output {}:{} does not exist", s.out.tx, s.out.vout))
+        })?;
+        let amount = s.amount.min(o.value);
+        let Some(addr) = o.addr else {
+            self.book.summary.seed_value += amount;
+            self.book.summary.no_address += amount;
+            return Ok(());
+        };
+        let node = self.src.node(addr)?;
+        self.book.seed(node, addr, s.out, amount);
+        let mut runs = Runs::one(amount, true);
+        runs.push(Run::new(o.value - amount, false));
+        self.arrive(s.out, o.value, addr, node, amount, runs, 0)
+    }
+
+    /// Taint `taint` (as `runs` of the output's value) arrived at output
+    /// `out` of address `addr` (node `node`) after `hop` hops.
+    #[allow(clippy::too_many_arguments)]
+    fn arrive(
+        &mut self,
+        out: OutRef,
+        value: Amount,
+        addr: AddrId,
+        node: NodeId,
+        taint: Amount,
+        runs: Runs,
+        hop: u32,
+    ) -> Result<()> {
+        if hop > self.p.limits.max_hops {
+            self.book.stop(Some(node), Stop::MaxHops, taint);
+            return Ok(());
+        }
+        if let Some(attr) = self.service(node)? {
+            let shown = self.src.show(addr)?;
+            let rule = if attr.tags.iter().any(|t| t.address == shown) {
+                "tagged_address"
+            } else {
+                "tagged_cluster"
+            };
+            self.book
+                .endpoint(node, addr, &attr, rule, None, out, hop, value, taint);
+            return Ok(());
+        }
+        if self.p.model.is_account() {
+            let runs = runs.arrived_at(out);
+            if let Some(a) = self.accounts.get_mut(&node) {
+                a.credit(out.tx, &runs);
+                a.hop = a.hop.min(hop);
+                return Ok(());
+            }
+            if taint < self.p.limits.min_amount {
+                self.book.stop(Some(node), Stop::MinAmount, taint);
+                return Ok(());
+            }
+            let history = self.src.history(node)?;
+            let mut a = Account::open(history, out.tx, hop, self.p.model == Model::Lifo);
+            a.credit(out.tx, &runs);
+            for tx in a.debits_after(out.tx) {
+                self.pending.entry(tx).or_default().debits.insert(node);
+            }
+            self.accounts.insert(node, a);
+            return Ok(());
+        }
+        let Some(spent) = self.src.store.spent_by(out)? else {
+            self.book.stop(Some(node), Stop::Unspent, taint);
+            return Ok(());
+        };
+        if taint < self.p.limits.min_amount {
+            self.book.stop(Some(node), Stop::MinAmount, taint);
+            return Ok(());
+        }
+        self.pending.entry(spent.tx).or_default().coins.push(Inflow {
+            vin: spent.input,
+            node,
+            addr,
+            taint,
+            hop,
+            runs: None,
+        });
+        Ok(())
+    }
+
+    /// The node's attribution if it is a service.
+    fn service(&mut self, node: NodeId) -> Result<Option<Rc<Attribution>>> {
+        Ok(self
+            .src
+            .attribution(node)?
+            .filter(|a| a.service.is_some()))
+    }
+
+    /// Taint of a pending transaction that will not be judged.
+    fn leftover(&mut self, p: Pending, why: Stop) {
+        for c in p.coins {
+            self.book.stop(Some(c.node), why, c.taint);
+        }
+    }
+
+    /// The account debits of `tx` as inflows.
+    fn debits(&mut self, id: TxId, tx: &TxRecord, nodes: BTreeSet<NodeId>) -> Result<Vec<Inflow>> {
+        let mut per_node: BTreeMap<NodeId, (u32, AddrId, Amount)> = BTreeMap::new();
+        for (vin, i) in tx.inputs.iter().enumerate() {
+            let Some(a) = i.addr else { continue };
+            let n = self.src.node(a)?;
+            if nodes.contains(&n) {
+                per_node.entry(n).or_insert((vin as u32, a, 0)).2 += i.value;
+            }
+        }
+        let mut inflows = Vec::new();
+        for (node, (vin, addr, sent)) in per_node {
+            let a = self.accounts.get_mut(&node).expect("scheduled debits have accounts");
+            if a.stopped {
+                continue;
+            }
+            let runs = a.debit(id, sent);
+            inflows.push(Inflow {
+                vin,
+                node,
+                addr,
+                taint: runs.taint(),
+                hop: a.hop,
+                runs: Some(runs),
+            });
+        }
+        Ok(inflows)
+    }
+
+    fn process(&mut self, id: TxId, p: Pending) -> Result<()> {
+        self.book.summary.txs += 1;
+        let tx = self.src.tx(id)?;
+        let time = self.src.time(tx.chain, tx.height)?;
+        if self.p.limits.time_limit.is_some_and(|l| time > l) {
+            for n in &p.debits {
+                if let Some(a) = self.accounts.get_mut(n) {
+                    a.stopped = true;
+                }
+            }
+            self.leftover(p, Stop::TimeLimit);
+            return Ok(());
+        }
+        let mut inflows = p.coins;
+        if !p.debits.is_empty() {
+            inflows.extend(self.debits(id, &tx, p.debits)?);
+        }
+        inflows.sort_by_key(|i| i.vin);
+        if inflows.iter().all(|i| i.taint == 0) && !self.p.model.is_account() {
+            return Ok(());
+        }
+        if inflows.iter().any(|i| i.taint > 0) {
+            if let Some((attr, _)) = self.sweep(&tx)? {
+                for i in &inflows {
+                    self.swept(id, &tx, i, &attr)?;
+                }
+                return Ok(());
+            }
+        }
+        let mut rule_cj = None;
+        if let Some(cj) = coinjoin::detect(&tx).filter(|c| c.kind.multi_party()) {
+            match self.p.coinjoins {
+                CoinJoinPolicy::Barrier => {
+                    for i in &inflows {
+                        if i.taint > 0 {
+                            self.book.barrier(i.node, id, cj.kind.name(), i.taint);
+                        }
+                    }
+                    return Ok(());
+                }
+                CoinJoinPolicy::Through => {
+                    let c = (100 / tx.inputs.len().max(1)) as u8;
+                    rule_cj = Some(Rule::CoinJoin(cj.kind.name(), c));
+                }
+            }
+        }
+        self.spread(id, &tx, &inflows, rule_cj)
+    }
+
+    /// Taint of inflow `i` reached service `attr` by sweep `tx`: an
+    /// endpoint for each output where it had arrived at the deposit address.
+    fn swept(&mut self, id: TxId, tx: &TxRecord, i: &Inflow, attr: &Attribution) -> Result<()> {
+        let arrivals = match &i.runs {
+            Some(runs) => runs.by_origin().into_iter().collect(),
+            None => vec![(tx.inputs[i.vin as usize].prev, i.taint)],
+        };
+        for (origin, taint) in arrivals {
+            let out = origin.unwrap_or(OutRef { tx: id, vout: 0 });
+            let value = self.src.tx(out.tx)?.outputs[out.vout as usize].value;
+            self.book.endpoint(
+                i.node,
+                i.addr,
+                attr,
+                "deposit_sweep",
+                Some(id),
+                out,
+                i.hop,
+                value,
+                taint,
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `tx` sweeps everything into one service: all its addressed
+    /// outputs belong to the same tagged service.
+    fn sweep(&mut self, tx: &TxRecord) -> Result<Option<(Rc<Attribution>, AddrId)>> {
+        let mut found: Option<(Rc<Attribution>, AddrId)> = None;
+        for o in &tx.outputs {
+            let Some(a) = o.addr else { continue };
+            let n = self.src.node(a)?;
+            let Some(attr) = self.service(n)? else {
+                return Ok(None);
+            };
+            match &found {
+                Some((f, _)) if f.service != attr.service => return Ok(None),
+                Some(_) => {}
+                None => found = Some((attr, a)),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Spreads the inflows' taint over `tx`'s outputs by the model and
+    /// follows every tainted output.
+    fn spread(
+        &mut self,
+        id: TxId,
+        tx: &TxRecord,
+        inflows: &[Inflow],
+        rule_cj: Option<Rule>,
+    ) -> Result<()> {
+        let total: Amount = inflows.iter().map(|i| i.taint).sum();
+        let mut sizes: Vec<Amount> = tx.outputs.iter().map(|o| o.value).collect();
+        let (parts, pieces) = match self.p.model {
+            Model::Haircut => {
+                sizes.push(tx.fee);
+                (proportional(total, &sizes), None)
+            }
+            Model::Poison => {
+                sizes.push(tx.fee);
+                (sizes, None)
+            }
+            Model::Fifo | Model::Lifo => {
+                let (pieces, fee) = self.ordered_runs(tx, inflows).split(&sizes);
+                let mut parts: Vec<Amount> = pieces.iter().map(Runs::taint).collect();
+                parts.push(fee.taint());
+                (parts, Some(pieces))
+            }
+        };
+        self.book.summary.fees += parts[tx.outputs.len()];
+        // Each sending node's share of what the transaction carries.
+        let mut senders: BTreeMap<NodeId, (Amount, u32, Vec<AddrId>)> = BTreeMap::new();
+        for i in inflows.iter().filter(|i| i.taint > 0) {
+            let s = senders.entry(i.node).or_insert((0, i.hop, Vec::new()));
+            s.0 += i.taint;
+            s.1 = s.1.min(i.hop);
+            s.2.push(i.addr);
+        }
+        let hop = senders.values().map(|s| s.1).min().unwrap_or(0);
+        let weights: Vec<Amount> = senders.values().map(|s| s.0).collect();
+        let mut change = None;
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            let out = OutRef {
+                tx: id,
+                vout: vout as u32,
+            };
+            let taint = parts[vout];
+            let runs = pieces
+                .as_ref()
+                .map(|p| p[vout].clone())
+                .unwrap_or_else(|| Runs::one(taint, true));
+            let Some(addr) = o.addr else {
+                self.book.summary.no_address += taint;
+                continue;
+            };
+            let node = self.src.node(addr)?;
+            if taint == 0 {
+                if let Some(a) = self.accounts.get_mut(&node) {
+                    a.credit(id, &runs);
+                }
+                continue;
+            }
+            let rule = if let Some((_, _, addrs)) = senders.get(&node) {
+                if addrs.contains(&addr) || self.src.granularity == Granularity::Address {
+                    Rule::SelfChange
+                } else {
+                    Rule::SameCluster
+                }
+            } else if let Some(r) = rule_cj {
+                r
+            } else {
+                if change.is_none() {
+                    change = Some(match &self.p.change {
+                        Some(policy) => self.src.change(id, tx, policy)?,
+                        None => None,
+                    });
+                }
+                match change.flatten() {
+                    Some(d) if d.output == vout => Rule::Change(d.heuristics, d.confidence),
+                    _ => Rule::Transfer,
+                }
+            };
+            let next = hop + u32::from(!rule.same_owner());
+            let shares = proportional(taint, &weights);
+            for ((&from, _), share) in senders.iter().zip(shares) {
+                if share > 0 {
+                    self.book
+                        .hop(from, node, out, addr, o.value, share, next, rule);
+                }
+            }
+            self.book.arrive(node, addr, next, taint);
+            self.arrive(out, o.value, addr, node, taint, runs, next)?;
+        }
+        Ok(())
+    }
+
+    /// The transaction's input value as ordered runs: each account's debit
+    /// at its first input, other inputs clean.
+    fn ordered_runs(&self, tx: &TxRecord, inflows: &[Inflow]) -> Runs {
+        let mut all = Runs::default();
+        let mut covered: BTreeSet<NodeId> = BTreeSet::new();
+        let by_vin: BTreeMap<u32, &Inflow> = inflows.iter().map(|i| (i.vin, i)).collect();
+        for (vin, input) in tx.inputs.iter().enumerate() {
+            if let Some(i) = by_vin.get(&(vin as u32)) {
+                if let Some(r) = &i.runs {
+                    all.extend(r);
+                    covered.insert(i.node);
+                    continue;
+                }
+            }
+            let own = input
+                .addr
+                .and_then(|a| self.src.cached_node(a))
+                .is_some_and(|n| covered.contains(&n));
+            if !own {
+                all.push(Run::new(input.value, false));
+            }
+        }
+        all
+    }
+}

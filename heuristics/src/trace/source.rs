@@ -1,0 +1,337 @@
+//! What a trace reads: transactions, block times, spends, address display,
+//! cluster membership and attribution, each looked up once and cached.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use chain_adapters::ledger::{AddrId, AddressKind, Amount, Chain, OutRef, TxId, TxRecord};
+
+use super::account::Line;
+use chain_adapters::query::LedgerView;
+use chain_adapters::store::Store;
+
+use super::view::TagView;
+use super::Granularity;
+use crate::attribution::{self, service_of};
+use crate::change::{self, ChangeDecision, Spender, TxContext, VotePolicy};
+use crate::cluster::persist::{load_checkpoint, load_cluster_of};
+use crate::cluster::{self, Checkpoint, Level};
+use crate::error::{Error, Result};
+use crate::store::AnalysisStore;
+use crate::tags::TagClass;
+
+/// A trace node: an address id, or the id of a cluster (its smallest
+/// member address id).
+pub type NodeId = AddrId;
+
+/// Change outputs are looked for only in transactions with at most this
+/// many addressed outputs (each needs look-ups of every output's spender).
+const CHANGE_MAX_OUTPUTS: usize = 32;
+
+/// What the tags say about a node.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    /// The service (actor, else label) if a tag marks a custodial service.
+    pub service: Option<String>,
+    /// Broad class of the strongest tag.
+    pub class: TagClass,
+    /// The tags, strongest first.
+    pub tags: Vec<TagView>,
+}
+
+/// Cached access to the ledger and analysis data for one trace.
+pub struct Source<'a> {
+    /// The ledger.
+    pub store: &'a Store,
+    /// Address display.
+    pub view: LedgerView<'a>,
+    analysis: Option<&'a AnalysisStore>,
+    /// Node granularity.
+    pub granularity: Granularity,
+    /// The cluster build used (cluster granularity).
+    pub checkpoint: Option<Checkpoint>,
+    txs: HashMap<TxId, Rc<TxRecord>>,
+    times: HashMap<u64, u64>,
+    nodes: HashMap<AddrId, NodeId>,
+    shown: HashMap<AddrId, String>,
+    kinds: HashMap<AddrId, AddressKind>,
+    attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
+}
+
+impl<'a> Source<'a> {
+    /// A source over `store` with tags and clusters from `analysis` (if
+    /// any). Cluster granularity needs a cluster build made with the
+    /// current tags.
+    pub fn new(
+        store: &'a Store,
+        analysis: Option<&'a AnalysisStore>,
+        granularity: Granularity,
+    ) -> Result<Source<'a>> {
+        let view = LedgerView::new(store)?;
+        let checkpoint = match (granularity, analysis) {
+            (Granularity::Address, _) => None,
+            (Granularity::Cluster(level), None) => return Err(not_built(level)),
+            (Granularity::Cluster(level), Some(a)) => {
+                let cp = load_checkpoint(a, level)?.ok_or_else(|| not_built(level))?;
+                if cp.tags_generation != attribution::generation(a)? {
+                    return Err(Error::Usage(format!(
+                        "tags were imported after the last `cluster build --level {}`; \
+                         rebuild the clusters so they use the current tags",
+                        level.name()
+                    )));
+                }
+                Some(cp)
+            }
+        };
+        Ok(Source {
+            store,
+            view,
+            analysis,
+            granularity,
+            checkpoint,
+            txs: HashMap::new(),
+            times: HashMap::new(),
+            nodes: HashMap::new(),
+            shown: HashMap::new(),
+            kinds: HashMap::new(),
+            attribution: HashMap::new(),
+        })
+    }
+
+    /// Transaction `id`.
+    pub fn tx(&mut self, id: TxId) -> Result<Rc<TxRecord>> {
+        if let Some(t) = self.txs.get(&id) {
+            return Ok(t.clone());
+        }
+        let t = Rc::new(self.store.tx(id)?.ok_or_else(|| missing(self.store, "tx", id))?);
+        self.txs.insert(id, t.clone());
+        Ok(t)
+    }
+
+    /// Block time (unix seconds) at `height` of `chain`.
+    pub fn time(&mut self, chain: Chain, height: u64) -> Result<u64> {
+        if let Some(&t) = self.times.get(&height) {
+            return Ok(t);
+        }
+        let b = self
+            .store
+            .block(chain, height)?
+            .ok_or_else(|| missing(self.store, "block", height))?;
+        self.times.insert(height, b.time);
+        Ok(b.time)
+    }
+
+    /// The transaction that spent `out`, if any.
+    pub fn spender(&mut self, out: OutRef) -> Result<Option<TxId>> {
+        Ok(self.store.spent_by(out)?.map(|s| s.tx))
+    }
+
+    /// How address `a` is displayed.
+    pub fn show(&mut self, a: AddrId) -> Result<String> {
+        if let Some(s) = self.shown.get(&a) {
+            return Ok(s.clone());
+        }
+        let s = self.view.show_id(a)?.address;
+        self.shown.insert(a, s.clone());
+        Ok(s)
+    }
+
+    /// The node address `a` belongs to.
+    pub fn node(&mut self, a: AddrId) -> Result<NodeId> {
+        let Granularity::Cluster(level) = self.granularity else {
+            return Ok(a);
+        };
+        if let Some(&n) = self.nodes.get(&a) {
+            return Ok(n);
+        }
+        let analysis = self.analysis.expect("checked in new");
+        let covered = self.checkpoint.as_ref().map_or(0, |c| c.addresses);
+        let n = if a < covered {
+            load_cluster_of(analysis, level, a)?.unwrap_or(a)
+        } else {
+            a
+        };
+        self.nodes.insert(a, n);
+        Ok(n)
+    }
+
+    /// The node of address `a` if already looked up (or trivially known).
+    pub fn cached_node(&self, a: AddrId) -> Option<NodeId> {
+        match self.granularity {
+            Granularity::Address => Some(a),
+            Granularity::Cluster(_) => self.nodes.get(&a).copied(),
+        }
+    }
+
+    /// What node `n` received and sent per transaction, in chain order
+    /// (all members' history for a cluster).
+    pub fn history(&mut self, n: NodeId) -> Result<Vec<Line>> {
+        let members = match (self.level(), self.analysis) {
+            (Some(level), Some(analysis))
+                if self.checkpoint.as_ref().is_some_and(|c| n < c.addresses) =>
+            {
+                cluster::members(analysis, level, n, 0, 0)?
+            }
+            _ => vec![n],
+        };
+        let mut lines: BTreeMap<TxId, (Amount, Amount)> = BTreeMap::new();
+        for m in members {
+            for e in self.store.history(m)? {
+                let l = lines.entry(e.tx).or_default();
+                l.0 += e.received;
+                l.1 += e.sent;
+            }
+        }
+        Ok(lines.into_iter().map(|(t, (r, s))| (t, r, s)).collect())
+    }
+
+    /// The cluster level, if nodes are clusters.
+    pub fn level(&self) -> Option<Level> {
+        match self.granularity {
+            Granularity::Cluster(l) => Some(l),
+            Granularity::Address => None,
+        }
+    }
+
+    /// What the tags say about node `n` (an address, or every tagged member
+    /// of a cluster).
+    pub fn attribution(&mut self, n: NodeId) -> Result<Option<Rc<Attribution>>> {
+        if let Some(a) = self.attribution.get(&n) {
+            return Ok(a.clone());
+        }
+        let Some(analysis) = self.analysis else {
+            return Ok(None);
+        };
+        let members = match self.level() {
+            Some(level) if self.checkpoint.as_ref().is_some_and(|c| n < c.addresses) => {
+                let mut m = cluster::tagged_members(analysis, level, n)?;
+                if m.is_empty() {
+                    m.push(n);
+                }
+                m
+            }
+            _ => vec![n],
+        };
+        let currency = match self.view.store.address(n)?.map(|k| k.chain) {
+            Some(Chain::Ethereum) => "ETH",
+            _ => "BTC",
+        };
+        let mut tags = Vec::new();
+        for m in members {
+            let shown = self.show(m)?;
+            for t in attribution::tags_of(analysis, &shown)? {
+                if t.currency == currency || t.network == currency {
+                    tags.push((t, shown.clone()));
+                }
+            }
+        }
+        let found = (!tags.is_empty()).then(|| Rc::new(summarise(tags)));
+        self.attribution.insert(n, found.clone());
+        Ok(found)
+    }
+
+    /// The change output of `tx` under `policy`, if the heuristics agree on one.
+    pub fn change(
+        &mut self,
+        id: TxId,
+        tx: &TxRecord,
+        policy: &VotePolicy,
+    ) -> Result<Option<ChangeDecision>> {
+        let addressed = tx.outputs.iter().filter(|o| o.addr.is_some()).count();
+        if tx.is_coinbase() || !(2..=CHANGE_MAX_OUTPUTS).contains(&addressed) {
+            return Ok(None);
+        }
+        let mut input_kinds = Vec::with_capacity(tx.inputs.len());
+        for i in &tx.inputs {
+            input_kinds.push(match i.addr {
+                Some(a) => self.kind(a)?,
+                None => AddressKind::NonStandard,
+            });
+        }
+        let mut fresh = Vec::with_capacity(tx.outputs.len());
+        let mut spenders = Vec::with_capacity(tx.outputs.len());
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            fresh.push(match o.addr {
+                Some(a) => self.store.first_seen(a)? == Some(id),
+                None => false,
+            });
+            let out = OutRef {
+                tx: id,
+                vout: vout as u32,
+            };
+            spenders.push(match self.spender(out)? {
+                Some(s) => Spender::of(&*self.tx(s)?),
+                None => Spender::default(),
+            });
+        }
+        let ctx = TxContext {
+            tx,
+            input_kinds: &input_kinds,
+            fresh: &fresh,
+            spenders: &spenders,
+        };
+        let mut votes = Vec::new();
+        change::votes(&ctx, &mut votes);
+        Ok(policy.decide(&votes))
+    }
+
+    fn kind(&mut self, a: AddrId) -> Result<AddressKind> {
+        if let Some(&k) = self.kinds.get(&a) {
+            return Ok(k);
+        }
+        let k = self
+            .store
+            .address(a)?
+            .map_or(AddressKind::NonStandard, |k| k.kind);
+        self.kinds.insert(a, k);
+        Ok(k)
+    }
+}
+
+fn summarise(mut tags: Vec<(crate::tags::Tag, String)>) -> Attribution {
+    // Strongest first: services before others, then confidence, then text.
+    tags.sort_by(|(a, sa), (b, sb)| {
+        b.is_service()
+            .cmp(&a.is_service())
+            .then(b.confidence_level.cmp(&a.confidence_level))
+            .then(a.label.cmp(&b.label))
+            .then(sa.cmp(sb))
+            .then(a.pack.cmp(&b.pack))
+    });
+    let service = tags.iter().find_map(|(t, _)| service_of(t));
+    let class = tags[0].0.class();
+    let tags = tags
+        .into_iter()
+        .map(|(t, address)| TagView {
+            address,
+            label: t.label.clone(),
+            class: t.class(),
+            category: t.category.clone(),
+            actor: t.actor.clone(),
+            source: t.source.clone(),
+            confidence: t.confidence.clone(),
+            confidence_level: t.confidence_level,
+            pack: t.pack.clone(),
+        })
+        .collect();
+    Attribution {
+        service,
+        class,
+        tags,
+    }
+}
+
+fn not_built(level: Level) -> Error {
+    Error::Usage(format!(
+        "no clusters at level {} yet: run `tracer cluster build --level {}` or trace with --level address",
+        level.name(),
+        level.name()
+    ))
+}
+
+fn missing(store: &Store, what: &str, id: impl std::fmt::Display) -> Error {
+    Error::Ledger(chain_adapters::Error::Db {
+        path: store.path().to_path_buf(),
+        reason: format!("{what} {id} missing"),
+    })
+}
