@@ -2,5 +2,7 @@
 //! and the evaluation of the heuristics against it (used by the CLI, the
 //! tests and the benchmarks).
 
+pub mod case;
 pub mod evaluate;
 pub mod simulate;
+pub mod trace_eval;
