@@ -253,7 +253,7 @@ fn same_seed_same_bytes_other_seed_other_chain() {
     let (fa, fb, fc) = (read_all(&a), read_all(&b), read_all(&c));
     assert_eq!(
         fa.keys().collect::<Vec<_>>(),
-        vec!["/truth.jsonl", "blocks/blk00000.dat"]
+        vec!["/tags.yaml", "/truth.jsonl", "blocks/blk00000.dat"]
     );
     assert!(fa == fb, "same seed must give byte-identical output");
     assert_ne!(fa["/truth.jsonl"], fc["/truth.jsonl"]);

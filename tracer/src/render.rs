@@ -185,10 +185,123 @@ pub fn simulated(s: &tracer::simulate::SimSummary, took: std::time::Duration) {
         s.blk_bytes as f64 / 1e6
     );
     println!("truth:   {}", s.truth.display());
+    println!(
+        "tags:    {} ({} service wallets)",
+        s.tags.display(),
+        s.tag_count
+    );
     if s.in_flight > 0 {
         println!(
             "note:    {} criminal coins were still in flight at the last block",
             s.in_flight
+        );
+    }
+}
+
+/// `tracer trace`: parameters, the endpoint table, where the rest went.
+pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
+    let p = &t.params;
+    let s = &t.summary;
+    println!(
+        "{} trace{} — model {}, level {}, max hops {}, CoinJoins: {}",
+        t.direction,
+        case.map(|c| format!(" of case {c}")).unwrap_or_default(),
+        p.model.name(),
+        p.granularity.name(),
+        p.limits.max_hops,
+        match p.coinjoins {
+            heuristics::trace::CoinJoinPolicy::Barrier => "barrier",
+            heuristics::trace::CoinJoinPolicy::Through => "through",
+        }
+    );
+    println!(
+        "seeds: {} output(s), {} BTC",
+        t.seeds.len(),
+        btc(s.seed_value)
+    );
+    let title = if t.direction == "forward" {
+        "endpoints (where the funds entered services)"
+    } else {
+        "sources (services the funds came from)"
+    };
+    println!("{title}: {}", t.endpoints.len());
+    if !t.endpoints.is_empty() {
+        println!(
+            "  {:<18} {:<10} {:<44} {:>16} {:>8}  {:<23} {:<23} {:<15} CONF",
+            "SERVICE", "CLASS", "ADDRESS", "AMOUNT (BTC)", "SHARE", "FIRST", "LAST", "RULE"
+        );
+    }
+    for e in &t.endpoints {
+        println!(
+            "  {:<18} {:<10} {:<44} {:>16} {:>7.2}%  {:<23} {:<23} {:<15} {}",
+            e.service,
+            format!("{:?}", e.class).to_lowercase(),
+            e.deposit_address,
+            btc(e.amount),
+            e.share * 100.0,
+            e.first_time,
+            e.last_time,
+            e.evidence.rule,
+            e.evidence.confidence
+        );
+    }
+    let b = &s.beyond;
+    println!(
+        "unspent {} · fees {} · into CoinJoins {} · no address {}{}",
+        btc(s.unspent),
+        btc(s.fees),
+        btc(s.coinjoins),
+        btc(s.no_address),
+        if t.direction == "backward" {
+            format!(" · newly mined {}", btc(s.mined))
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "beyond limits: hops {} · min amount {} · time {} · budget {}",
+        btc(b.max_hops),
+        btc(b.min_amount),
+        btc(b.time_limit),
+        btc(b.max_txs)
+    );
+    for c in &t.barriers {
+        println!(
+            "  CoinJoin {} ({}) at height {}: {} BTC entered",
+            c.txid,
+            c.kind,
+            c.height,
+            btc(c.amount)
+        );
+    }
+    println!(
+        "graph: {} nodes, {} hops; {} transactions judged",
+        t.nodes.len(),
+        t.edges.len(),
+        s.txs
+    );
+    println!();
+}
+
+/// Several models side by side.
+pub fn comparison(traces: &[heuristics::trace::Trace]) {
+    println!(
+        "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
+        "MODEL", "SEED", "ENDPOINTS", "UNSPENT", "FEES", "COINJOINS", "BEYOND", "ENDPOINTS#"
+    );
+    for t in traces {
+        let s = &t.summary;
+        let b = &s.beyond;
+        println!(
+            "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
+            t.params.model.name(),
+            btc(s.seed_value),
+            btc(s.endpoints),
+            btc(s.unspent),
+            btc(s.fees),
+            btc(s.coinjoins),
+            btc(b.max_hops + b.min_amount + b.time_limit + b.max_txs),
+            t.endpoints.len()
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod crime;
 pub mod economy;
 pub mod keys;
 pub mod scenario;
+pub mod tags;
 pub mod truth;
 pub mod wallet;
 pub mod world;
@@ -34,7 +35,7 @@ pub const MATURITY: u32 = 100;
 /// What to simulate and where to write it.
 #[derive(Clone, Debug)]
 pub struct SimOptions {
-    /// Output directory (gets `blocks/` and `truth.jsonl`).
+    /// Output directory (gets `blocks/`, `truth.jsonl` and `tags.yaml`).
     pub out: PathBuf,
     /// Random seed.
     pub seed: u64,
@@ -51,6 +52,10 @@ pub struct SimSummary {
     pub blocks_dir: PathBuf,
     /// The truth file.
     pub truth: PathBuf,
+    /// TagPack of the services' wallets (what investigators would know).
+    pub tags: PathBuf,
+    /// Tags in it.
+    pub tag_count: u32,
     /// Blocks including genesis; the tip height is one less.
     pub blocks: u32,
     /// Transactions including coinbases.
@@ -118,6 +123,8 @@ pub fn simulate(o: &SimOptions) -> Result<SimSummary> {
     let in_flight = crime.in_flight() as u32;
     let cases: u32 = scenario.groups.iter().map(|g| g.cases.len() as u32).sum();
     crime.finish(&mut w)?;
+    let tags_path = o.out.join("tags.yaml");
+    let tag_count = tags::write_tagpack(&w, &tags_path)?;
     let summary = Record::Summary {
         blocks: last + 1,
         txs: w.txs,
@@ -132,6 +139,8 @@ pub fn simulate(o: &SimOptions) -> Result<SimSummary> {
         blk_bytes: blk_bytes(&blocks_dir)?,
         blocks_dir,
         truth: truth_path,
+        tags: tags_path,
+        tag_count,
         blocks: last + 1,
         txs,
         addresses,
