@@ -12,7 +12,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{
-    fails, fixture, ingest_main, ingest_regtest, json, root, simulate_small, stderr, truth_records,
+    fails, fixture, ingest_main, ingest_regtest, json, root, simulate_small, simulated_ledger,
+    stderr, truth_records,
 };
 
 const REAL_CHAIN: &str = "bitcoin/blk-heights-0-4312.dat";
@@ -202,16 +203,6 @@ fn row<'a>(rows: &'a Value, key: &str, name: &str) -> &'a Value {
         .iter()
         .find(|r| r[key] == name)
         .unwrap_or_else(|| panic!("no row {name}"))
-}
-
-/// A simulated `small` chain (`tmp/sim`) ingested into `tmp/db`.
-fn simulated_ledger(seed: u64) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let sim = tmp.path().join("sim");
-    simulate_small(&sim, seed);
-    let db = tmp.path().join("db");
-    ingest_regtest(&db, &sim.join("blocks"));
-    (tmp, sim, db)
 }
 
 #[test]

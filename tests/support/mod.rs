@@ -131,3 +131,13 @@ pub fn ingest_regtest(db: &Path, blocks: &Path) -> serde_json::Value {
         &["--network", "regtest", "--json"],
     ))
 }
+
+/// A simulated `small` chain (`tmp/sim`) ingested into `tmp/db`.
+pub fn simulated_ledger(seed: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate_small(&sim, seed);
+    let db = tmp.path().join("db");
+    ingest_regtest(&db, &sim.join("blocks"));
+    (tmp, sim, db)
+}

@@ -4,6 +4,7 @@
 mod analysis;
 mod progress;
 mod render;
+mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,9 +109,24 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         policy: analysis::PolicyArgs,
+        /// Also trace every truth case under these models (comma-separated:
+        /// haircut, poison, fifo, lifo) and score the exchange endpoints found.
+        #[arg(long, value_delimiter = ',', value_name = "MODELS")]
+        traces: Vec<String>,
+        /// Node level for --traces: address, cospend, cospend+change.
+        #[arg(long, default_value = "cospend")]
+        trace_level: String,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+    /// Follow the money: trace a case's seeds forward (`trace CASE.toml --out DIR`)
+    /// or an address forward or backward (`trace address ADDR [--backward]`).
+    Trace(Box<trace_cmd::TraceArgs>),
+    /// Case files: create, show, list and validate.
+    Case {
+        #[command(subcommand)]
+        cmd: tracer::case::cli::CaseCmd,
     },
     /// Decode a raw transaction, a raw block or a blk file (no ledger needed).
     Decode {
@@ -275,20 +291,42 @@ fn run(cli: Cli) -> Result<()> {
             truth,
             out,
             policy,
+            traces,
+            trace_level,
             json,
         } => {
-            let store = Store::open_read_only(need_db(&cli.db)?, opts)?;
+            let db = need_db(&cli.db)?;
+            let store = Store::open_read_only(db, opts)?;
             let e = tracer::evaluate::evaluate(&store, &truth, policy.policy()?)?;
             if let Some(dir) = &out {
                 tracer::evaluate::write(&e, dir)?;
             }
+            let t = if traces.is_empty() {
+                None
+            } else {
+                Some(trace_cmd::evaluate(
+                    db,
+                    &store,
+                    &truth,
+                    &traces,
+                    &trace_level,
+                )?)
+            };
+            if let (Some(dir), Some(t)) = (&out, &t) {
+                trace_cmd::write_evaluation(dir, t)?;
+            }
             if json {
-                print_json(&e)
+                print_json(&serde_json::json!({ "heuristics": e, "tracing": t }))
             } else {
                 print!("{}", tracer::evaluate::markdown(&e));
+                if let Some(t) = &t {
+                    print!("\n{}", tracer::trace_eval::markdown(t));
+                }
                 Ok(())
             }
         }
+        Command::Trace(args) => trace_cmd::run(need_db(&cli.db)?, opts, *args),
+        Command::Case { cmd } => tracer::case::cli::run(cli.db.as_deref(), opts, cmd),
         Command::Decode {
             input,
             network,

@@ -61,3 +61,39 @@ impl Progress for Bar {
         self.bar.suspend(|| eprintln!("note: {msg}"));
     }
 }
+
+/// A spinner for long traces: transactions judged and waiting.
+pub struct TraceBar {
+    bar: ProgressBar,
+}
+
+impl TraceBar {
+    /// A spinner on stderr for a trace under `model` (hidden unless a terminal).
+    pub fn new(model: &str) -> Self {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} {spinner} {prefix}: {msg}")
+                .expect("valid template"),
+        );
+        bar.set_prefix(format!("tracing ({model})"));
+        TraceBar { bar }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl heuristics::trace::Progress for TraceBar {
+    fn update(&self, txs: u64, pending: usize) {
+        self.bar
+            .set_message(format!("{txs} transactions judged, {pending} waiting"));
+        self.bar.tick();
+    }
+}

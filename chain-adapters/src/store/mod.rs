@@ -399,24 +399,42 @@ impl Store {
         Ok(out)
     }
 
-    /// The transaction in which address `id` first appeared (its first
-    /// history line), read without loading the rest of its history.
-    pub fn first_seen(&self, id: AddrId) -> Result<Option<TxId>> {
-        let prefix = id.to_be_bytes();
-        let mut iter = self.db.iterator_cf(
-            self.cf(CF_HISTORY),
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        match iter.next() {
-            Some(item) => {
-                let (k, _) = item.map_err(|e| db_err(&self.path, e))?;
-                if !k.starts_with(&prefix) {
-                    return Ok(None);
-                }
-                history_tx(&k).map(Some)
-            }
-            None => Ok(None),
+    /// The transaction in which each address first appeared (its first
+    /// history line), read with one iterator without loading the rest of
+    /// their histories.
+    pub fn first_seen(&self, ids: &[AddrId]) -> Result<Vec<Option<TxId>>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_HISTORY));
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let prefix = id.to_be_bytes();
+            it.seek(prefix);
+            out.push(match it.key() {
+                Some(k) if k.starts_with(&prefix) => Some(history_tx(k)?),
+                _ => None,
+            });
         }
+        it.status().map_err(|e| db_err(&self.path, e))?;
+        Ok(out)
+    }
+
+    /// Where each of `outs` was spent, in one batched read.
+    pub fn spent_by_many(&self, outs: &[OutRef]) -> Result<Vec<Option<SpentBy>>> {
+        let cf = self.cf(CF_SPENDS);
+        let keys: Vec<[u8; 12]> = outs.iter().map(OutRef::key).collect();
+        let values = self.db.batched_multi_get_cf(cf, keys.iter(), false);
+        let mut out = Vec::with_capacity(outs.len());
+        for (k, v) in keys.iter().zip(values) {
+            let v = v.map_err(|e| db_err(&self.path, e))?;
+            out.push(match v {
+                Some(v) => Some(SpentBy::decode(&v).map_err(|source| Error::CorruptRecord {
+                    record: CF_SPENDS,
+                    key: hex::encode(k),
+                    source,
+                })?),
+                None => None,
+            });
+        }
+        Ok(out)
     }
 
     /// Where output `out` was spent, if it was.

@@ -50,7 +50,10 @@ pub fn trace_backward(
     for s in &seeds {
         let tx = b.src.tx(s.out.tx)?;
         let Some(o) = tx.outputs.get(s.out.vout as usize) else {
-            return Err(Error::Usage(format!("seed output {}:{} does not exist", s.out.tx, s.out.vout)));
+            return Err(Error::Usage(format!(
+                "seed output {}:{} does not exist",
+                s.out.tx, s.out.vout
+            )));
         };
         let (amount, Some(addr)) = (s.amount.min(o.value), o.addr) else {
             continue;
@@ -134,14 +137,18 @@ impl Backward<'_, '_> {
         // Receiving nodes and their share, for the edges.
         let mut receivers: BTreeMap<NodeId, (Amount, u32, Vec<AddrId>, u32)> = BTreeMap::new();
         for o in &outs {
-            let r = receivers.entry(o.node).or_insert((0, o.hop, Vec::new(), o.vout));
+            let r = receivers
+                .entry(o.node)
+                .or_insert((0, o.hop, Vec::new(), o.vout));
             r.0 += o.taint;
             r.1 = r.1.min(o.hop);
             r.2.push(o.addr);
         }
         let hop = receivers.values().map(|r| r.1).min().unwrap_or(0);
         let weights: Vec<Amount> = receivers.values().map(|r| r.0).collect();
-        let main_out = outs.iter().max_by_key(|o| (o.taint, std::cmp::Reverse(o.vout)));
+        let main_out = outs
+            .iter()
+            .max_by_key(|o| (o.taint, std::cmp::Reverse(o.vout)));
         let main_out = main_out.map_or(0, |o| o.vout);
         for (input, taint) in tx.inputs.iter().zip(parts) {
             let (Some(prev), Some(addr)) = (input.prev, input.addr) else {
@@ -165,7 +172,8 @@ impl Backward<'_, '_> {
                     let out = OutRef { tx: id, vout: r.3 };
                     let value = tx.outputs[r.3 as usize].value;
                     let to_addr = r.2[0];
-                    self.book.hop(node, to, out, to_addr, value, share, next, rule);
+                    self.book
+                        .hop(node, to, out, to_addr, value, share, next, rule);
                 }
             }
             self.book.arrive(node, addr, next, taint);

@@ -1,10 +1,12 @@
 //! Forward tracing: from seed outputs, transaction by transaction in chain
 //! order, until the taint reaches services or a limit.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, Amount, OutRef, SpentBy, TxId, TxRecord};
 
 use super::account::Account;
 use super::alloc::{proportional, Run, Runs};
@@ -44,7 +46,7 @@ pub fn trace_forward(
         p: params,
         book: Book::new(),
         pending: BTreeMap::new(),
-        accounts: HashMap::new(),
+        accounts: HashMap::default(),
     };
     let mut seeds = seeds.to_vec();
     seeds.sort();
@@ -69,7 +71,11 @@ pub fn trace_forward(
             progress.update(f.book.summary.txs, f.pending.len());
         }
     }
-    let mut nodes: Vec<_> = f.accounts.iter().map(|(&n, a)| (n, a.taint(), a.stopped)).collect();
+    let mut nodes: Vec<_> = f
+        .accounts
+        .iter()
+        .map(|(&n, a)| (n, a.taint(), a.stopped))
+        .collect();
     nodes.sort();
     for (n, taint, stopped) in nodes {
         if taint > 0 {
@@ -93,7 +99,10 @@ impl Forward<'_, '_> {
     fn seed(&mut self, s: SeedCoin) -> Result<()> {
         let tx = self.src.tx(s.out.tx)?;
         let o = tx.outputs.get(s.out.vout as usize).ok_or_else(|| {
-            Error::Usage(format!("seed output {}:{} does not exist", s.out.tx, s.out.vout))
+            Error::Usage(format!(
+                "seed output {}:{} does not exist",
+                s.out.tx, s.out.vout
+            ))
         })?;
         let amount = s.amount.min(o.value);
         let Some(addr) = o.addr else {
@@ -105,7 +114,8 @@ impl Forward<'_, '_> {
         self.book.seed(node, addr, s.out, amount);
         let mut runs = Runs::one(amount, true);
         runs.push(Run::new(o.value - amount, false));
-        self.arrive(s.out, o.value, addr, node, amount, runs, 0)
+        let spent = self.src.spends(s.out.tx, &tx)?[s.out.vout as usize];
+        self.arrive(s.out, o.value, addr, node, amount, runs, 0, spent)
     }
 
     /// Taint `taint` (as `runs` of the output's value) arrived at output
@@ -120,6 +130,7 @@ impl Forward<'_, '_> {
         taint: Amount,
         runs: Runs,
         hop: u32,
+        spent: Option<SpentBy>,
     ) -> Result<()> {
         if hop > self.p.limits.max_hops {
             self.book.stop(Some(node), Stop::MaxHops, taint);
@@ -156,7 +167,7 @@ impl Forward<'_, '_> {
             self.accounts.insert(node, a);
             return Ok(());
         }
-        let Some(spent) = self.src.store.spent_by(out)? else {
+        let Some(spent) = spent else {
             self.book.stop(Some(node), Stop::Unspent, taint);
             return Ok(());
         };
@@ -164,23 +175,24 @@ impl Forward<'_, '_> {
             self.book.stop(Some(node), Stop::MinAmount, taint);
             return Ok(());
         }
-        self.pending.entry(spent.tx).or_default().coins.push(Inflow {
-            vin: spent.input,
-            node,
-            addr,
-            taint,
-            hop,
-            runs: None,
-        });
+        self.pending
+            .entry(spent.tx)
+            .or_default()
+            .coins
+            .push(Inflow {
+                vin: spent.input,
+                node,
+                addr,
+                taint,
+                hop,
+                runs: None,
+            });
         Ok(())
     }
 
     /// The node's attribution if it is a service.
     fn service(&mut self, node: NodeId) -> Result<Option<Rc<Attribution>>> {
-        Ok(self
-            .src
-            .attribution(node)?
-            .filter(|a| a.service.is_some()))
+        Ok(self.src.attribution(node)?.filter(|a| a.service.is_some()))
     }
 
     /// Taint of a pending transaction that will not be judged.
@@ -202,7 +214,10 @@ impl Forward<'_, '_> {
         }
         let mut inflows = Vec::new();
         for (node, (vin, addr, sent)) in per_node {
-            let a = self.accounts.get_mut(&node).expect("scheduled debits have accounts");
+            let a = self
+                .accounts
+                .get_mut(&node)
+                .expect("scheduled debits have accounts");
             if a.stopped {
                 continue;
             }
@@ -351,6 +366,7 @@ impl Forward<'_, '_> {
         let hop = senders.values().map(|s| s.1).min().unwrap_or(0);
         let weights: Vec<Amount> = senders.values().map(|s| s.0).collect();
         let mut change = None;
+        let spends = self.src.spends(id, tx)?;
         for (vout, o) in tx.outputs.iter().enumerate() {
             let out = OutRef {
                 tx: id,
@@ -401,7 +417,7 @@ impl Forward<'_, '_> {
                 }
             }
             self.book.arrive(node, addr, next, taint);
-            self.arrive(out, o.value, addr, node, taint, runs, next)?;
+            self.arrive(out, o.value, addr, node, taint, runs, next, spends[vout])?;
         }
         Ok(())
     }

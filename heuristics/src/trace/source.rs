@@ -1,12 +1,15 @@
 //! What a trace reads: transactions, block times, spends, address display,
 //! cluster membership and attribution, each looked up once and cached.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, AddressKind, Amount, Chain, OutRef, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, AddressKind, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
 
 use super::account::Line;
+
+/// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
 
@@ -25,8 +28,9 @@ use crate::tags::TagClass;
 pub type NodeId = AddrId;
 
 /// Change outputs are looked for only in transactions with at most this
-/// many addressed outputs (each needs look-ups of every output's spender).
-const CHANGE_MAX_OUTPUTS: usize = 32;
+/// many addressed outputs: peel chains and wallet payments have few; batch
+/// payouts (each output needing a look-up of its spender) are not peel steps.
+const CHANGE_MAX_OUTPUTS: usize = 8;
 
 /// What the tags say about a node.
 #[derive(Debug, Clone)]
@@ -51,7 +55,8 @@ pub struct Source<'a> {
     /// The cluster build used (cluster granularity).
     pub checkpoint: Option<Checkpoint>,
     txs: HashMap<TxId, Rc<TxRecord>>,
-    times: HashMap<u64, u64>,
+    spends: HashMap<TxId, Rc<Vec<Option<SpentBy>>>>,
+    blocks: HashMap<u64, (u64, AddrId)>,
     nodes: HashMap<AddrId, NodeId>,
     shown: HashMap<AddrId, String>,
     kinds: HashMap<AddrId, AddressKind>,
@@ -89,12 +94,13 @@ impl<'a> Source<'a> {
             analysis,
             granularity,
             checkpoint,
-            txs: HashMap::new(),
-            times: HashMap::new(),
-            nodes: HashMap::new(),
-            shown: HashMap::new(),
-            kinds: HashMap::new(),
-            attribution: HashMap::new(),
+            txs: HashMap::default(),
+            spends: HashMap::default(),
+            blocks: HashMap::default(),
+            nodes: HashMap::default(),
+            shown: HashMap::default(),
+            kinds: HashMap::default(),
+            attribution: HashMap::default(),
         })
     }
 
@@ -103,27 +109,44 @@ impl<'a> Source<'a> {
         if let Some(t) = self.txs.get(&id) {
             return Ok(t.clone());
         }
-        let t = Rc::new(self.store.tx(id)?.ok_or_else(|| missing(self.store, "tx", id))?);
+        let t = Rc::new(
+            self.store
+                .tx(id)?
+                .ok_or_else(|| missing(self.store, "tx", id))?,
+        );
         self.txs.insert(id, t.clone());
         Ok(t)
     }
 
     /// Block time (unix seconds) at `height` of `chain`.
     pub fn time(&mut self, chain: Chain, height: u64) -> Result<u64> {
-        if let Some(&t) = self.times.get(&height) {
+        Ok(self.block(chain, height)?.0)
+    }
+
+    /// Time and first new address id of the block at `height`.
+    fn block(&mut self, chain: Chain, height: u64) -> Result<(u64, AddrId)> {
+        if let Some(&t) = self.blocks.get(&height) {
             return Ok(t);
         }
         let b = self
             .store
             .block(chain, height)?
             .ok_or_else(|| missing(self.store, "block", height))?;
-        self.times.insert(height, b.time);
-        Ok(b.time)
+        self.blocks.insert(height, (b.time, b.first_new_addr));
+        Ok((b.time, b.first_new_addr))
     }
 
-    /// The transaction that spent `out`, if any.
-    pub fn spender(&mut self, out: OutRef) -> Result<Option<TxId>> {
-        Ok(self.store.spent_by(out)?.map(|s| s.tx))
+    /// Where each output of transaction `id` was spent.
+    pub fn spends(&mut self, id: TxId, tx: &TxRecord) -> Result<Rc<Vec<Option<SpentBy>>>> {
+        if let Some(s) = self.spends.get(&id) {
+            return Ok(s.clone());
+        }
+        let outs: Vec<OutRef> = (0..tx.outputs.len() as u32)
+            .map(|vout| OutRef { tx: id, vout })
+            .collect();
+        let s = Rc::new(self.store.spent_by_many(&outs)?);
+        self.spends.insert(id, s.clone());
+        Ok(s)
     }
 
     /// How address `a` is displayed.
@@ -248,19 +271,31 @@ impl<'a> Source<'a> {
                 None => AddressKind::NonStandard,
             });
         }
-        let mut fresh = Vec::with_capacity(tx.outputs.len());
+        // Addresses older than the block cannot be fresh; only newer ones
+        // need a look-up of where they first appeared.
+        let (_, first_new) = self.block(tx.chain, tx.height)?;
+        let newer: Vec<AddrId> = tx
+            .outputs
+            .iter()
+            .filter_map(|o| o.addr.filter(|&a| a >= first_new))
+            .collect();
+        let first: HashMap<AddrId, Option<TxId>> = newer
+            .iter()
+            .copied()
+            .zip(self.store.first_seen(&newer)?)
+            .collect();
+        let fresh: Vec<bool> = tx
+            .outputs
+            .iter()
+            .map(|o| {
+                o.addr
+                    .is_some_and(|a| first.get(&a).copied().flatten() == Some(id))
+            })
+            .collect();
         let mut spenders = Vec::with_capacity(tx.outputs.len());
-        for (vout, o) in tx.outputs.iter().enumerate() {
-            fresh.push(match o.addr {
-                Some(a) => self.store.first_seen(a)? == Some(id),
-                None => false,
-            });
-            let out = OutRef {
-                tx: id,
-                vout: vout as u32,
-            };
-            spenders.push(match self.spender(out)? {
-                Some(s) => Spender::of(&*self.tx(s)?),
+        for s in self.spends(id, tx)?.iter() {
+            spenders.push(match s {
+                Some(s) => Spender::of(&*self.tx(s.tx)?),
                 None => Spender::default(),
             });
         }

@@ -483,7 +483,12 @@ impl Book {
     }
 
     /// Sorts and renders the book.
-    pub fn finish(self, src: &mut Source<'_>, params: Params, direction: &'static str) -> Result<Trace> {
+    pub fn finish(
+        self,
+        src: &mut Source<'_>,
+        params: Params,
+        direction: &'static str,
+    ) -> Result<Trace> {
         let seed_value = self.summary.seed_value;
         let share = |a: Amount| -> f64 {
             if seed_value == 0 {

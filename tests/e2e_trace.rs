@@ -1,0 +1,375 @@
+//! End to end: following the money with `tracer trace` on the real
+//! 2009–10 chain (block 9's coinbase through tx f4184fc5… to Hal Finney)
+//! and on a simulated economy whose truth file knows where every case's
+//! proceeds cashed out; bad cases and seeds; byte-identical output.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::{fails, fixture, ingest_main, json, ok, simulated_ledger, stderr, truth_records};
+
+const REAL_CHAIN: &str = "bitcoin/blk-heights-0-4312.dat";
+const COINBASE_9: &str = "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9";
+const TX_170: &str = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16";
+const HAL: &str = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3";
+const SATOSHI_9: &str = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A case file seeded with `seed` (a `[[seed]]` body).
+fn write_case(dir: &Path, name: &str, seed: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "format = 1\n[case]\nid = \"TEST-0001\"\nprefecture = \"Tokyo\"\n\
+             crime = \"communications_fraud\"\nreported = 2026-03-02\n\
+             investigator = \"Test\"\n\n[[seed]]\nchain = \"bitcoin\"\n{seed}\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn trace_case(db: &Path, case: &Path, out: &Path, extra: &[&str]) -> (Value, Vec<u8>) {
+    let mut args = vec!["--db", s(db), "trace", s(case), "--out", s(out)];
+    args.extend_from_slice(extra);
+    ok(&args);
+    let bytes = std::fs::read(out.join("trace.json")).unwrap();
+    (serde_json::from_slice(&bytes).unwrap(), bytes)
+}
+
+fn edge<'a>(t: &'a Value, txid: &str, vout: u64) -> &'a Value {
+    t["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["txid"] == txid && e["vout"] == vout)
+        .unwrap_or_else(|| panic!("no edge {txid}:{vout} in {}", t["edges"]))
+}
+
+fn node_of<'a>(t: &'a Value, i: &Value) -> &'a Value {
+    &t["nodes"][i.as_u64().unwrap() as usize]
+}
+
+fn amount(v: &Value) -> u128 {
+    v.as_u64()
+        .map(u128::from)
+        .unwrap_or_else(|| v.to_string().parse().unwrap())
+}
+
+/// Every satoshi of a haircut trace is somewhere: endpoints, unspent, fees,
+/// CoinJoins, no address, or beyond a limit.
+fn conserved(t: &Value) -> bool {
+    let s = &t["summary"];
+    let b = &s["beyond"];
+    let parts = ["endpoints", "unspent", "fees", "coinjoins", "no_address"]
+        .iter()
+        .map(|k| amount(&s[*k]))
+        .sum::<u128>()
+        + ["max_hops", "min_amount", "time_limit", "max_txs"]
+            .iter()
+            .map(|k| amount(&b[*k]))
+            .sum::<u128>();
+    parts == amount(&s["seed_value"])
+}
+
+#[test]
+fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let case = write_case(
+        tmp.path(),
+        "c.toml",
+        &format!("payment = \"{COINBASE_9}:0\""),
+    );
+    let out = tmp.path().join("out");
+    let models = ["haircut", "poison", "fifo", "lifo"];
+    let (t, bytes) = trace_case(
+        &db,
+        &case,
+        &out,
+        &["--level", "address", "--model", &models.join(",")],
+    );
+    assert_eq!(t["case"]["id"], "TEST-0001");
+    assert_eq!(t["seeds"][0]["txid"], COINBASE_9);
+    assert_eq!(t["seeds"][0]["height"], 9);
+    assert_eq!(amount(&t["summary"]["seed_value"]), 50 * 100_000_000);
+    // Every model: 10 BTC to Hal in tx 170 (a hop), 40 BTC back to the sender (no hop).
+    for (i, m) in models.iter().enumerate() {
+        let t: Value = if i == 0 {
+            t.clone()
+        } else {
+            serde_json::from_slice(&std::fs::read(out.join(format!("trace-{m}.json"))).unwrap())
+                .unwrap()
+        };
+        assert_eq!(t["params"]["model"], *m);
+        let hal = edge(&t, TX_170, 0);
+        assert_eq!(node_of(&t, &hal["to"])["address"], HAL, "{m}");
+        assert_eq!(hal["address"], HAL);
+        assert_eq!(amount(&hal["amount"]), 10 * 100_000_000, "{m}");
+        assert_eq!(
+            (hal["height"].as_u64(), hal["hop"].as_u64()),
+            (Some(170), Some(1))
+        );
+        assert_eq!(
+            (hal["rule"].as_str(), hal["confidence"].as_u64()),
+            (Some("transfer"), Some(100))
+        );
+        let change = edge(&t, TX_170, 1);
+        assert_eq!(change["address"], SATOSHI_9);
+        assert_eq!(amount(&change["amount"]), 40 * 100_000_000, "{m}");
+        assert_eq!(change["rule"], "self_change");
+        assert_eq!(change["hop"], 0);
+        if *m != "poison" {
+            assert!(conserved(&t), "{m}: {}", t["summary"]);
+        }
+    }
+    let cmp: Value =
+        serde_json::from_slice(&std::fs::read(out.join("comparison.json")).unwrap()).unwrap();
+    assert_eq!(cmp.as_array().unwrap().len(), 4);
+    // Poison taints whole outputs: never less than haircut.
+    assert!(amount(&cmp[1]["unspent"]) >= amount(&cmp[0]["unspent"]));
+
+    // Same ledger, case and parameters: byte-identical output.
+    let (_, again) = trace_case(
+        &db,
+        &case,
+        &tmp.path().join("again"),
+        &["--level", "address", "--model", &models.join(",")],
+    );
+    assert_eq!(bytes, again);
+
+    // A hop limit of 0 stops at Hal's 10 BTC (beyond the limit).
+    let (t0, _) = trace_case(
+        &db,
+        &case,
+        &tmp.path().join("h0"),
+        &["--level", "address", "--max-hops", "0"],
+    );
+    assert!(amount(&t0["summary"]["beyond"]["max_hops"]) >= 10 * 100_000_000);
+    assert!(conserved(&t0));
+}
+
+#[test]
+fn backward_trace_finds_the_mined_origin_of_hals_coins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let t = json(&[
+        "--db",
+        s(&db),
+        "trace",
+        "address",
+        HAL,
+        "--backward",
+        "--level",
+        "address",
+        "--json",
+    ]);
+    assert_eq!(t["direction"], "backward");
+    let hal_in = edge(&t, TX_170, 0);
+    assert_eq!(node_of(&t, &hal_in["from"])["address"], SATOSHI_9);
+    assert_eq!(node_of(&t, &hal_in["to"])["address"], HAL);
+    // Hal's first receipt (10 BTC in tx 170) came from block 9's coinbase.
+    assert!(
+        amount(&t["summary"]["mined"]) >= 10 * 100_000_000,
+        "{}",
+        t["summary"]
+    );
+    let out = fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        "address",
+        HAL,
+        "--backward",
+        "--level",
+        "address",
+        "--model",
+        "fifo",
+    ]);
+    assert!(
+        stderr(&out).contains("fifo model is not defined backward"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn simulated_cases_reach_their_true_exchange_deposits() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    ok(&["--db", s(&db), "tags", "import", s(&sim.join("tags.yaml"))]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let records = truth_records(&sim);
+    let routes: std::collections::HashMap<u64, String> = records
+        .iter()
+        .filter(|r| r["type"] == "group")
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["route"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // A direct route case (no mixing): its trace must name the truth's deposit addresses.
+    let case = records
+        .iter()
+        .filter(|r| r["type"] == "case")
+        .find(|r| {
+            let route = &routes[&r["group"].as_u64().unwrap()];
+            matches!(route.as_str(), "consolidate" | "peel")
+                && !r["endpoints"].as_array().unwrap().is_empty()
+        })
+        .expect("a case on a direct route");
+    let seeds: Vec<String> = case["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "payment = \"{}:{}\"",
+                p["txid"].as_str().unwrap(),
+                p["vout"]
+            )
+        })
+        .collect();
+    let body = seeds.join("\n\n[[seed]]\nchain = \"bitcoin\"\n");
+    let file = write_case(tmp.path(), "sim.toml", &body);
+    let (t, _) = trace_case(&db, &file, &tmp.path().join("out"), &[]);
+    assert!(conserved(&t), "{}", t["summary"]);
+    let traced: std::collections::HashMap<(String, u64), u128> = t["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["outputs"].as_array().unwrap().iter())
+        .map(|o| {
+            (
+                (
+                    o["txid"].as_str().unwrap().to_string(),
+                    o["vout"].as_u64().unwrap(),
+                ),
+                amount(&o["amount"]),
+            )
+        })
+        .collect();
+    let (mut want, mut found) = (0u128, 0u128);
+    for e in case["endpoints"].as_array().unwrap() {
+        let key = (
+            e["output"]["txid"].as_str().unwrap().to_string(),
+            e["output"]["vout"].as_u64().unwrap(),
+        );
+        let truth = amount(&e["from_case"]);
+        want += truth;
+        found += traced.get(&key).copied().unwrap_or(0).min(truth);
+    }
+    assert!(found * 100 >= want * 95, "found {found} of {want}");
+    for e in t["endpoints"].as_array().unwrap() {
+        assert_eq!(e["class"], "Exchange");
+        assert_eq!(e["evidence"]["rule"], "deposit_sweep");
+        assert!(e["evidence"]["sweep_txid"].is_string());
+    }
+
+    // Over every case and model: scored against the truth.
+    let out = tmp.path().join("eval");
+    let v = json(&[
+        "--db",
+        s(&db),
+        "evaluate",
+        "--truth",
+        s(&sim.join("truth.jsonl")),
+        "--traces",
+        "haircut,fifo",
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    let haircut = &v["tracing"]["models"][0];
+    assert_eq!(haircut["model"], "haircut");
+    for r in haircut["routes"].as_array().unwrap() {
+        if matches!(r["name"].as_str(), Some("consolidate" | "peel")) {
+            assert!(r["recall"].as_f64().unwrap() >= 0.95, "{r}");
+        }
+    }
+    assert!(
+        haircut["all"]["accounted"].as_f64().unwrap() >= 0.95,
+        "{haircut}"
+    );
+    assert!(out.join("trace-evaluation.md").exists());
+}
+
+#[test]
+fn bad_cases_and_unknown_seeds_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let out = tmp.path().join("out");
+    let unknown = "00000000000000000000000000000000000000000000000000000000000000aa";
+    let case = write_case(tmp.path(), "u.toml", &format!("payment = \"{unknown}:0\""));
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&case),
+        "--out",
+        s(&out),
+        "--level",
+        "address",
+    ]));
+    assert!(
+        e.contains(unknown) && e.contains("not in the ledger"),
+        "{e}"
+    );
+    let bad = fixture("cases/bad-prefecture.toml");
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&bad),
+        "--out",
+        s(&out),
+    ]));
+    assert!(
+        e.contains("bad-prefecture.toml") && e.contains("prefecture"),
+        "{e}"
+    );
+    let good = fixture("cases/tokyo-2026-0001.toml");
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&good),
+        "--out",
+        s(&out),
+    ]));
+    assert!(e.contains("cluster build"), "no clusters yet: {e}");
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&good),
+        "--out",
+        s(&out),
+        "--level",
+        "address",
+        "--model",
+        "taint",
+    ]));
+    assert!(e.contains("unknown model 'taint'"), "{e}");
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "trace",
+        "address",
+        "1NotAnAddress",
+        "--level",
+        "address",
+    ]));
+    assert!(e.contains("1NotAnAddress"), "{e}");
+    assert!(!out.join("trace.json").exists(), "nothing written on error");
+}

@@ -1,0 +1,345 @@
+//! `tracer trace`: follow a case's seeds forward, or an address forward or
+//! backward, under one or more taint models; write trace.json and print
+//! the endpoint table.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use chain_adapters::ledger::{Amount, Chain};
+use chain_adapters::store::{Store, StoreOptions};
+use clap::{Args, Subcommand};
+use heuristics::store::AnalysisStore;
+use heuristics::trace::{
+    self, CoinJoinPolicy, Granularity, Limits, Model, Params, SeedCoin, Source, Trace,
+};
+use serde::Serialize;
+use tracer::case::{self, Case, Seed, SeedTarget};
+use tracer::trace_eval::TraceEvaluation;
+
+use crate::analysis::PolicyArgs;
+use crate::progress::TraceBar;
+
+/// `tracer trace …`
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TraceArgs {
+    #[command(subcommand)]
+    target: Option<TraceTarget>,
+    /// Case file (TOML) whose seeds are traced forward.
+    case: Option<PathBuf>,
+    #[command(flatten)]
+    opts: TraceOpts,
+}
+
+#[derive(Subcommand)]
+enum TraceTarget {
+    /// Trace an address: forward from what it received, or --backward to
+    /// where that came from.
+    Address {
+        /// The address.
+        address: String,
+        /// Where did its funds come from?
+        #[arg(long)]
+        backward: bool,
+        #[command(flatten)]
+        opts: TraceOpts,
+    },
+}
+
+/// Parameters shared by every trace.
+#[derive(Args, Clone)]
+struct TraceOpts {
+    /// Taint model(s): haircut, poison, fifo, lifo; several (comma-separated)
+    /// are run and compared, the first one is trace.json.
+    #[arg(long, value_delimiter = ',', default_value = "haircut")]
+    model: Vec<String>,
+    /// Hops (transfers to another owner) to follow.
+    #[arg(long, default_value_t = Limits::default().max_hops)]
+    max_hops: u32,
+    /// Branches carrying less than this (BTC) are not followed.
+    #[arg(long, default_value = "0.0001")]
+    min_amount: String,
+    /// Nodes: address, cospend or cospend+change clusters.
+    #[arg(long, default_value = "cospend")]
+    level: String,
+    /// Forward: do not follow transactions after this date (YYYY-MM-DD, whole
+    /// day included) or time (RFC 3339). Backward: before it.
+    #[arg(long, value_name = "WHEN")]
+    time_limit: Option<String>,
+    /// Go through CoinJoins, spreading taint by the model, instead of
+    /// stopping there.
+    #[arg(long)]
+    through_coinjoins: bool,
+    /// Count every transfer as a hop (do not follow change outputs of peel chains).
+    #[arg(long)]
+    no_change: bool,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Transactions judged before a trace gives up.
+    #[arg(long, default_value_t = Limits::default().max_txs)]
+    max_txs: u64,
+    /// Directory for trace.json (required for a case).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the trace as JSON instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+impl TraceOpts {
+    fn models(&self) -> Result<Vec<Model>> {
+        let mut out = Vec::new();
+        for m in &self.model {
+            let model = Model::parse(m.trim())
+                .ok_or_else(|| anyhow!("unknown model '{m}' (poison, haircut, fifo, lifo)"))?;
+            if !out.contains(&model) {
+                out.push(model);
+            }
+        }
+        Ok(out)
+    }
+
+    fn params(&self, model: Model, backward: bool) -> Result<Params> {
+        let granularity = Granularity::parse(&self.level).ok_or_else(|| {
+            anyhow!(
+                "unknown level '{}' (address, cospend, cospend+change)",
+                self.level
+            )
+        })?;
+        let min_amount = case::parse_amount(&self.min_amount, case::decimals(Chain::Bitcoin))
+            .map_err(|e| anyhow!("--min-amount: {e}"))?;
+        let time_limit = match &self.time_limit {
+            Some(s) => Some(parse_when(s, !backward).context("--time-limit")?),
+            None => None,
+        };
+        Ok(Params {
+            model,
+            granularity,
+            coinjoins: if self.through_coinjoins {
+                CoinJoinPolicy::Through
+            } else {
+                CoinJoinPolicy::Barrier
+            },
+            limits: Limits {
+                max_hops: self.max_hops,
+                min_amount,
+                time_limit,
+                max_txs: self.max_txs.max(1),
+            },
+            change: if self.no_change {
+                None
+            } else {
+                Some(self.policy.policy()?)
+            },
+        })
+    }
+}
+
+/// A date (its end when `end_of_day`, else its start) or an RFC 3339 time, as unix seconds.
+fn parse_when(s: &str, end_of_day: bool) -> Result<u64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return u64::try_from(t.timestamp()).map_err(|_| anyhow!("{s} is before 1970"));
+    }
+    let d = case::parse_date(s).map_err(|e| anyhow!(e))?;
+    let t = if end_of_day {
+        d.and_hms_opt(23, 59, 59)
+    } else {
+        d.and_hms_opt(0, 0, 0)
+    };
+    let secs = t.expect("valid time").and_utc().timestamp();
+    u64::try_from(secs).map_err(|_| anyhow!("{s} is before 1970"))
+}
+
+/// What trace.json holds: the case (if any), the tool, and the trace.
+#[derive(Serialize)]
+struct TraceFile<'a> {
+    tool: &'static str,
+    case: Option<&'a Case>,
+    #[serde(flatten)]
+    trace: &'a Trace,
+}
+
+/// One row of a model comparison.
+#[derive(Serialize)]
+struct Compared {
+    model: &'static str,
+    seed_value: Amount,
+    endpoints: Amount,
+    unspent: Amount,
+    fees: Amount,
+    coinjoins: Amount,
+    beyond: Amount,
+    endpoint_count: usize,
+    hops: usize,
+}
+
+/// Runs `tracer trace`.
+pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
+    let store = Store::open_read_only(db, opts)?;
+    let analysis = open_analysis(db)?;
+    let (case, seeds, backward, o) = match (args.target, args.case) {
+        (
+            Some(TraceTarget::Address {
+                address,
+                backward,
+                opts,
+            }),
+            _,
+        ) => {
+            let seed = Seed {
+                chain: Chain::Bitcoin,
+                target: SeedTarget::Address {
+                    address,
+                    from: None,
+                    until: None,
+                    amount: None,
+                },
+                note: None,
+                line: None,
+            };
+            let view = chain_adapters::query::LedgerView::new(&store)?;
+            let seeds = case::ledger::resolve_seed(&view, 0, &seed)?;
+            (None, seeds, backward, opts)
+        }
+        (None, Some(path)) => {
+            let c = case::load(&path)?;
+            let seeds = case::ledger::resolve(&c, &store)
+                .with_context(|| format!("case {}", path.display()))?;
+            if args.opts.out.is_none() && !args.opts.json {
+                bail!("--out DIR is required to trace a case (it gets trace.json)");
+            }
+            (Some(c), seeds, false, args.opts)
+        }
+        (None, None) => bail!("give a case file or `address ADDR`"),
+    };
+    let coins: Vec<SeedCoin> = seeds
+        .iter()
+        .map(|s| SeedCoin {
+            out: s.out,
+            amount: s.value,
+        })
+        .collect();
+    let models = o.models()?;
+    let mut traces = Vec::new();
+    for &model in &models {
+        let params = o.params(model, backward)?;
+        let mut src = Source::new(&store, analysis.as_ref(), params.granularity)?;
+        let bar = TraceBar::new(model.name());
+        let t = if backward {
+            trace::trace_backward(&mut src, &coins, params, &bar)?
+        } else {
+            trace::trace_forward(&mut src, &coins, params, &bar)?
+        };
+        bar.finish();
+        traces.push(t);
+    }
+    if let Some(dir) = &o.out {
+        write_traces(dir, case.as_ref(), &traces)?;
+    }
+    if o.json {
+        let file = TraceFile {
+            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
+            case: case.as_ref(),
+            trace: &traces[0],
+        };
+        println!("{}", serde_json::to_string_pretty(&file)?);
+        return Ok(());
+    }
+    for t in &traces {
+        crate::render::trace(case.as_ref().map(|c| c.id.as_str()), t);
+    }
+    if traces.len() > 1 {
+        crate::render::comparison(&traces);
+    }
+    if let Some(dir) = &o.out {
+        println!("written: {}", dir.join("trace.json").display());
+    }
+    Ok(())
+}
+
+fn write_traces(dir: &Path, case: Option<&Case>, traces: &[Trace]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (i, t) in traces.iter().enumerate() {
+        let file = TraceFile {
+            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
+            case,
+            trace: t,
+        };
+        let name = if i == 0 {
+            "trace.json".to_string()
+        } else {
+            format!("trace-{}.json", t.params.model.name())
+        };
+        write_json(&dir.join(name), &file)?;
+    }
+    if traces.len() > 1 {
+        let rows: Vec<Compared> = traces.iter().map(compare_row).collect();
+        write_json(&dir.join("comparison.json"), &rows)?;
+    }
+    Ok(())
+}
+
+fn compare_row(t: &Trace) -> Compared {
+    let s = &t.summary;
+    let b = &s.beyond;
+    Compared {
+        model: t.params.model.name(),
+        seed_value: s.seed_value,
+        endpoints: s.endpoints,
+        unspent: s.unspent,
+        fees: s.fees,
+        coinjoins: s.coinjoins,
+        beyond: b.max_hops + b.min_amount + b.time_limit + b.max_txs,
+        endpoint_count: t.endpoints.len(),
+        hops: t.edges.len(),
+    }
+}
+
+/// Writes `v` as pretty JSON with a final newline, atomically (temp file, rename).
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(v)?;
+    bytes.push(b'\n');
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Opens the analysis store of ledger `db`, if one exists.
+fn open_analysis(db: &Path) -> Result<Option<AnalysisStore>> {
+    Ok(if heuristics::store::analysis_dir(db).exists() {
+        Some(AnalysisStore::open_read_only(db)?)
+    } else {
+        None
+    })
+}
+
+/// `tracer evaluate --traces`: every truth case traced under `models`.
+pub fn evaluate(
+    db: &Path,
+    store: &Store,
+    truth: &Path,
+    models: &[String],
+    level: &str,
+) -> Result<TraceEvaluation> {
+    let analysis = open_analysis(db)?;
+    let mut params = Vec::new();
+    for m in models {
+        let model = Model::parse(m.trim())
+            .ok_or_else(|| anyhow!("unknown model '{m}' (poison, haircut, fifo, lifo)"))?;
+        let mut p = Params::new(model);
+        p.granularity = Granularity::parse(level)
+            .ok_or_else(|| anyhow!("unknown level '{level}' (address, cospend, cospend+change)"))?;
+        params.push(p);
+    }
+    tracer::trace_eval::evaluate_traces(store, analysis.as_ref(), truth, &params)
+}
+
+/// Writes trace-evaluation.md and .json into `dir`.
+pub fn write_evaluation(dir: &Path, t: &TraceEvaluation) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_json(&dir.join("trace-evaluation.json"), t)?;
+    let md = dir.join("trace-evaluation.md");
+    std::fs::write(&md, tracer::trace_eval::markdown(t))
+        .with_context(|| format!("writing {}", md.display()))
+}
