@@ -33,4 +33,23 @@ run --db "$demo/ledger" cluster explain 126jEcDoSWgGm1XAAWNMG8DPMsZARS9AJE 1MFjS
 echo; echo "== Error rates of the heuristics, measured on a simulated economy with ground truth"
 run simulate --out "$demo/sim" --preset small --seed 1
 run --db "$demo/sim-ledger" ingest bitcoin --blocks-dir "$demo/sim/blocks" --network regtest
-run --db "$demo/sim-ledger" evaluate --truth "$demo/sim/truth.jsonl" --out "$demo/evaluation"
+run --db "$demo/sim-ledger" tags import "$demo/sim/tags.yaml"
+run --db "$demo/sim-ledger" cluster build
+run --db "$demo/sim-ledger" evaluate --truth "$demo/sim/truth.jsonl" --traces haircut,poison,fifo,lifo --out "$demo/evaluation"
+echo; echo "== Follow the money: a sample case on the real chain (block 170), four taint models compared"
+run case check --db "$demo/ledger" tests/fixtures/cases/tokyo-2026-0001.toml
+run --db "$demo/ledger" trace tests/fixtures/cases/tokyo-2026-0001.toml --level address --model haircut,poison,fifo,lifo --out "$demo/trace"
+run --db "$demo/ledger" trace address 1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3 --backward --level address
+echo; echo "== A simulated fraud case traced to the exchange deposit addresses where it cashed out"
+case_seed="$(python3 - "$demo/sim/truth.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+routes = {r["id"]: r["route"] for r in recs if r["type"] == "group"}
+c = next(r for r in recs if r["type"] == "case" and routes[r["group"]] in ("peel", "consolidate"))
+print(" ".join("--payment %s:%d" % (p["txid"], p["vout"]) for p in c["payments"]))
+PY
+)"
+# shellcheck disable=SC2086
+run case new "$demo/cases/sim-case.toml" --id SIM-2026-0001 --prefecture Osaka --crime investment_fraud --investigator "Demo" $case_seed
+run --db "$demo/sim-ledger" trace "$demo/cases/sim-case.toml" --out "$demo/sim-trace"
+echo; echo "Trace files: $demo/trace/trace.json, $demo/sim-trace/trace.json"

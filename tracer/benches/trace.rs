@@ -99,16 +99,12 @@ fn main() {
     } else {
         Model::ALL.to_vec()
     };
+    let (cases, mixing) = tracer::trace_eval::read_cases(&store, &sim.join("truth.jsonl")).unwrap();
     for model in models {
         let p = Params::new(model);
         let t = Instant::now();
-        let e = tracer::trace_eval::evaluate_traces(
-            &store,
-            Some(&analysis),
-            &sim.join("truth.jsonl"),
-            &[p],
-        )
-        .unwrap();
+        let e = tracer::trace_eval::evaluate_cases(&store, Some(&analysis), &cases, &mixing, &[p])
+            .unwrap();
         let s = t.elapsed().as_secs_f64();
         let m = &e.models[0];
         println!(

@@ -108,7 +108,8 @@ pub struct TraceEvaluation {
     pub models: Vec<ModelScore>,
 }
 
-struct TruthCase {
+/// A truth case: its route, victim payments and true deposit outputs.
+pub struct TruthCase {
     id: u32,
     route: String,
     seeds: Vec<SeedCoin>,
@@ -116,9 +117,11 @@ struct TruthCase {
 }
 
 /// Transactions that moved cases' proceeds into mixing: txid → cases.
-type Mixing = HashMap<String, Vec<u32>>;
+pub type Mixing = HashMap<String, Vec<u32>>;
 
-fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)> {
+/// Reads the cases (seeds resolved against `store`) and mixing transactions
+/// of a truth file.
+pub fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)> {
     let mut routes = HashMap::new();
     let mut raw = Vec::new();
     let mut mixing = Mixing::new();
@@ -193,13 +196,24 @@ pub fn evaluate_traces(
     params: &[Params],
 ) -> Result<TraceEvaluation> {
     let (cases, mixing) = read_cases(store, truth_path)?;
+    evaluate_cases(store, analysis, &cases, &mixing, params)
+}
+
+/// Traces `cases` under each of `params` and scores the endpoints.
+pub fn evaluate_cases(
+    store: &Store,
+    analysis: Option<&AnalysisStore>,
+    cases: &[TruthCase],
+    mixing: &Mixing,
+    params: &[Params],
+) -> Result<TraceEvaluation> {
     let moved = |txid: &str, case: u32| mixing.get(txid).is_some_and(|c| c.contains(&case));
     let mut models = Vec::new();
     for p in params {
         let mut src = Source::new(store, analysis, p.granularity)?;
         let mut routes: BTreeMap<String, Score> = BTreeMap::new();
         let mut txs = 0;
-        for c in &cases {
+        for c in cases {
             let t = trace::trace_forward(&mut src, &c.seeds, *p, &Quiet)?;
             txs += t.summary.txs;
             let mut s = Score {
