@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chain_adapters::store::{Store, StoreOptions};
-use common::{env_u64, measured};
+use common::{env_u64, measured, simulated_chain};
 use heuristics::change::{ForwardFacts, VotePolicy};
 use heuristics::cluster::{Engine, Level, NoObserver};
 
@@ -31,26 +31,8 @@ fn main() {
         Ok(d) => PathBuf::from(d),
         Err(_) => {
             let preset = std::env::var("TRACER_BENCH_PRESET").unwrap_or_else(|_| "large".into());
-            let seed = env_u64("TRACER_BENCH_SEED", 1).to_string();
-            let out = tmp.path().join("sim");
-            let o = out.to_str().unwrap();
-            measured(&[
-                "simulate", "--out", o, "--preset", &preset, "--seed", &seed, "--json",
-            ]);
-            let db = tmp.path().join("db");
-            let blocks = out.join("blocks");
-            measured(&[
-                "--db",
-                db.to_str().unwrap(),
-                "ingest",
-                "bitcoin",
-                "--blocks-dir",
-                blocks.to_str().unwrap(),
-                "--network",
-                "regtest",
-                "--json",
-            ]);
-            db
+            let seed = env_u64("TRACER_BENCH_SEED", 1);
+            simulated_chain(tmp.path(), &preset, seed).join("db")
         }
     };
     let d = db.to_str().unwrap();

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chain_adapters::ledger::OutRef;
 use chain_adapters::store::{Store, StoreOptions};
-use common::measured;
+use common::{measured, simulated_chain};
 use heuristics::store::AnalysisStore;
 use heuristics::trace::{self, Granularity, Model, Params, Quiet, SeedCoin, Source};
 
@@ -64,25 +64,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = match std::env::var("TRACER_BENCH_SIM") {
         Ok(d) => PathBuf::from(d),
-        Err(_) => {
-            let out = tmp.path().join("sim");
-            let o = out.to_str().unwrap();
-            measured(&["simulate", "--out", o, "--preset", "small", "--json"]);
-            let db = out.join("db");
-            let blocks = out.join("blocks");
-            measured(&[
-                "--db",
-                db.to_str().unwrap(),
-                "ingest",
-                "bitcoin",
-                "--blocks-dir",
-                blocks.to_str().unwrap(),
-                "--network",
-                "regtest",
-                "--json",
-            ]);
-            out
-        }
+        Err(_) => simulated_chain(tmp.path(), "small", 1),
     };
     prepare(&sim);
     let db = sim.join("db");

@@ -10,7 +10,7 @@ use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId};
 
 use super::alloc::proportional;
 use super::source::{NodeId, Source};
-use super::view::{Book, Rule, Stop, Trace};
+use super::view::{Book, Hop, Rule, Stop, Trace};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::{Error, Result};
@@ -172,8 +172,16 @@ impl Backward<'_, '_> {
                     let out = OutRef { tx: id, vout: r.3 };
                     let value = tx.outputs[r.3 as usize].value;
                     let to_addr = r.2[0];
-                    self.book
-                        .hop(node, to, out, to_addr, value, share, next, rule);
+                    self.book.hop(Hop {
+                        from: node,
+                        to,
+                        out,
+                        addr: to_addr,
+                        value,
+                        amount: share,
+                        hop: next,
+                        rule,
+                    });
                 }
             }
             self.book.arrive(node, addr, next, taint);

@@ -11,7 +11,7 @@ use chain_adapters::ledger::{AddrId, Amount, OutRef, SpentBy, TxId, TxRecord};
 use super::account::Account;
 use super::alloc::{proportional, Run, Runs};
 use super::source::{Attribution, NodeId, Source};
-use super::view::{Book, Rule, Stop, Trace};
+use super::view::{Book, Hop, Rule, Stop, Trace};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::{Error, Result};
@@ -412,8 +412,16 @@ impl Forward<'_, '_> {
             let shares = proportional(taint, &weights);
             for ((&from, _), share) in senders.iter().zip(shares) {
                 if share > 0 {
-                    self.book
-                        .hop(from, node, out, addr, o.value, share, next, rule);
+                    self.book.hop(Hop {
+                        from,
+                        to: node,
+                        out,
+                        addr,
+                        value: o.value,
+                        amount: share,
+                        hop: next,
+                        rule,
+                    });
                 }
             }
             self.book.arrive(node, addr, next, taint);

@@ -299,15 +299,24 @@ impl Rule {
     }
 }
 
-struct Edge {
-    from: NodeId,
-    to: NodeId,
-    out: OutRef,
-    addr: AddrId,
-    value: Amount,
-    amount: Amount,
-    hop: u32,
-    rule: Rule,
+/// A hop as the engine records it.
+pub struct Hop {
+    /// Sending node.
+    pub from: NodeId,
+    /// Receiving node.
+    pub to: NodeId,
+    /// The output that carries it.
+    pub out: OutRef,
+    /// Receiving address.
+    pub addr: AddrId,
+    /// Output value.
+    pub value: Amount,
+    /// Taint moved.
+    pub amount: Amount,
+    /// Hops from the seed after this step.
+    pub hop: u32,
+    /// How the step was judged.
+    pub rule: Rule,
 }
 
 #[derive(Default)]
@@ -353,7 +362,7 @@ struct EndpointAcc {
 /// Records a trace as it runs.
 pub struct Book {
     nodes: BTreeMap<NodeId, NodeState>,
-    edges: Vec<Edge>,
+    edges: Vec<Hop>,
     endpoints: BTreeMap<(String, AddrId), EndpointAcc>,
     barriers: BTreeMap<TxId, (&'static str, Amount)>,
     seeds: Vec<(OutRef, Amount)>,
@@ -398,28 +407,8 @@ impl Book {
     }
 
     /// Records a hop.
-    #[allow(clippy::too_many_arguments)]
-    pub fn hop(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        out: OutRef,
-        addr: AddrId,
-        value: Amount,
-        amount: Amount,
-        hop: u32,
-        rule: Rule,
-    ) {
-        self.edges.push(Edge {
-            from,
-            to,
-            out,
-            addr,
-            value,
-            amount,
-            hop,
-            rule,
-        });
+    pub fn hop(&mut self, h: Hop) {
+        self.edges.push(h);
     }
 
     /// Taint stopped at node `n` for `why`.

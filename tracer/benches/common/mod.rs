@@ -51,3 +51,28 @@ pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
     let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
     (secs, usage.ru_maxrss as f64 / 1024.0, summary)
 }
+
+/// Simulates `preset` (seed `seed`) into `dir/sim` and ingests it into
+/// `dir/sim/db` with the real binary; returns the simulation directory.
+pub fn simulated_chain(dir: &Path, preset: &str, seed: u64) -> std::path::PathBuf {
+    let out = dir.join("sim");
+    let o = out.to_str().unwrap();
+    let seed = seed.to_string();
+    measured(&[
+        "simulate", "--out", o, "--preset", preset, "--seed", &seed, "--json",
+    ]);
+    let db = out.join("db");
+    let blocks = out.join("blocks");
+    measured(&[
+        "--db",
+        db.to_str().unwrap(),
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    out
+}
