@@ -154,6 +154,29 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
     );
     assert!(amount(&t0["summary"]["beyond"]["max_hops"]) >= 10 * 100_000_000);
     assert!(conserved(&t0));
+
+    // Tx 170 (2009-01-12) lies past a time limit of 2009-01-11: all 50 BTC
+    // stop there, for coins (haircut) and for accounts (FIFO) alike.
+    for m in ["haircut", "fifo"] {
+        let dir = tmp.path().join(format!("until-{m}"));
+        let args = [
+            "--level",
+            "address",
+            "--model",
+            m,
+            "--time-limit",
+            "2009-01-11",
+        ];
+        let (t, _) = trace_case(&db, &case, &dir, &args);
+        let s = &t["summary"];
+        assert_eq!(
+            amount(&s["beyond"]["time_limit"]),
+            50 * 100_000_000,
+            "{m}: {s}"
+        );
+        assert_eq!(amount(&s["unspent"]), 0, "{m}: {s}");
+        assert!(conserved(&t), "{m}: {s}");
+    }
 }
 
 #[test]

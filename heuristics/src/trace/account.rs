@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use chain_adapters::ledger::{Amount, TxId};
 
 use super::alloc::{Run, Runs};
+use super::view::Stop;
 
 /// One line of an account's history: what it received and sent in a transaction.
 pub type Line = (TxId, Amount, Amount);
@@ -19,8 +20,9 @@ pub struct Account {
     lifo: bool,
     /// Fewest hops at which taint arrived.
     pub hop: u32,
-    /// The trace stopped following this account (time limit).
-    pub stopped: bool,
+    /// Why the trace stopped following this account, if it did (its
+    /// remaining taint counts there instead of as unspent).
+    pub stopped: Option<Stop>,
 }
 
 impl Account {
@@ -49,7 +51,7 @@ impl Account {
             cursor,
             lifo,
             hop,
-            stopped: false,
+            stopped: None,
         }
     }
 

@@ -61,9 +61,6 @@ pub fn trace_forward(
             for (_, p) in rest {
                 f.leftover(p, Stop::MaxTxs);
             }
-            for a in f.accounts.values_mut() {
-                a.stopped = true;
-            }
             break;
         }
         f.process(id, p)?;
@@ -74,12 +71,11 @@ pub fn trace_forward(
     let mut nodes: Vec<_> = f
         .accounts
         .iter()
-        .map(|(&n, a)| (n, a.taint(), a.stopped))
+        .map(|(&n, a)| (n, a.taint(), a.stopped.unwrap_or(Stop::Unspent)))
         .collect();
-    nodes.sort();
-    for (n, taint, stopped) in nodes {
+    nodes.sort_by_key(|&(n, ..)| n);
+    for (n, taint, why) in nodes {
         if taint > 0 {
-            let why = if stopped { Stop::MaxTxs } else { Stop::Unspent };
             f.book.stop(Some(n), why, taint);
         }
     }
@@ -195,10 +191,16 @@ impl Forward<'_, '_> {
         Ok(self.src.attribution(node)?.filter(|a| a.service.is_some()))
     }
 
-    /// Taint of a pending transaction that will not be judged.
+    /// Taint of a pending transaction that will not be judged: its coins
+    /// stop here, and its debiting accounts are followed no further.
     fn leftover(&mut self, p: Pending, why: Stop) {
         for c in p.coins {
             self.book.stop(Some(c.node), why, c.taint);
+        }
+        for n in p.debits {
+            if let Some(a) = self.accounts.get_mut(&n) {
+                a.stopped.get_or_insert(why);
+            }
         }
     }
 
@@ -218,7 +220,7 @@ impl Forward<'_, '_> {
                 .accounts
                 .get_mut(&node)
                 .expect("scheduled debits have accounts");
-            if a.stopped {
+            if a.stopped.is_some() {
                 continue;
             }
             let runs = a.debit(id, sent);
@@ -239,11 +241,6 @@ impl Forward<'_, '_> {
         let tx = self.src.tx(id)?;
         let time = self.src.time(tx.chain, tx.height)?;
         if self.p.limits.time_limit.is_some_and(|l| time > l) {
-            for n in &p.debits {
-                if let Some(a) = self.accounts.get_mut(n) {
-                    a.stopped = true;
-                }
-            }
             self.leftover(p, Stop::TimeLimit);
             return Ok(());
         }
