@@ -131,7 +131,7 @@ pub enum TagsCmd {
 
 fn print<T: Serialize>(v: &T, json: bool, text: impl FnOnce(&T)) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(v)?);
+        tracer::output::print_json(v)?;
     } else {
         text(v);
     }

@@ -379,7 +379,8 @@ pub fn evaluate(store: &Store, truth_path: &Path, policy: VotePolicy) -> Result<
     })
 }
 
-fn pct(x: f64) -> String {
+/// A ratio as a percentage with 2 decimals.
+pub fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
@@ -459,12 +460,5 @@ pub fn markdown(e: &Evaluation) -> String {
 
 /// Writes `evaluation.md` and `evaluation.json` into `dir`.
 pub fn write(e: &Evaluation, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let md = dir.join("evaluation.md");
-    std::fs::write(&md, markdown(e)).with_context(|| format!("writing {}", md.display()))?;
-    let js = dir.join("evaluation.json");
-    let mut body = serde_json::to_string_pretty(e)?;
-    body.push('\n');
-    std::fs::write(&js, body).with_context(|| format!("writing {}", js.display()))?;
-    Ok(())
+    crate::output::write_report(dir, "evaluation", &markdown(e), e)
 }

@@ -4,5 +4,6 @@
 
 pub mod case;
 pub mod evaluate;
+pub mod output;
 pub mod simulate;
 pub mod trace_eval;

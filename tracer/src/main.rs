@@ -18,6 +18,7 @@ use chain_adapters::ingest::{self, Follow, IngestOptions};
 use chain_adapters::query::{self, LedgerView};
 use chain_adapters::store::{Store, StoreOptions};
 use clap::{Args, Parser, Subcommand};
+use tracer::output::print_json;
 
 /// Crypto-asset tracing engine: follow funds from a victim's payment to where they cash out.
 #[derive(Parser)]
@@ -212,11 +213,6 @@ fn main() -> ExitCode {
 fn need_db(db: &Option<PathBuf>) -> Result<&Path> {
     db.as_deref()
         .ok_or_else(|| anyhow!("--db DIR is required for this command"))
-}
-
-fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {

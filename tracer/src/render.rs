@@ -300,7 +300,7 @@ pub fn comparison(traces: &[heuristics::trace::Trace]) {
             btc(s.unspent),
             btc(s.fees),
             btc(s.coinjoins),
-            btc(b.max_hops + b.min_amount + b.time_limit + b.max_txs),
+            btc(b.total()),
             t.endpoints.len()
         );
     }

@@ -14,6 +14,7 @@ use heuristics::trace::{
 };
 use serde::Serialize;
 use tracer::case::{self, Case, Seed, SeedTarget};
+use tracer::output::{write_json, write_report};
 use tracer::trace_eval::TraceEvaluation;
 
 use crate::analysis::PolicyArgs;
@@ -87,25 +88,8 @@ struct TraceOpts {
 }
 
 impl TraceOpts {
-    fn models(&self) -> Result<Vec<Model>> {
-        let mut out = Vec::new();
-        for m in &self.model {
-            let model = Model::parse(m.trim())
-                .ok_or_else(|| anyhow!("unknown model '{m}' (poison, haircut, fifo, lifo)"))?;
-            if !out.contains(&model) {
-                out.push(model);
-            }
-        }
-        Ok(out)
-    }
-
     fn params(&self, model: Model, backward: bool) -> Result<Params> {
-        let granularity = Granularity::parse(&self.level).ok_or_else(|| {
-            anyhow!(
-                "unknown level '{}' (address, cospend, cospend+change)",
-                self.level
-            )
-        })?;
+        let granularity = parse_level(&self.level)?;
         let min_amount = case::parse_amount(&self.min_amount, case::decimals(Chain::Bitcoin))
             .map_err(|e| anyhow!("--min-amount: {e}"))?;
         let time_limit = match &self.time_limit {
@@ -133,6 +117,25 @@ impl TraceOpts {
             },
         })
     }
+}
+
+/// The distinct models named, in order.
+fn parse_models(names: &[String]) -> Result<Vec<Model>> {
+    let mut out = Vec::new();
+    for m in names {
+        let model = Model::parse(m.trim())
+            .ok_or_else(|| anyhow!("unknown model '{m}' (poison, haircut, fifo, lifo)"))?;
+        if !out.contains(&model) {
+            out.push(model);
+        }
+    }
+    Ok(out)
+}
+
+/// A node level: address, cospend or cospend+change.
+fn parse_level(s: &str) -> Result<Granularity> {
+    Granularity::parse(s)
+        .ok_or_else(|| anyhow!("unknown level '{s}' (address, cospend, cospend+change)"))
 }
 
 /// A date (its end when `end_of_day`, else its start) or an RFC 3339 time, as unix seconds.
@@ -219,7 +222,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
             amount: s.value,
         })
         .collect();
-    let models = o.models()?;
+    let models = parse_models(&o.model)?;
     let mut traces = Vec::new();
     for &model in &models {
         let params = o.params(model, backward)?;
@@ -242,8 +245,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
             case: case.as_ref(),
             trace: &traces[0],
         };
-        println!("{}", serde_json::to_string_pretty(&file)?);
-        return Ok(());
+        return tracer::output::print_json(&file);
     }
     for t in &traces {
         crate::render::trace(case.as_ref().map(|c| c.id.as_str()), t);
@@ -289,20 +291,10 @@ fn compare_row(t: &Trace) -> Compared {
         unspent: s.unspent,
         fees: s.fees,
         coinjoins: s.coinjoins,
-        beyond: b.max_hops + b.min_amount + b.time_limit + b.max_txs,
+        beyond: b.total(),
         endpoint_count: t.endpoints.len(),
         hops: t.edges.len(),
     }
-}
-
-/// Writes `v` as pretty JSON with a final newline, atomically (temp file, rename).
-fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(v)?;
-    bytes.push(b'\n');
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 /// Opens the analysis store of ledger `db`, if one exists.
@@ -323,13 +315,11 @@ pub fn evaluate(
     level: &str,
 ) -> Result<TraceEvaluation> {
     let analysis = open_analysis(db)?;
+    let granularity = parse_level(level)?;
     let mut params = Vec::new();
-    for m in models {
-        let model = Model::parse(m.trim())
-            .ok_or_else(|| anyhow!("unknown model '{m}' (poison, haircut, fifo, lifo)"))?;
+    for model in parse_models(models)? {
         let mut p = Params::new(model);
-        p.granularity = Granularity::parse(level)
-            .ok_or_else(|| anyhow!("unknown level '{level}' (address, cospend, cospend+change)"))?;
+        p.granularity = granularity;
         params.push(p);
     }
     tracer::trace_eval::evaluate_traces(store, analysis.as_ref(), truth, &params)
@@ -337,9 +327,5 @@ pub fn evaluate(
 
 /// Writes trace-evaluation.md and .json into `dir`.
 pub fn write_evaluation(dir: &Path, t: &TraceEvaluation) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_json(&dir.join("trace-evaluation.json"), t)?;
-    let md = dir.join("trace-evaluation.md");
-    std::fs::write(&md, tracer::trace_eval::markdown(t))
-        .with_context(|| format!("writing {}", md.display()))
+    write_report(dir, "trace-evaluation", &tracer::trace_eval::markdown(t), t)
 }

@@ -22,9 +22,10 @@ use chain_adapters::ledger::{Amount, Chain, OutRef};
 use chain_adapters::query;
 use chain_adapters::store::Store;
 use heuristics::store::AnalysisStore;
-use heuristics::trace::{self, Params, Quiet, SeedCoin, Source};
+use heuristics::trace::{self, share, Params, Quiet, SeedCoin, Source};
 use serde::Serialize;
 
+use crate::evaluate::pct;
 use crate::simulate::truth::{self, Purpose, Record};
 
 /// Scores of one group of cases (a route, or all).
@@ -68,19 +69,11 @@ impl Score {
     }
 
     fn finish(mut self) -> Score {
-        self.recall = ratio(self.found, self.truth_value);
-        self.seed_recall = ratio(self.found, self.seed_value);
-        self.precision = ratio(self.found, self.traced);
-        self.accounted = ratio(self.found + self.mixing, self.seed_value);
+        self.recall = share(self.found, self.truth_value);
+        self.seed_recall = share(self.found, self.seed_value);
+        self.precision = share(self.found, self.traced);
+        self.accounted = share(self.found + self.mixing, self.seed_value);
         self
-    }
-}
-
-fn ratio(a: Amount, b: Amount) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        ((a as f64 / b as f64) * 1e6).round() / 1e6
     }
 }
 
@@ -263,10 +256,6 @@ pub fn evaluate_cases(
         max_hops: first.limits.max_hops,
         models,
     })
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
 }
 
 /// The evaluation as Markdown.

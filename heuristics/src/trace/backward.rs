@@ -48,13 +48,7 @@ pub fn trace_backward(
     seeds.sort();
     seeds.dedup();
     for s in &seeds {
-        let tx = b.src.tx(s.out.tx)?;
-        let Some(o) = tx.outputs.get(s.out.vout as usize) else {
-            return Err(Error::Usage(format!(
-                "seed output {}:{} does not exist",
-                s.out.tx, s.out.vout
-            )));
-        };
+        let o = b.src.seed_output(s.out)?;
         let (amount, Some(addr)) = (s.amount.min(o.value), o.addr) else {
             continue;
         };
@@ -207,13 +201,8 @@ impl Backward<'_, '_> {
             self.book.stop(Some(node), Stop::MaxHops, taint);
             return Ok(());
         }
-        if let Some(attr) = self.src.attribution(node)?.filter(|a| a.service.is_some()) {
-            let shown = self.src.show(addr)?;
-            let rule = if attr.tags.iter().any(|t| t.address == shown) {
-                "tagged_address"
-            } else {
-                "tagged_cluster"
-            };
+        if let Some(attr) = self.src.service(node)? {
+            let rule = self.src.tag_rule(&attr, addr)?;
             let out = OutRef {
                 tx: id,
                 vout: main_out,

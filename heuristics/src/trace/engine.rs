@@ -14,7 +14,7 @@ use super::source::{Attribution, NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Taint entering a transaction from one node.
 struct Inflow {
@@ -93,13 +93,7 @@ struct Forward<'s, 'a> {
 
 impl Forward<'_, '_> {
     fn seed(&mut self, s: SeedCoin) -> Result<()> {
-        let tx = self.src.tx(s.out.tx)?;
-        let o = tx.outputs.get(s.out.vout as usize).ok_or_else(|| {
-            Error::Usage(format!(
-                "seed output {}:{} does not exist",
-                s.out.tx, s.out.vout
-            ))
-        })?;
+        let o = self.src.seed_output(s.out)?;
         let amount = s.amount.min(o.value);
         let Some(addr) = o.addr else {
             self.book.summary.seed_value += amount;
@@ -110,6 +104,7 @@ impl Forward<'_, '_> {
         self.book.seed(node, addr, s.out, amount);
         let mut runs = Runs::one(amount, true);
         runs.push(Run::new(o.value - amount, false));
+        let tx = self.src.tx(s.out.tx)?;
         let spent = self.src.spends(s.out.tx, &tx)?[s.out.vout as usize];
         self.arrive(s.out, o.value, addr, node, amount, runs, 0, spent)
     }
@@ -132,13 +127,8 @@ impl Forward<'_, '_> {
             self.book.stop(Some(node), Stop::MaxHops, taint);
             return Ok(());
         }
-        if let Some(attr) = self.service(node)? {
-            let shown = self.src.show(addr)?;
-            let rule = if attr.tags.iter().any(|t| t.address == shown) {
-                "tagged_address"
-            } else {
-                "tagged_cluster"
-            };
+        if let Some(attr) = self.src.service(node)? {
+            let rule = self.src.tag_rule(&attr, addr)?;
             self.book
                 .endpoint(node, addr, &attr, rule, None, out, hop, value, taint);
             return Ok(());
@@ -184,11 +174,6 @@ impl Forward<'_, '_> {
                 runs: None,
             });
         Ok(())
-    }
-
-    /// The node's attribution if it is a service.
-    fn service(&mut self, node: NodeId) -> Result<Option<Rc<Attribution>>> {
-        Ok(self.src.attribution(node)?.filter(|a| a.service.is_some()))
     }
 
     /// Taint of a pending transaction that will not be judged: its coins
@@ -253,7 +238,7 @@ impl Forward<'_, '_> {
             return Ok(());
         }
         if inflows.iter().any(|i| i.taint > 0) {
-            if let Some((attr, _)) = self.sweep(&tx)? {
+            if let Some(attr) = self.sweep(&tx)? {
                 for i in &inflows {
                     self.swept(id, &tx, i, &attr)?;
                 }
@@ -305,20 +290,20 @@ impl Forward<'_, '_> {
         Ok(())
     }
 
-    /// Whether `tx` sweeps everything into one service: all its addressed
+    /// The service `tx` sweeps everything into, if all its addressed
     /// outputs belong to the same tagged service.
-    fn sweep(&mut self, tx: &TxRecord) -> Result<Option<(Rc<Attribution>, AddrId)>> {
-        let mut found: Option<(Rc<Attribution>, AddrId)> = None;
+    fn sweep(&mut self, tx: &TxRecord) -> Result<Option<Rc<Attribution>>> {
+        let mut found: Option<Rc<Attribution>> = None;
         for o in &tx.outputs {
             let Some(a) = o.addr else { continue };
             let n = self.src.node(a)?;
-            let Some(attr) = self.service(n)? else {
+            let Some(attr) = self.src.service(n)? else {
                 return Ok(None);
             };
             match &found {
-                Some((f, _)) if f.service != attr.service => return Ok(None),
+                Some(f) if f.service != attr.service => return Ok(None),
                 Some(_) => {}
-                None => found = Some((attr, a)),
+                None => found = Some(attr),
             }
         }
         Ok(found)
@@ -370,10 +355,8 @@ impl Forward<'_, '_> {
                 vout: vout as u32,
             };
             let taint = parts[vout];
-            let runs = pieces
-                .as_ref()
-                .map(|p| p[vout].clone())
-                .unwrap_or_else(|| Runs::one(taint, true));
+            // Ordered runs matter to account models only.
+            let runs = pieces.as_ref().map(|p| p[vout].clone()).unwrap_or_default();
             let Some(addr) = o.addr else {
                 self.book.summary.no_address += taint;
                 continue;

@@ -32,8 +32,8 @@ pub use backward::trace_backward;
 pub use engine::trace_forward;
 pub use source::Source;
 pub use view::{
-    Barrier, Beyond, EdgeView, Endpoint, EndpointEvidence, EndpointOutput, NodeView, SeedView,
-    Summary, TagView, Trace,
+    share, Barrier, Beyond, EdgeView, Endpoint, EndpointEvidence, EndpointOutput, NodeView,
+    SeedView, Summary, TagView, Trace,
 };
 
 use chain_adapters::ledger::{Amount, OutRef};

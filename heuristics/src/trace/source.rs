@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, AddressKind, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
+use chain_adapters::ledger::{
+    AddrId, AddressKind, Amount, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
+};
 
 use super::account::Line;
 
@@ -32,6 +34,13 @@ pub type NodeId = AddrId;
 /// payouts (each output needing a look-up of its spender) are not peel steps.
 const CHANGE_MAX_OUTPUTS: usize = 8;
 
+/// What a trace needs of an address, read once.
+struct AddrInfo {
+    shown: String,
+    kind: AddressKind,
+    chain: Chain,
+}
+
 /// What the tags say about a node.
 #[derive(Debug, Clone)]
 pub struct Attribution {
@@ -58,8 +67,7 @@ pub struct Source<'a> {
     spends: HashMap<TxId, Rc<Vec<Option<SpentBy>>>>,
     blocks: HashMap<u64, (u64, AddrId)>,
     nodes: HashMap<AddrId, NodeId>,
-    shown: HashMap<AddrId, String>,
-    kinds: HashMap<AddrId, AddressKind>,
+    addrs: HashMap<AddrId, Rc<AddrInfo>>,
     attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
 }
 
@@ -98,8 +106,7 @@ impl<'a> Source<'a> {
             spends: HashMap::default(),
             blocks: HashMap::default(),
             nodes: HashMap::default(),
-            shown: HashMap::default(),
-            kinds: HashMap::default(),
+            addrs: HashMap::default(),
             attribution: HashMap::default(),
         })
     }
@@ -151,51 +158,64 @@ impl<'a> Source<'a> {
 
     /// How address `a` is displayed.
     pub fn show(&mut self, a: AddrId) -> Result<String> {
-        if let Some(s) = self.shown.get(&a) {
-            return Ok(s.clone());
+        Ok(self.addr(a)?.shown.clone())
+    }
+
+    /// Address `a`'s display form, script kind and chain (one read each).
+    fn addr(&mut self, a: AddrId) -> Result<Rc<AddrInfo>> {
+        if let Some(i) = self.addrs.get(&a) {
+            return Ok(i.clone());
         }
-        let s = self.view.show_id(a)?.address;
-        self.shown.insert(a, s.clone());
-        Ok(s)
+        let key = self
+            .store
+            .address(a)?
+            .ok_or_else(|| missing(self.store, "address", a))?;
+        let info = Rc::new(AddrInfo {
+            shown: self.view.show(&key),
+            kind: key.kind,
+            chain: key.chain,
+        });
+        self.addrs.insert(a, info.clone());
+        Ok(info)
+    }
+
+    /// The level and analysis store when node `n` is a cluster of the build
+    /// (addresses after the build are single-address nodes).
+    fn clustered(&self, n: NodeId) -> Option<(Level, &'a AnalysisStore)> {
+        let covered = self.checkpoint.as_ref().map_or(0, |c| c.addresses);
+        match (self.level(), self.analysis) {
+            (Some(level), Some(analysis)) if n < covered => Some((level, analysis)),
+            _ => None,
+        }
     }
 
     /// The node address `a` belongs to.
     pub fn node(&mut self, a: AddrId) -> Result<NodeId> {
-        let Granularity::Cluster(level) = self.granularity else {
+        let Some((level, analysis)) = self.clustered(a) else {
             return Ok(a);
         };
         if let Some(&n) = self.nodes.get(&a) {
             return Ok(n);
         }
-        let analysis = self.analysis.expect("checked in new");
-        let covered = self.checkpoint.as_ref().map_or(0, |c| c.addresses);
-        let n = if a < covered {
-            load_cluster_of(analysis, level, a)?.unwrap_or(a)
-        } else {
-            a
-        };
+        let n = load_cluster_of(analysis, level, a)?.unwrap_or(a);
         self.nodes.insert(a, n);
         Ok(n)
     }
 
     /// The node of address `a` if already looked up (or trivially known).
     pub fn cached_node(&self, a: AddrId) -> Option<NodeId> {
-        match self.granularity {
-            Granularity::Address => Some(a),
-            Granularity::Cluster(_) => self.nodes.get(&a).copied(),
+        match self.clustered(a) {
+            None => Some(a),
+            Some(_) => self.nodes.get(&a).copied(),
         }
     }
 
     /// What node `n` received and sent per transaction, in chain order
     /// (all members' history for a cluster).
     pub fn history(&mut self, n: NodeId) -> Result<Vec<Line>> {
-        let members = match (self.level(), self.analysis) {
-            (Some(level), Some(analysis))
-                if self.checkpoint.as_ref().is_some_and(|c| n < c.addresses) =>
-            {
-                cluster::members(analysis, level, n, 0, 0)?
-            }
-            _ => vec![n],
+        let members = match self.clustered(n) {
+            Some((level, analysis)) => cluster::members(analysis, level, n, 0, 0)?,
+            None => vec![n],
         };
         let mut lines: BTreeMap<TxId, (Amount, Amount)> = BTreeMap::new();
         for m in members {
@@ -206,6 +226,37 @@ impl<'a> Source<'a> {
             }
         }
         Ok(lines.into_iter().map(|(t, (r, s))| (t, r, s)).collect())
+    }
+
+    /// What the tags say about node `n` if they make it a service.
+    pub fn service(&mut self, n: NodeId) -> Result<Option<Rc<Attribution>>> {
+        Ok(self.attribution(n)?.filter(|a| a.service.is_some()))
+    }
+
+    /// The endpoint rule for service `attr` reached at address `addr`:
+    /// `tagged_address` when the address itself carries a tag, else
+    /// `tagged_cluster` (a member of its cluster does).
+    pub fn tag_rule(&mut self, attr: &Attribution, addr: AddrId) -> Result<&'static str> {
+        let shown = self.show(addr)?;
+        Ok(if attr.tags.iter().any(|t| t.address == shown) {
+            "tagged_address"
+        } else {
+            "tagged_cluster"
+        })
+    }
+
+    /// The output a seed names, or a usage error if it has no such output.
+    pub fn seed_output(&mut self, out: OutRef) -> Result<Output> {
+        self.tx(out.tx)?
+            .outputs
+            .get(out.vout as usize)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "seed output {}:{} does not exist",
+                    out.tx, out.vout
+                ))
+            })
     }
 
     /// The cluster level, if nodes are clusters.
@@ -225,19 +276,19 @@ impl<'a> Source<'a> {
         let Some(analysis) = self.analysis else {
             return Ok(None);
         };
-        let members = match self.level() {
-            Some(level) if self.checkpoint.as_ref().is_some_and(|c| n < c.addresses) => {
+        let members = match self.clustered(n) {
+            Some((level, analysis)) => {
                 let mut m = cluster::tagged_members(analysis, level, n)?;
                 if m.is_empty() {
                     m.push(n);
                 }
                 m
             }
-            _ => vec![n],
+            None => vec![n],
         };
-        let currency = match self.view.store.address(n)?.map(|k| k.chain) {
-            Some(Chain::Ethereum) => "ETH",
-            _ => "BTC",
+        let currency = match self.addr(n)?.chain {
+            Chain::Ethereum => "ETH",
+            Chain::Bitcoin => "BTC",
         };
         let mut tags = Vec::new();
         for m in members {
@@ -311,15 +362,7 @@ impl<'a> Source<'a> {
     }
 
     fn kind(&mut self, a: AddrId) -> Result<AddressKind> {
-        if let Some(&k) = self.kinds.get(&a) {
-            return Ok(k);
-        }
-        let k = self
-            .store
-            .address(a)?
-            .map_or(AddressKind::NonStandard, |k| k.kind);
-        self.kinds.insert(a, k);
-        Ok(k)
+        Ok(self.addr(a)?.kind)
     }
 }
 

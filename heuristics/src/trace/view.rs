@@ -146,6 +146,23 @@ pub struct Beyond {
     pub max_txs: Amount,
 }
 
+impl Beyond {
+    /// Taint not followed for any limit.
+    pub fn total(&self) -> Amount {
+        self.max_hops + self.min_amount + self.time_limit + self.max_txs
+    }
+}
+
+/// `part / whole` rounded to 6 decimals (0 when `whole` is 0), as shares
+/// are reported.
+pub fn share(part: Amount, whole: Amount) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        ((part as f64 / whole as f64) * 1e6).round() / 1e6
+    }
+}
+
 /// Where the seed value went, in total.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Summary {
@@ -479,13 +496,7 @@ impl Book {
         direction: &'static str,
     ) -> Result<Trace> {
         let seed_value = self.summary.seed_value;
-        let share = |a: Amount| -> f64 {
-            if seed_value == 0 {
-                0.0
-            } else {
-                ((a as f64 / seed_value as f64) * 1e6).round() / 1e6
-            }
-        };
+        let share = |a: Amount| share(a, seed_value);
         let mut index = BTreeMap::new();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, (&n, s)) in self.nodes.iter().enumerate() {

@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 
+use crate::output::print_json;
+
 use super::ledger::{coins, resolve, SeedOutput, Unresolved};
 use super::{
     load, parse, parse_address, parse_chain, parse_date, parse_payment, prefecture, prefecture_ja,
@@ -104,11 +106,6 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, cmd: CaseCmd) -> Result<()> {
             check(&files, store.as_ref(), json)
         }
     }
-}
-
-fn print_json<T: Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
