@@ -224,9 +224,10 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
         .collect();
     let models = parse_models(&o.model)?;
     let mut traces = Vec::new();
+    // Every model reads the same ledger data: one source, its caches shared.
+    let mut src = Source::new(&store, analysis.as_ref(), parse_level(&o.level)?)?;
     for &model in &models {
         let params = o.params(model, backward)?;
-        let mut src = Source::new(&store, analysis.as_ref(), params.granularity)?;
         let bar = TraceBar::new(model.name());
         let t = if backward {
             trace::trace_backward(&mut src, &coins, params, &bar)?
