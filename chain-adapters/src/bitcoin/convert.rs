@@ -46,6 +46,8 @@ fn build_block(block: &Block, height: u64, txids: &[Txid]) -> NewBlock {
             .zip(txids)
             .map(|(tx, txid)| to_new_tx(tx, *txid))
             .collect(),
+        tokens: Vec::new(),
+        contracts: Vec::new(),
     }
 }
 
@@ -78,7 +80,7 @@ pub fn to_new_tx(tx: &Transaction, txid: Txid) -> NewTx {
                 addr,
                 kind,
                 value: u128::from(o.value.to_sat()),
-                asset: 0,
+                token: None,
                 from: None,
             }
         })

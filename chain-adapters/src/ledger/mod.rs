@@ -45,6 +45,19 @@ impl Chain {
         }
     }
 
+    /// How a transaction or block hash of this chain is shown: Bitcoin in
+    /// reversed byte order (as explorers do), Ethereum as `0x` + hex.
+    pub fn hash_hex(self, h: &Hash32) -> String {
+        match self {
+            Chain::Bitcoin => {
+                let mut r = *h;
+                r.reverse();
+                hex::encode(r)
+            }
+            Chain::Ethereum => format!("0x{}", hex::encode(h)),
+        }
+    }
+
     /// The chain's name as users type it.
     pub fn name(self) -> &'static str {
         match self {

@@ -117,7 +117,8 @@ pub struct Output {
     pub kind: AddressKind,
     /// Value received.
     pub value: Amount,
-    /// Asset: 0 is the chain's native coin; other ids name tokens.
+    /// Asset: 0 is the chain's native coin; `n > 0` is the token whose
+    /// contract has address id `n - 1` (see [`asset_of_token`]).
     pub asset: u32,
     /// Sender of this transfer on account chains; `None` on UTXO chains.
     pub from: Option<AddrId>,
@@ -129,6 +130,8 @@ pub const TX_COINBASE: u8 = 1;
 pub const TX_SEGWIT: u8 = 2;
 /// Transaction flag: failed/reverted (account chains).
 pub const TX_FAILED: u8 = 4;
+/// Transaction flag: creates a contract (account chains).
+pub const TX_CREATE: u8 = 8;
 
 /// A stored transaction with its inputs resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,11 +303,14 @@ impl AddressKey {
     }
 }
 
-/// One line of an address's history: what it received and sent in one transaction.
+/// One line of an address's history: what it received and sent of one
+/// asset in one transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryEntry {
     /// The transaction.
     pub tx: TxId,
+    /// The asset (0 = the chain's native coin; see [`Output::asset`]).
+    pub asset: u32,
     /// Height of its block.
     pub height: u64,
     /// Value the address received in it.
@@ -323,11 +329,12 @@ impl HistoryEntry {
         w.finish()
     }
 
-    /// Parses a history value for transaction `tx`.
-    pub fn decode_value(tx: TxId, b: &[u8]) -> Result<Self, DecodeError> {
+    /// Parses a history value for transaction `tx` and `asset`.
+    pub fn decode_value(tx: TxId, asset: u32, b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
         let e = HistoryEntry {
             tx,
+            asset,
             height: r.u64("history height")?,
             received: r.uvar("history received")?,
             sent: r.uvar("history sent")?,
@@ -412,6 +419,12 @@ pub struct NewBlock {
     pub size: u32,
     /// Transactions in block order.
     pub txs: Vec<NewTx>,
+    /// Token contracts seen for the first time, with their metadata.
+    pub tokens: Vec<(AddressKey, TokenInfo)>,
+    /// Addresses this block proves to hold code (created, emitted a log, or
+    /// made an internal call), each with the index in the block of the
+    /// transaction that shows it (account chains).
+    pub contracts: Vec<(AddressKey, u32)>,
 }
 
 /// What an input refers to, before resolution.
@@ -431,6 +444,14 @@ pub enum NewInput {
         /// nSequence.
         sequence: u32,
     },
+    /// Value debited from an account outside any transfer: the fee the
+    /// sender of an account-chain transaction pays.
+    Fee {
+        /// The paying account.
+        payer: AddressKey,
+        /// Fee in the smallest unit.
+        value: Amount,
+    },
 }
 
 /// An output or transfer, before ids are assigned.
@@ -442,10 +463,81 @@ pub struct NewOutput {
     pub kind: AddressKind,
     /// Value.
     pub value: Amount,
-    /// Asset id (0 = native coin).
-    pub asset: u32,
+    /// Token contract, or `None` for the chain's native coin.
+    pub token: Option<AddressKey>,
     /// Sender, on account chains.
     pub from: Option<AddressKey>,
+}
+
+/// A token contract's metadata, read once from the chain (`None` where the
+/// contract does not answer).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct TokenInfo {
+    /// `symbol()`.
+    pub symbol: Option<String>,
+    /// `name()`.
+    pub name: Option<String>,
+    /// `decimals()`.
+    pub decimals: Option<u8>,
+}
+
+impl TokenInfo {
+    /// Compact binary form.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(32);
+        for s in [&self.symbol, &self.name] {
+            match s {
+                Some(s) => w.byte(1).bytes(s.as_bytes()),
+                None => w.byte(0),
+            };
+        }
+        match self.decimals {
+            Some(d) => w.byte(1).byte(d),
+            None => w.byte(0),
+        };
+        w.finish()
+    }
+
+    /// Parses [`TokenInfo::encode`] output.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        let mut text = |what: &'static str| -> Result<Option<String>, DecodeError> {
+            match r.byte(what)? {
+                0 => Ok(None),
+                1 => String::from_utf8(r.bytes(what)?.to_vec())
+                    .map(Some)
+                    .map_err(|_| DecodeError { what }),
+                _ => Err(DecodeError { what }),
+            }
+        };
+        let symbol = text("token symbol")?;
+        let name = text("token name")?;
+        let decimals = match r.byte("token decimals")? {
+            0 => None,
+            1 => Some(r.byte("token decimals")?),
+            _ => {
+                return Err(DecodeError {
+                    what: "token decimals",
+                })
+            }
+        };
+        r.end("token record")?;
+        Ok(TokenInfo {
+            symbol,
+            name,
+            decimals,
+        })
+    }
+}
+
+/// The asset id of the token whose contract has address id `contract`.
+pub fn asset_of_token(contract: AddrId) -> u32 {
+    contract.saturating_add(1)
+}
+
+/// The contract address id of token asset `asset` (`None` for the native coin).
+pub fn token_of_asset(asset: u32) -> Option<AddrId> {
+    asset.checked_sub(1)
 }
 
 /// A transaction as a chain adapter delivers it.

@@ -2,14 +2,14 @@
 //!
 //! | column family | key | value |
 //! |---|---|---|
-//! | `meta` | name | schema version, counters, tips, networks |
+//! | `meta` | name | schema version, counters, tips, networks, token records, contract marks |
 //! | `blocks` | chain, height (BE) | [`BlockRecord`] |
 //! | `block_index` | chain, block hash | height |
 //! | `txs` | tx id (BE) | [`TxRecord`] |
 //! | `tx_index` | chain, txid | tx id (BE) |
 //! | `addrs` | address id (BE) | [`AddressKey`] |
 //! | `addr_index` | chain, kind, payload | address id (BE) |
-//! | `history` | address id, tx id (BE) | [`HistoryEntry`] value |
+//! | `history` | address id, tx id (BE) [, asset id for tokens] | [`HistoryEntry`] value |
 //! | `utxo` | txid, vout (BE) | tx id + [`Unspent`] |
 //! | `spends` | tx id, vout (BE) | [`SpentBy`] |
 //!
@@ -31,8 +31,8 @@ use rocksdb::{
 use crate::error::{Error, Result};
 use crate::ledger::codec::{DecodeError, Reader, Writer};
 use crate::ledger::{
-    AddrId, AddressKey, BlockRecord, Chain, Hash32, HistoryEntry, OutRef, SpentBy, TxId, TxRecord,
-    Unspent,
+    AddrId, AddressKey, BlockRecord, Chain, Hash32, HistoryEntry, OutRef, SpentBy, TokenInfo, TxId,
+    TxRecord, Unspent,
 };
 
 /// Version of the on-disk layout; a DB of another version is refused.
@@ -65,6 +65,11 @@ pub const COLUMN_FAMILIES: [&str; 10] = [
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_COUNTERS: &[u8] = b"counters";
+/// Prefix of token records: `token/` + contract address id (BE) → [`TokenInfo`].
+const META_TOKEN_PREFIX: &[u8] = b"token/";
+/// Prefix of contract marks: `contract/` + address id (BE) → tx id (BE) of
+/// the transaction that showed the address holds code.
+const META_CONTRACT_PREFIX: &[u8] = b"contract/";
 
 fn meta_tip_key(chain: Chain) -> Vec<u8> {
     format!("tip/{}", chain.name()).into_bytes()
@@ -118,13 +123,26 @@ pub struct Store {
     cache_mb: usize,
 }
 
-/// The transaction id in a history key (address id, then tx id).
+/// The transaction id in a history key (address id, tx id, then the asset
+/// for tokens).
 fn history_tx(k: &[u8]) -> Result<TxId> {
-    be_u64(k.get(4..).unwrap_or_default()).map_err(|source| Error::CorruptRecord {
+    be_u64(k.get(4..12).unwrap_or_default()).map_err(|source| Error::CorruptRecord {
         record: CF_HISTORY,
         key: hex::encode(k),
         source,
     })
+}
+
+/// The asset of a history key: absent (12-byte key) for the native coin.
+fn history_asset(k: &[u8]) -> Result<u32> {
+    match k.get(12..) {
+        None | Some([]) => Ok(0),
+        Some(rest) => be_u32(rest).map_err(|source| Error::CorruptRecord {
+            record: CF_HISTORY,
+            key: hex::encode(k),
+            source,
+        }),
+    }
 }
 
 fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -389,14 +407,48 @@ impl Store {
                 break;
             }
             let tx = history_tx(&k)?;
-            let e = HistoryEntry::decode_value(tx, &v).map_err(|source| Error::CorruptRecord {
-                record: CF_HISTORY,
-                key: hex::encode(&k),
-                source,
+            let asset = history_asset(&k)?;
+            let e = HistoryEntry::decode_value(tx, asset, &v).map_err(|source| {
+                Error::CorruptRecord {
+                    record: CF_HISTORY,
+                    key: hex::encode(&k),
+                    source,
+                }
             })?;
             out.push(e);
         }
         Ok(out)
+    }
+
+    /// Height of `chain`'s lowest stored block (Ethereum ingest may start
+    /// above genesis).
+    pub fn lowest_block(&self, chain: Chain) -> Result<Option<u64>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_BLOCKS));
+        it.seek([chain as u8]);
+        let lowest = match it.key() {
+            Some(k) if k.first() == Some(&(chain as u8)) => {
+                Some(be_u64(&k[1..]).map_err(|source| Error::CorruptRecord {
+                    record: CF_BLOCKS,
+                    key: hex::encode(k),
+                    source,
+                })?)
+            }
+            _ => None,
+        };
+        it.status().map_err(|e| db_err(&self.path, e))?;
+        Ok(lowest)
+    }
+
+    /// Metadata of the token whose contract is address `id`, if the ledger
+    /// has seen it move as a token.
+    pub fn token(&self, id: AddrId) -> Result<Option<TokenInfo>> {
+        self.decoded(CF_META, &meta_token_key(id), TokenInfo::decode)
+    }
+
+    /// Whether address `id` is known to hold code (a contract), and the
+    /// transaction that showed it.
+    pub fn contract_mark(&self, id: AddrId) -> Result<Option<TxId>> {
+        self.decoded(CF_META, &meta_contract_key(id), be_u64)
     }
 
     /// The transaction in which each address first appeared (its first
@@ -608,10 +660,29 @@ fn utxo_key(txid: &Hash32, vout: u32) -> [u8; 36] {
     k
 }
 
-fn history_key(addr: AddrId, tx: TxId) -> [u8; 12] {
-    let mut k = [0u8; 12];
-    k[..4].copy_from_slice(&addr.to_be_bytes());
-    k[4..].copy_from_slice(&tx.to_be_bytes());
+/// History key: address id, tx id and, for a token (asset ≠ 0), the asset
+/// id, so one address's lines sort by transaction, native coin first.
+fn history_key(addr: AddrId, tx: TxId, asset: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16);
+    k.extend_from_slice(&addr.to_be_bytes());
+    k.extend_from_slice(&tx.to_be_bytes());
+    if asset != 0 {
+        k.extend_from_slice(&asset.to_be_bytes());
+    }
+    k
+}
+
+/// Meta key of the token record of contract `id`.
+fn meta_token_key(id: AddrId) -> Vec<u8> {
+    let mut k = META_TOKEN_PREFIX.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Meta key of the contract mark of address `id`.
+fn meta_contract_key(id: AddrId) -> Vec<u8> {
+    let mut k = META_CONTRACT_PREFIX.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
     k
 }
 

@@ -6,15 +6,17 @@ use foldhash::{HashMap, HashSet};
 use rocksdb::WriteBatch;
 
 use super::{
-    block_key, db_err, encode_utxo, hash_key, history_key, meta_tip_key, utxo_key, Counters, Store,
-    Tip, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS,
-    CF_TXS, CF_TX_INDEX, CF_UTXO, COLUMN_FAMILIES, META_COUNTERS,
+    block_key, db_err, encode_utxo, hash_key, history_key, meta_contract_key, meta_tip_key,
+    meta_token_key, utxo_key, Counters, Store, Tip, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS,
+    CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS, CF_TXS, CF_TX_INDEX, CF_UTXO, COLUMN_FAMILIES,
+    META_COUNTERS,
 };
 use crate::error::{Error, Result};
 use crate::ledger::codec::Writer;
 use crate::ledger::{
-    AddrId, AddressKey, AddressKind, Amount, BlockRecord, Chain, Hash32, HistoryEntry, Input,
-    NewBlock, NewInput, NewTx, OutRef, Output, SpentBy, TxId, TxRecord, Unspent, TX_COINBASE,
+    asset_of_token, AddrId, AddressKey, AddressKind, Amount, BlockRecord, Chain, Hash32,
+    HistoryEntry, Input, NewBlock, NewInput, NewTx, OutRef, Output, SpentBy, TxId, TxRecord,
+    Unspent, TX_COINBASE,
 };
 
 type UtxoKey = (Hash32, u32);
@@ -81,13 +83,6 @@ impl Staged {
     }
 }
 
-/// Display form of a txid (reversed hex, as explorers show it).
-pub(crate) fn txid_hex(h: &Hash32) -> String {
-    let mut r = *h;
-    r.reverse();
-    hex::encode(r)
-}
-
 /// Accumulates blocks into one RocksDB `WriteBatch` and commits them
 /// atomically together with the tip and id counters.
 ///
@@ -114,6 +109,7 @@ pub struct LedgerWriter<'a> {
     spent_stored: HashSet<UtxoKey>,
     addr_cache: HashMap<Vec<u8>, AddrId>,
     addr_cache_cap: usize,
+    contracts_marked: HashSet<AddrId>,
     sync: bool,
 }
 
@@ -142,6 +138,7 @@ impl<'a> LedgerWriter<'a> {
             addr_cache: HashMap::default(),
             // ~64 bytes an entry: a quarter of the configured cache.
             addr_cache_cap: (store.cache_mb * 1024 * 1024 / 4 / 64).max(1024),
+            contracts_marked: HashSet::default(),
             sync: false,
         })
     }
@@ -275,8 +272,8 @@ impl<'a> LedgerWriter<'a> {
             if b.height != tip.height + 1 || b.prev_hash != tip.hash {
                 return Err(Error::NotConnected {
                     height: b.height,
-                    hash: txid_hex(&b.hash),
-                    tip: format!("{} at height {}", txid_hex(&tip.hash), tip.height),
+                    hash: b.chain.hash_hex(&b.hash),
+                    tip: format!("{} at height {}", b.chain.hash_hex(&tip.hash), tip.height),
                 });
             }
         }
@@ -285,6 +282,11 @@ impl<'a> LedgerWriter<'a> {
         for (index, tx) in b.txs.iter().enumerate() {
             self.add_tx(b, index as u32, tx)?;
         }
+        for (contract, info) in &b.tokens {
+            let id = self.resolve_addr(contract)?;
+            self.put(CF_META, &meta_token_key(id), &info.encode());
+        }
+        self.mark_contracts(b, first_tx)?;
         let rec = BlockRecord {
             chain: b.chain,
             height: b.height,
@@ -313,10 +315,26 @@ impl<'a> LedgerWriter<'a> {
         Ok(())
     }
 
+    /// Marks the block's contracts (addresses proven to hold code) with the
+    /// transaction that showed it; an address already marked keeps its
+    /// older mark.
+    fn mark_contracts(&mut self, b: &NewBlock, first_tx: TxId) -> Result<()> {
+        for (key, index) in &b.contracts {
+            let id = self.resolve_addr(key)?;
+            if self.contracts_marked.contains(&id) || self.store.contract_mark(id)?.is_some() {
+                continue;
+            }
+            let proof = first_tx + TxId::from(*index);
+            self.put(CF_META, &meta_contract_key(id), &proof.to_be_bytes());
+            self.contracts_marked.insert(id);
+        }
+        Ok(())
+    }
+
     fn add_tx(&mut self, b: &NewBlock, index: u32, tx: &NewTx) -> Result<()> {
         let id = self.counters.next_tx;
         self.counters.next_tx += 1;
-        let mut touched: HashMap<AddrId, (Amount, Amount)> = HashMap::default();
+        let mut touched: HashMap<(AddrId, u32), (Amount, Amount)> = HashMap::default();
         let mut inputs = Vec::with_capacity(tx.inputs.len());
         for (i, input) in tx.inputs.iter().enumerate() {
             inputs.push(match *input {
@@ -326,6 +344,16 @@ impl<'a> LedgerWriter<'a> {
                     value: 0,
                     sequence,
                 },
+                NewInput::Fee { ref payer, value } => {
+                    let a = self.resolve_addr(payer)?;
+                    touched.entry((a, 0)).or_default().1 += value;
+                    Input {
+                        prev: None,
+                        addr: Some(a),
+                        value,
+                        sequence: 0,
+                    }
+                }
                 NewInput::Spend {
                     txid,
                     vout,
@@ -335,9 +363,9 @@ impl<'a> LedgerWriter<'a> {
                         self.spend(&txid, vout)?
                             .ok_or_else(|| Error::MissingPrevout {
                                 height: b.height,
-                                txid: txid_hex(&tx.hash),
+                                txid: b.chain.hash_hex(&tx.hash),
                                 input: i,
-                                prev_txid: txid_hex(&txid),
+                                prev_txid: b.chain.hash_hex(&txid),
                                 vout,
                             })?;
                     let prev = OutRef { tx: prev_tx, vout };
@@ -347,7 +375,7 @@ impl<'a> LedgerWriter<'a> {
                     };
                     self.put(CF_SPENDS, &prev.key(), &spender.encode());
                     if let Some(a) = u.addr {
-                        touched.entry(a).or_default().1 += u.value;
+                        touched.entry((a, 0)).or_default().1 += u.value;
                     }
                     Input {
                         prev: Some(prev),
@@ -362,11 +390,15 @@ impl<'a> LedgerWriter<'a> {
         for (vout, o) in tx.outputs.iter().enumerate() {
             let addr = o.addr.as_ref().map(|k| self.resolve_addr(k)).transpose()?;
             let from = o.from.as_ref().map(|k| self.resolve_addr(k)).transpose()?;
+            let asset = match &o.token {
+                Some(t) => asset_of_token(self.resolve_addr(t)?),
+                None => 0,
+            };
             if let Some(a) = addr {
-                touched.entry(a).or_default().0 += o.value;
+                touched.entry((a, asset)).or_default().0 += o.value;
             }
             if let Some(f) = from {
-                touched.entry(f).or_default().1 += o.value;
+                touched.entry((f, asset)).or_default().1 += o.value;
             }
             if b.chain == Chain::Bitcoin && o.kind != AddressKind::NullData {
                 // A later duplicate txid (BIP30 cases) overwrites, as in Bitcoin Core.
@@ -385,12 +417,15 @@ impl<'a> LedgerWriter<'a> {
                 addr,
                 kind: o.kind,
                 value: o.value,
-                asset: o.asset,
+                asset,
                 from,
             });
         }
         let coinbase = tx.flags & TX_COINBASE != 0;
-        let fee = if coinbase || inputs.is_empty() {
+        let fee = if b.chain == Chain::Ethereum {
+            // Account chains: the inputs are the fees debited from the sender.
+            inputs.iter().map(|i| i.value).sum()
+        } else if coinbase || inputs.is_empty() {
             0
         } else {
             let sum_in: Amount = inputs.iter().map(|i| i.value).sum();
@@ -403,7 +438,7 @@ impl<'a> LedgerWriter<'a> {
                 .checked_sub(sum_out)
                 .ok_or_else(|| Error::InvalidTx {
                     height: b.height,
-                    txid: txid_hex(&tx.hash),
+                    txid: b.chain.hash_hex(&tx.hash),
                     reason: format!("outputs ({sum_out}) exceed inputs ({sum_in})"),
                 })?
         };
@@ -424,15 +459,16 @@ impl<'a> LedgerWriter<'a> {
         self.put(CF_TXS, &id.to_be_bytes(), &rec.encode());
         self.put(CF_TX_INDEX, &hash_key(b.chain, &tx.hash), &id.to_be_bytes());
         let mut touched: Vec<_> = touched.into_iter().collect();
-        touched.sort_unstable_by_key(|(a, _)| *a);
-        for (addr, (received, sent)) in touched {
+        touched.sort_unstable_by_key(|(k, _)| *k);
+        for ((addr, asset), (received, sent)) in touched {
             let e = HistoryEntry {
                 tx: id,
+                asset,
                 height: b.height,
                 received,
                 sent,
             };
-            self.put(CF_HISTORY, &history_key(addr, id), &e.encode_value());
+            self.put(CF_HISTORY, &history_key(addr, id, asset), &e.encode_value());
         }
         Ok(())
     }
@@ -560,6 +596,7 @@ impl<'a> LedgerWriter<'a> {
         self.start_write()?;
         self.wait_in_flight()?;
         self.addr_cache.clear();
+        self.contracts_marked.clear();
         Ok(removed)
     }
 
@@ -579,6 +616,8 @@ impl<'a> LedgerWriter<'a> {
                 self.delete(CF_ADDR_INDEX, &key.index_key());
             }
             self.delete(CF_ADDRS, &a.to_be_bytes());
+            self.delete(CF_META, &meta_token_key(a));
+            self.delete(CF_META, &meta_contract_key(a));
         }
         // Ids are reused only when nothing was allocated after this block.
         if self.counters.next_tx == end {
@@ -593,14 +632,16 @@ impl<'a> LedgerWriter<'a> {
     }
 
     fn remove_tx(&mut self, id: TxId, tx: &TxRecord) -> Result<()> {
-        let mut addrs: Vec<AddrId> = Vec::new();
+        let mut addrs: Vec<(AddrId, u32)> = Vec::new();
         for (vout, o) in tx.outputs.iter().enumerate() {
-            addrs.extend(o.addr);
-            addrs.extend(o.from);
-            self.delete(CF_UTXO, &utxo_key(&tx.hash, vout as u32));
+            addrs.extend(o.addr.map(|a| (a, o.asset)));
+            addrs.extend(o.from.map(|a| (a, o.asset)));
+            if tx.chain == Chain::Bitcoin {
+                self.delete(CF_UTXO, &utxo_key(&tx.hash, vout as u32));
+            }
         }
         for input in &tx.inputs {
-            addrs.extend(input.addr);
+            addrs.extend(input.addr.map(|a| (a, 0)));
             let Some(prev) = input.prev else { continue };
             self.delete(CF_SPENDS, &prev.key());
             let prev_tx = self.store.tx(prev.tx)?.ok_or_else(|| Error::Db {
@@ -619,8 +660,12 @@ impl<'a> LedgerWriter<'a> {
         }
         addrs.sort_unstable();
         addrs.dedup();
-        for a in addrs {
-            self.delete(CF_HISTORY, &history_key(a, id));
+        for &(a, asset) in &addrs {
+            self.delete(CF_HISTORY, &history_key(a, id, asset));
+            // A contract mark this transaction proved goes with it.
+            if self.store.contract_mark(a)? == Some(id) {
+                self.delete(CF_META, &meta_contract_key(a));
+            }
         }
         self.delete(CF_TXS, &id.to_be_bytes());
         // Only drop the index entry if it still points here (BIP30 duplicates).
