@@ -63,6 +63,11 @@ pub struct IngestSummary {
     pub blocks: u64,
     /// Transactions added.
     pub txs: u64,
+    /// Outputs / transfers added.
+    pub transfers: u64,
+    /// Token transfers left out because their value exceeds 2^128 − 1.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub token_transfers_left_out: u64,
     /// Serialized block bytes added.
     pub bytes: u64,
     /// Blocks rolled back because the source's chain forked from the ledger's.
@@ -79,11 +84,13 @@ pub struct IngestSummary {
     pub seconds: f64,
 }
 
-/// Display order (reversed) hex of an internal-order hash.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Display order (reversed) hex of an internal-order Bitcoin hash.
 pub fn hash_hex(h: &Hash32) -> String {
-    let mut r = *h;
-    r.reverse();
-    hex::encode(r)
+    Chain::Bitcoin.hash_hex(h)
 }
 
 fn check_network(store: &Store, network: Network) -> Result<()> {
@@ -98,7 +105,7 @@ fn check_network(store: &Store, network: Network) -> Result<()> {
 }
 
 /// Adds `block`, committing when the batch is full.
-fn add_and_maybe_commit(
+pub(crate) fn add_and_maybe_commit(
     w: &mut LedgerWriter<'_>,
     block: &NewBlock,
     opts: &IngestOptions,
@@ -111,6 +118,11 @@ fn add_and_maybe_commit(
     }
     summary.blocks += 1;
     summary.txs += block.txs.len() as u64;
+    summary.transfers += block
+        .txs
+        .iter()
+        .map(|t| t.outputs.len() as u64)
+        .sum::<u64>();
     summary.bytes += u64::from(block.size);
     progress.block(block.height, u64::from(block.size));
     if w.pending_blocks() >= opts.batch_blocks || w.pending_bytes() >= opts.batch_bytes {
@@ -122,25 +134,32 @@ fn add_and_maybe_commit(
     Ok(())
 }
 
-fn finish(w: &mut LedgerWriter<'_>, summary: &mut IngestSummary, started: Instant) -> Result<()> {
+pub(crate) fn finish(
+    w: &mut LedgerWriter<'_>,
+    chain: Chain,
+    summary: &mut IngestSummary,
+    started: Instant,
+) -> Result<()> {
     w.finish()?;
     w.store().flush()?;
-    let tip = w.tip(Chain::Bitcoin);
+    let tip = w.tip(chain);
     summary.tip_height = tip.map(|t| t.height);
     summary.tip_hash = tip.map(|t| hash_hex(&t.hash));
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(())
 }
 
-/// Highest height ≤ `from` where the ledger and `source_hash` agree.
-fn fork_point(
+/// Highest height ≤ `from` where `chain`'s blocks in the ledger and
+/// `source_hash` agree.
+pub(crate) fn fork_point(
     store: &Store,
+    chain: Chain,
     from: u64,
     mut source_hash: impl FnMut(u64) -> Result<Option<Hash32>>,
 ) -> Result<Option<u64>> {
     let mut h = from;
     loop {
-        let stored = store.block(Chain::Bitcoin, h)?.map(|b| b.hash);
+        let stored = store.block(chain, h)?.map(|b| b.hash);
         if stored.is_some() && stored == source_hash(h)? {
             return Ok(Some(h));
         }
@@ -191,7 +210,7 @@ pub fn ingest_blk_files(
         None => 0,
         Some(tip) => {
             let top = tip.height.min(files_tip);
-            let fork = fork_point(store, top, |h| {
+            let fork = fork_point(store, Chain::Bitcoin, top, |h| {
                 Ok(chain.hash_at(h).map(|b| b.to_byte_array()))
             })?;
             match fork {
@@ -217,7 +236,7 @@ pub fn ingest_blk_files(
         }
     };
     if start > files_tip {
-        finish(&mut w, &mut summary, started)?;
+        finish(&mut w, Chain::Bitcoin, &mut summary, started)?;
         return Ok(summary);
     }
     let bytes: u64 = chain
@@ -237,7 +256,7 @@ pub fn ingest_blk_files(
     let resumed = store.set_bulk_load(false);
     result?;
     resumed?;
-    finish(&mut w, &mut summary, started)?;
+    finish(&mut w, Chain::Bitcoin, &mut summary, started)?;
     Ok(summary)
 }
 
@@ -339,7 +358,7 @@ pub fn ingest_rpc(
             Some(f) => std::thread::sleep(f.poll),
         }
     }
-    finish(&mut w, &mut summary, started)?;
+    finish(&mut w, Chain::Bitcoin, &mut summary, started)?;
     Ok(summary)
 }
 
@@ -358,7 +377,7 @@ fn sync_rpc_once(
             Some(tip) => {
                 w.finish()?;
                 let top = tip.height.min(node_height);
-                let fork = fork_point(store, top, |h| {
+                let fork = fork_point(store, Chain::Bitcoin, top, |h| {
                     client.block_hash(h).map(|b| Some(b.to_byte_array()))
                 })?
                 .ok_or_else(|| Error::Rpc {

@@ -7,6 +7,7 @@
 
 pub mod bitcoin;
 pub mod error;
+pub mod ethereum;
 pub mod ingest;
 pub mod ledger;
 pub mod query;

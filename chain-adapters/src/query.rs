@@ -7,8 +7,11 @@ use serde::Serialize;
 use crate::bitcoin::address;
 use crate::bitcoin::network::parse_network;
 use crate::error::{Error, Result};
-use crate::ingest::hash_hex;
-use crate::ledger::{AddrId, AddressKey, Amount, Chain, Hash32, OutRef, TxRecord};
+use crate::ethereum;
+use crate::ledger::{
+    token_of_asset, AddrId, AddressKey, Amount, Chain, Hash32, OutRef, TxRecord, TX_CREATE,
+    TX_FAILED,
+};
 use crate::store::Store;
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
@@ -45,15 +48,26 @@ impl<'a> LedgerView<'a> {
     pub fn show(&self, key: &AddressKey) -> String {
         match key.chain {
             Chain::Bitcoin => address::display(key, self.network),
-            Chain::Ethereum => format!("0x{}", hex::encode(&key.payload)),
+            Chain::Ethereum => ethereum::display(&key.payload),
         }
+    }
+
+    /// Whether `query` looks like an Ethereum address (`0x` + 40 hex digits).
+    fn is_ethereum(query: &str) -> bool {
+        let q = query.trim();
+        q.len() == 42 && (q.starts_with("0x") || q.starts_with("0X"))
     }
 
     /// The ids of every stored form of a user-typed address (a `1…` address
     /// may be stored as P2PKH and as P2PK). Invalid or wrong-network
     /// addresses are a usage error naming the address.
     pub fn resolve(&self, query: &str) -> Result<Vec<AddrId>> {
-        let keys = address::parse(query, self.network).map_err(|e| Error::Usage(e.to_string()))?;
+        let keys = if Self::is_ethereum(query) {
+            let a = ethereum::parse_address(query.trim()).map_err(Error::Usage)?;
+            vec![ethereum::account_key(&a)]
+        } else {
+            address::parse(query, self.network).map_err(|e| Error::Usage(e.to_string()))?
+        };
         let mut ids = Vec::new();
         for key in keys {
             if let Some(id) = self.store.addr_id(&key)? {
@@ -103,6 +117,21 @@ pub struct StatusView {
     pub bitcoin_tip_hash: Option<String>,
     /// Tip time.
     pub bitcoin_tip_time: Option<String>,
+    /// Ethereum chain of the data (`mainnet`, `chain-<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethereum_network: Option<String>,
+    /// Lowest Ethereum block stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethereum_first_block: Option<u64>,
+    /// Ethereum tip height.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethereum_tip_height: Option<u64>,
+    /// Ethereum tip hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethereum_tip_hash: Option<String>,
+    /// Ethereum tip time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethereum_tip_time: Option<String>,
     /// Transactions stored (all chains).
     pub transactions: u64,
     /// Addresses stored (all chains).
@@ -119,14 +148,24 @@ pub fn status(store: &Store, with_fingerprint: bool) -> Result<StatusView> {
         Some(t) => store.block(Chain::Bitcoin, t.height)?,
         None => None,
     };
+    let eth = store.tip(Chain::Ethereum)?;
+    let eth_block = match eth {
+        Some(t) => store.block(Chain::Ethereum, t.height)?,
+        None => None,
+    };
     let c = store.counters()?;
     Ok(StatusView {
         db: store.path().display().to_string(),
         schema_version: crate::store::SCHEMA_VERSION,
         bitcoin_network: store.network(Chain::Bitcoin)?,
         bitcoin_tip_height: tip.map(|t| t.height),
-        bitcoin_tip_hash: tip.map(|t| hash_hex(&t.hash)),
+        bitcoin_tip_hash: tip.map(|t| Chain::Bitcoin.hash_hex(&t.hash)),
         bitcoin_tip_time: tip_block.map(|b| utc(b.time)),
+        ethereum_network: store.network(Chain::Ethereum)?,
+        ethereum_first_block: store.lowest_block(Chain::Ethereum)?,
+        ethereum_tip_height: eth.map(|t| t.height),
+        ethereum_tip_hash: eth.map(|t| Chain::Ethereum.hash_hex(&t.hash)),
+        ethereum_tip_time: eth_block.map(|b| utc(b.time)),
         transactions: c.next_tx,
         addresses: c.next_addr,
         fingerprint: with_fingerprint.then(|| store.fingerprint()).transpose()?,
@@ -155,8 +194,46 @@ pub struct OutputView {
     pub kind: &'static str,
     /// Value (base units).
     pub value: Amount,
+    /// Sender of the transfer (account chains).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<AddressRef>,
+    /// The token moved (absent for the chain's native coin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenRef>,
     /// Spending transaction as `txid:input`, if spent.
     pub spent_by: Option<String>,
+}
+
+/// A token as views name it.
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+pub struct TokenRef {
+    /// Asset id in the ledger.
+    pub asset: u32,
+    /// The token contract.
+    pub contract: String,
+    /// Its `symbol()`, if it answered.
+    pub symbol: Option<String>,
+    /// Its `name()`, if it answered.
+    pub name: Option<String>,
+    /// Its `decimals()`, if it answered.
+    pub decimals: Option<u8>,
+}
+
+impl LedgerView<'_> {
+    /// The token of asset id `asset` (`None` for the native coin).
+    pub fn token(&self, asset: u32) -> Result<Option<TokenRef>> {
+        let Some(contract) = token_of_asset(asset) else {
+            return Ok(None);
+        };
+        let info = self.store.token(contract)?.unwrap_or_default();
+        Ok(Some(TokenRef {
+            asset,
+            contract: self.show_id(contract)?.address,
+            symbol: info.symbol,
+            name: info.name,
+            decimals: info.decimals,
+        }))
+    }
 }
 
 /// A transaction with everything the ledger knows about it.
@@ -178,6 +255,12 @@ pub struct TxView {
     pub index: u32,
     /// Coinbase?
     pub coinbase: bool,
+    /// Failed (reverted) transaction: it paid its fee, moved nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    /// Creates a contract.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub creates_contract: bool,
     /// Version.
     pub version: i32,
     /// nLockTime.
@@ -197,20 +280,37 @@ pub struct TxView {
 /// Parses a display-order txid.
 pub fn parse_txid(s: &str) -> Result<Hash32> {
     let s = s.trim();
-    let mut h: Hash32 = hex::decode(s)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| Error::Usage(format!("'{s}' is not a txid (64 hex digits)")))?;
+    let mut h =
+        parse_hash(s).map_err(|_| Error::Usage(format!("'{s}' is not a txid (64 hex digits)")))?;
     h.reverse();
     Ok(h)
 }
 
-/// Looks up a transaction by txid.
+fn parse_hash(s: &str) -> Result<Hash32> {
+    hex::decode(s)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| Error::Usage(format!("'{s}' is not a transaction hash (64 hex digits)")))
+}
+
+/// The stored transactions a user-typed hash may name: `0x…` is an
+/// Ethereum hash; 64 bare hex digits a Bitcoin txid or an Ethereum hash.
+pub fn find_tx(store: &Store, query: &str) -> Result<Option<u64>> {
+    let q = query.trim();
+    if let Some(hex_part) = q.strip_prefix("0x").or_else(|| q.strip_prefix("0X")) {
+        let h = parse_hash(&hex_part.to_ascii_lowercase())?;
+        return store.tx_id(Chain::Ethereum, &h);
+    }
+    let btc = parse_txid(q)?;
+    if let Some(id) = store.tx_id(Chain::Bitcoin, &btc)? {
+        return Ok(Some(id));
+    }
+    store.tx_id(Chain::Ethereum, &parse_hash(&q.to_ascii_lowercase())?)
+}
+
+/// Looks up a transaction by txid (Bitcoin) or hash (Ethereum).
 pub fn tx(view: &LedgerView<'_>, txid: &str) -> Result<TxView> {
-    let hash = parse_txid(txid)?;
-    let id = view
-        .store
-        .tx_id(Chain::Bitcoin, &hash)?
+    let id = find_tx(view.store, txid)?
         .ok_or_else(|| Error::Usage(format!("transaction {} is not in the ledger", txid.trim())))?;
     tx_by_id(view, id)
 }
@@ -249,21 +349,25 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
             address: o.addr.map(|a| view.show_id(a)).transpose()?,
             kind: o.kind.name(),
             value: o.value,
+            from: o.from.map(|a| view.show_id(a)).transpose()?,
+            token: view.token(o.asset)?,
             spent_by,
         });
     }
     Ok(TxView {
         chain: rec.chain,
-        txid: hash_hex(&rec.hash),
+        txid: rec.chain.hash_hex(&rec.hash),
         id,
         height: rec.height,
         block_hash: block
             .as_ref()
-            .map(|b| hash_hex(&b.hash))
+            .map(|b| rec.chain.hash_hex(&b.hash))
             .unwrap_or_default(),
         time: block.map(|b| utc(b.time)).unwrap_or_default(),
         index: rec.index,
         coinbase: rec.is_coinbase(),
+        failed: rec.flags & TX_FAILED != 0,
+        creates_contract: rec.flags & TX_CREATE != 0,
         version: rec.version,
         locktime: rec.locktime,
         size: rec.size,
@@ -277,7 +381,7 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
 fn txid_of(store: &Store, id: u64) -> Result<String> {
     Ok(store
         .tx(id)?
-        .map(|t| hash_hex(&t.hash))
+        .map(|t| t.chain.hash_hex(&t.hash))
         .unwrap_or_else(|| format!("#{id}")))
 }
 
@@ -288,10 +392,28 @@ pub struct HistoryView {
     pub txid: String,
     /// Block height.
     pub height: u64,
+    /// The token (absent for the chain's native coin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// Received in this tx.
     pub received: Amount,
-    /// Sent in this tx.
+    /// Sent in this tx (on account chains including the fee).
     pub sent: Amount,
+}
+
+/// Totals of one token at one address.
+#[derive(Debug, Serialize)]
+pub struct TokenTotals {
+    /// The token.
+    #[serde(flatten)]
+    pub token: TokenRef,
+    /// Received.
+    pub received: Amount,
+    /// Sent.
+    pub sent: Amount,
+    /// Received minus sent (negative when the address held the token
+    /// before the first ingested block).
+    pub net: i128,
 }
 
 /// One stored form of an address (P2PKH and P2PK share a display string).
@@ -304,8 +426,17 @@ pub struct AddressEntry {
     pub received: Amount,
     /// Total sent.
     pub sent: Amount,
-    /// Received minus sent.
+    /// Received minus sent (0 if negative).
     pub balance: Amount,
+    /// Received minus sent, signed: on Ethereum the ledger may start above
+    /// genesis, so this is the change over the ingested blocks.
+    pub net: i128,
+    /// Tokens moved (account chains), by asset id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenTotals>,
+    /// The transaction that showed this address holds code (a contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_seen_in: Option<String>,
     /// Transactions touching it.
     pub tx_count: usize,
     /// First height seen.
@@ -331,6 +462,15 @@ pub struct AddressView {
     pub entries: Vec<AddressEntry>,
 }
 
+/// `received − sent` as a signed number (saturating at the `i128` range).
+fn signed_net(received: Amount, sent: Amount) -> i128 {
+    if received >= sent {
+        i128::try_from(received - sent).unwrap_or(i128::MAX)
+    } else {
+        i128::try_from(sent - received).map_or(i128::MIN, |d| -d)
+    }
+}
+
 /// Looks up an address (all its stored forms) with history lines
 /// `offset..offset+limit` (all if `limit` is 0).
 pub fn address(
@@ -342,24 +482,50 @@ pub fn address(
     let mut entries = Vec::new();
     for id in view.resolve(query)? {
         let hist = view.store.history(id)?;
-        let received: Amount = hist.iter().map(|h| h.received).sum();
-        let sent: Amount = hist.iter().map(|h| h.sent).sum();
+        let mut totals: std::collections::BTreeMap<u32, (Amount, Amount)> = Default::default();
+        for h in &hist {
+            let t = totals.entry(h.asset).or_default();
+            t.0 = t.0.saturating_add(h.received);
+            t.1 = t.1.saturating_add(h.sent);
+        }
+        let (received, sent) = totals.remove(&0).unwrap_or_default();
+        let mut tokens = Vec::new();
+        for (asset, (r, s)) in totals {
+            if let Some(token) = view.token(asset)? {
+                tokens.push(TokenTotals {
+                    token,
+                    received: r,
+                    sent: s,
+                    net: signed_net(r, s),
+                });
+            }
+        }
         let take = if limit == 0 { usize::MAX } else { limit };
         let mut history = Vec::new();
         for h in hist.iter().skip(offset).take(take) {
             history.push(HistoryView {
                 txid: txid_of(view.store, h.tx)?,
                 height: h.height,
+                token: view.token(h.asset)?.map(|t| t.symbol.unwrap_or(t.contract)),
                 received: h.received,
                 sent: h.sent,
             });
         }
+        let contract_seen_in = match view.store.contract_mark(id)? {
+            Some(tx) => Some(txid_of(view.store, tx)?),
+            None => None,
+        };
+        let mut txs: Vec<u64> = hist.iter().map(|h| h.tx).collect();
+        txs.dedup();
         entries.push(AddressEntry {
             address: view.show_id(id)?,
             received,
             sent,
             balance: received.saturating_sub(sent),
-            tx_count: hist.len(),
+            net: signed_net(received, sent),
+            tokens,
+            contract_seen_in,
+            tx_count: txs.len(),
             first_height: hist.first().map(|h| h.height),
             last_height: hist.last().map(|h| h.height),
             history,

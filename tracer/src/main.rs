@@ -2,22 +2,20 @@
 //! attach attribution tags, evaluate heuristics, decode raw data.
 
 mod analysis;
+mod ingest_cmd;
 mod progress;
 mod render;
 mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use chain_adapters::bitcoin::decode::decode_arg;
 use chain_adapters::bitcoin::parse_network;
-use chain_adapters::bitcoin::rpc::{RpcAuth, RpcClient};
-use chain_adapters::ingest::{self, Follow, IngestOptions};
 use chain_adapters::query::{self, LedgerView};
 use chain_adapters::store::{Store, StoreOptions};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use tracer::output::print_json;
 
 /// Crypto-asset tracing engine: follow funds from a victim's payment to where they cash out.
@@ -39,7 +37,7 @@ enum Command {
     /// Read chain data into the ledger.
     Ingest {
         #[command(subcommand)]
-        chain: IngestChain,
+        chain: ingest_cmd::IngestChain,
     },
     /// Show what the ledger holds: network, tip, counts.
     Status {
@@ -142,57 +140,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum IngestChain {
-    /// Bitcoin from Core's block files or its JSON-RPC.
-    Bitcoin(BitcoinIngest),
-}
-
-#[derive(Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["blocks_dir", "rpc"]))]
-struct BitcoinIngest {
-    /// Bitcoin Core blocks directory (blk*.dat, xor.dat), or one blk file.
-    #[arg(long, value_name = "DIR")]
-    blocks_dir: Option<PathBuf>,
-    /// Bitcoin Core JSON-RPC URL (credentials may be given as http://user:pass@host:port).
-    #[arg(long, value_name = "URL")]
-    rpc: Option<String>,
-    /// Network: main, test, testnet4, signet, regtest.
-    #[arg(long, default_value = "main")]
-    network: String,
-    /// RPC user name.
-    #[arg(long, requires = "rpc_password")]
-    rpc_user: Option<String>,
-    /// RPC password.
-    #[arg(long, requires = "rpc_user")]
-    rpc_password: Option<String>,
-    /// Bitcoin Core cookie file (`.cookie`) for RPC authentication.
-    #[arg(long, value_name = "FILE", conflicts_with = "rpc_user")]
-    rpc_cookie: Option<PathBuf>,
-    /// RPC timeout in seconds.
-    #[arg(long, default_value_t = 30)]
-    rpc_timeout: u64,
-    /// Keep following the node's tip (RPC only), polling every --poll-secs.
-    #[arg(long, requires = "rpc")]
-    follow: bool,
-    /// Seconds between polls with --follow.
-    #[arg(long, default_value_t = 5.0)]
-    poll_secs: f64,
-    /// Commit after this many blocks.
-    #[arg(long, default_value_t = 1000)]
-    batch_blocks: usize,
-    /// Commit once the pending batch exceeds this many MiB (bounds ingest memory
-    /// together with --cache-mb; the write of one batch overlaps the next).
-    #[arg(long, default_value_t = 16)]
-    batch_mb: usize,
-    /// fsync every commit: the ledger then survives a power loss, not only a crash (slower).
-    #[arg(long)]
-    sync: bool,
-    /// Machine-readable summary.
-    #[arg(long)]
-    json: bool,
-}
-
 fn main() -> ExitCode {
     // Die quietly when the reader of our output goes away (`tracer … | head`),
     // as command-line tools do, instead of panicking on a broken pipe.
@@ -220,9 +167,7 @@ fn run(cli: Cli) -> Result<()> {
         cache_mb: cli.cache_mb.max(8),
     };
     match cli.command {
-        Command::Ingest {
-            chain: IngestChain::Bitcoin(args),
-        } => ingest_bitcoin(need_db(&cli.db)?, opts, args),
+        Command::Ingest { chain } => ingest_cmd::run(need_db(&cli.db)?, opts, chain),
         Command::Status { fingerprint, json } => {
             let store = Store::open_read_only(need_db(&cli.db)?, opts)?;
             let s = query::status(&store, fingerprint)?;
@@ -336,46 +281,5 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
         }
-    }
-}
-
-fn ingest_bitcoin(db: &Path, opts: StoreOptions, a: BitcoinIngest) -> Result<()> {
-    let network = parse_network(&a.network)?;
-    let store = Store::open(db, opts)?;
-    let iopts = IngestOptions {
-        batch_blocks: a.batch_blocks.max(1),
-        batch_bytes: a.batch_mb.max(1) << 20,
-        sync: a.sync,
-    };
-    let bar = progress::Bar::new();
-    let result = if let Some(dir) = &a.blocks_dir {
-        ingest::ingest_blk_files(&store, dir, network, &iopts, &bar)
-    } else {
-        let url = a.rpc.as_deref().expect("clap requires a source");
-        let auth = match (&a.rpc_cookie, &a.rpc_user, &a.rpc_password) {
-            (Some(cookie), _, _) => RpcAuth::from_cookie_file(cookie)?,
-            (None, Some(u), Some(p)) => RpcAuth::UserPass(u.clone(), p.clone()),
-            _ => RpcAuth::None,
-        };
-        let mut client = RpcClient::new(url, auth, Duration::from_secs(a.rpc_timeout.max(1)))?;
-        let follow = a.follow.then(|| Follow {
-            poll: Duration::from_secs_f64(a.poll_secs.max(0.05)),
-        });
-        ingest::ingest_rpc(&store, &mut client, network, &iopts, follow, &bar)
-    };
-    bar.finish();
-    let summary =
-        result.with_context(|| match store.tip(chain_adapters::ledger::Chain::Bitcoin) {
-            Ok(Some(t)) => format!(
-                "ingest stopped; the ledger is intact at height {}",
-                t.height
-            ),
-            _ => "ingest stopped; the ledger is intact (no blocks committed)".to_string(),
-        })?;
-    if a.json {
-        print_json(&summary)
-    } else {
-        render::ingest_summary(&summary);
-        Ok(())
     }
 }

@@ -154,9 +154,10 @@ pub fn decoded(d: &Decoded) {
 pub fn ingest_summary(s: &IngestSummary) {
     let mb = s.bytes as f64 / 1e6;
     println!(
-        "ingested {} blocks, {} txs, {:.1} MB in {:.2} s ({:.1} MB/s); rolled back {}; left out {} stale, {} unconnected",
+        "ingested {} blocks, {} txs, {} transfers, {:.1} MB in {:.2} s ({:.1} MB/s); rolled back {}; left out {} stale, {} unconnected",
         s.blocks,
         s.txs,
+        s.transfers,
         mb,
         s.seconds,
         if s.seconds > 0.0 { mb / s.seconds } else { 0.0 },

@@ -197,7 +197,8 @@ impl RpcClient {
     }
 }
 
-fn preview(s: &str) -> String {
+/// The first 200 characters of a reply, for an error message.
+pub(crate) fn preview(s: &str) -> String {
     let mut p: String = s.chars().take(200).collect();
     if p.len() < s.len() {
         p.push('…');

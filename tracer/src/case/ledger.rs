@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, bail, Context, Result};
 use bitcoin::address::NetworkUnchecked;
 use chain_adapters::bitcoin::network_name;
-use chain_adapters::ledger::{
-    AddrId, AddressKey, AddressKind, Amount, Chain, OutRef, TxId, TxRecord,
-};
+use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, TxId, TxRecord};
 use chain_adapters::query::{btc, utc, LedgerView};
 use chain_adapters::store::Store;
 use serde::Serialize;
@@ -217,14 +215,8 @@ impl SeedCtx<'_> {
                 Ok(self.view.resolve(address)?)
             }
             Chain::Ethereum => {
-                let payload = hex::decode(address.trim_start_matches("0x"))
-                    .with_context(|| format!("{address:?} is not an ethereum address"))?;
-                let key = AddressKey {
-                    chain: Chain::Ethereum,
-                    kind: AddressKind::Account,
-                    payload,
-                    detail: Vec::new(),
-                };
+                let a = chain_adapters::ethereum::parse_address(address).map_err(|e| anyhow!(e))?;
+                let key = chain_adapters::ethereum::account_key(&a);
                 Ok(self.view.store.addr_id(&key)?.into_iter().collect())
             }
         }
@@ -283,7 +275,7 @@ impl SeedCtx<'_> {
             seed: self.index,
             chain: self.chain,
             out: OutRef { tx: id, vout },
-            txid: display_txid(self.chain, &tx.hash),
+            txid: self.chain.hash_hex(&tx.hash),
             vout,
             address,
             value: o.value,
@@ -302,14 +294,6 @@ pub fn coins(chain: Chain, amount: Amount) -> String {
     match chain {
         Chain::Bitcoin => format!("{} BTC", btc(amount)),
         Chain::Ethereum => format!("{} {}", format_amount(amount, decimals(chain)), coin(chain)),
-    }
-}
-
-/// A transaction hash as displayed on `chain`.
-fn display_txid(chain: Chain, hash: &chain_adapters::ledger::Hash32) -> String {
-    match chain {
-        Chain::Bitcoin => chain_adapters::ingest::hash_hex(hash),
-        Chain::Ethereum => format!("0x{}", hex::encode(hash)),
     }
 }
 

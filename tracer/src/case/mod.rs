@@ -638,20 +638,7 @@ pub fn parse_address(chain: Chain, s: &str) -> Result<String, String> {
 }
 
 fn ethereum_address(s: &str) -> Result<String, String> {
-    let hex_part = s
-        .strip_prefix("0x")
-        .filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| {
-            format!("{s:?} is not an ethereum address; expected 0x and 40 hex digits")
-        })?;
-    let mixed_case = hex_part.bytes().any(|b| b.is_ascii_lowercase())
-        && hex_part.bytes().any(|b| b.is_ascii_uppercase());
-    if mixed_case && alloy_primitives::Address::parse_checksummed(s, None).is_err() {
-        return Err(format!(
-            "{s:?} fails its EIP-55 checksum (upper/lower case letters); check it for typos, or write it all in lowercase"
-        ));
-    }
-    Ok(format!("0x{}", hex_part.to_ascii_lowercase()))
+    chain_adapters::ethereum::parse_address(s).map(|a| format!("0x{}", hex::encode(a)))
 }
 
 /// Parses a TOML date (`2026-03-02`) given as text.
