@@ -175,7 +175,7 @@ fn mixed_file_as_testnet_fails_at_the_mainnet_block() {
         err.contains("offset 293: block of network main where test was expected"),
         "{err}"
     );
-    assert!(err.contains("no blocks committed"), "{err}");
+    assert!(err.contains("no bitcoin blocks committed"), "{err}");
     let st = json(&["--db", &db, "status", "--json"]);
     assert!(st["bitcoin_tip_height"].is_null());
     assert_eq!(st["transactions"], 0);

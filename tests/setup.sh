@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what tracer needs on a fresh Debian machine, from the project's own
 # files: clang + libclang (RocksDB's bindgen step), Node.js + the npm test
-# nodes in tests/package-lock.json (bcoin), and PyPI embit (the independent
+# nodes in tests/package-lock.json (bcoin, anvil; solc for the test
+# contracts), and PyPI embit (the independent
 # decoder the decode test cross-checks against). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ if ! python3 -c 'import embit' >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages embit==0.8.0
 fi
 
-if [ ! -f tests/node_modules/bcoin/bin/node ]; then
+if [ ! -f tests/node_modules/bcoin/bin/node ] ||
+   [ ! -x tests/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]; then
   echo "setup: installing test nodes (npm ci in tests/)"
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -2,7 +2,9 @@
 //! `tracer` binary, and a real bcoin regtest node on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod anvil;
 pub mod bcoin;
+pub mod eth_replay;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,326 @@
+//! Ethereum ingest over recorded mainnet JSON-RPC responses (blocks
+//! 19433902–19433903, served by a local replay server), checked against
+//! facts computed independently from the same files by
+//! `tests/tools/eth_expected.py` (Python, standard library only), and the
+//! ingest's behaviour when the node misbehaves.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chain_adapters::ledger::{token_of_asset, Chain, TX_FAILED};
+use chain_adapters::store::{Store, StoreOptions};
+use serde_json::Value;
+use support::eth_replay::{Faults, Replay, Tamper};
+use support::{fails, fingerprint, json, stderr};
+
+const FIRST: u64 = 19_433_902;
+const LAST: u64 = 19_433_903;
+
+fn expected() -> Value {
+    let text =
+        std::fs::read_to_string(support::fixture("ethereum/expected-19433902-19433903.json"))
+            .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ingest(db: &Path, url: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "ingest",
+        "ethereum",
+        "--rpc",
+        url,
+        "--from",
+        "19433902",
+        "--traces",
+        "none",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+fn ingest_fails(db: &Path, url: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "ingest",
+        "ethereum",
+        "--rpc",
+        url,
+        "--from",
+        "19433902",
+    ];
+    args.extend_from_slice(extra);
+    stderr(&fails(&args))
+}
+
+fn lower(a: &str) -> String {
+    a.to_ascii_lowercase()
+}
+
+/// Per-block facts read back from the ledger through the library.
+#[derive(Default, Debug)]
+struct BlockFacts {
+    txs: u64,
+    failed: u64,
+    fees: u128,
+    eth_count: u64,
+    eth_total: u128,
+    token_transfers: u64,
+    tokens: BTreeSet<u32>,
+    by_token: BTreeMap<String, (u64, u128)>,
+}
+
+fn ledger_facts(db: &Path) -> BTreeMap<u64, BlockFacts> {
+    let store = Store::open_read_only(db, StoreOptions::default()).unwrap();
+    let mut contract_of: BTreeMap<u32, String> = BTreeMap::new();
+    let mut facts: BTreeMap<u64, BlockFacts> = BTreeMap::new();
+    let mut txs = Vec::new();
+    store.for_each_tx(|_, t| txs.push(t)).unwrap();
+    for t in txs {
+        assert_eq!(t.chain, Chain::Ethereum);
+        let f = facts.entry(t.height).or_default();
+        f.txs += 1;
+        f.failed += u64::from(t.flags & TX_FAILED != 0);
+        f.fees += t.fee;
+        let top = &t.outputs[0];
+        if top.value > 0 {
+            f.eth_count += 1;
+            f.eth_total += top.value;
+        }
+        for o in t.outputs.iter().filter(|o| o.asset != 0) {
+            f.token_transfers += 1;
+            f.tokens.insert(o.asset);
+            let contract = contract_of.entry(o.asset).or_insert_with(|| {
+                let key = store
+                    .address(token_of_asset(o.asset).unwrap())
+                    .unwrap()
+                    .unwrap();
+                format!("0x{}", hex::encode(key.payload))
+            });
+            let e = f.by_token.entry(contract.clone()).or_default();
+            e.0 += 1;
+            e.1 += o.value;
+        }
+    }
+    facts
+}
+
+fn dec(v: &Value) -> u128 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
+    let replay = Replay::start(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let s = ingest(&db, &replay.url, &[]);
+    assert_eq!(s["blocks"], 2);
+    assert_eq!(s["txs"], 343);
+    assert_eq!(s["tip_height"], LAST);
+    let exp = expected();
+    let facts = ledger_facts(&db);
+    for b in exp["blocks"].as_array().unwrap() {
+        let n = b["number"].as_u64().unwrap();
+        let f = &facts[&n];
+        assert_eq!(f.txs, b["tx_count"].as_u64().unwrap(), "block {n} txs");
+        assert_eq!(f.failed, b["failed"].as_u64().unwrap(), "block {n} failed");
+        assert_eq!(f.fees, dec(&b["fees_including_blob_wei"]), "block {n} fees");
+        assert_eq!(
+            f.eth_count,
+            b["eth_value"]["count"].as_u64().unwrap(),
+            "block {n} ETH transfers"
+        );
+        assert_eq!(
+            f.eth_total,
+            dec(&b["eth_value"]["total_wei"]),
+            "block {n} ETH value"
+        );
+        let erc20 = &b["erc20"];
+        assert_eq!(
+            f.token_transfers,
+            erc20["transfer_count"].as_u64().unwrap(),
+            "block {n} ERC-20 transfers"
+        );
+        assert_eq!(
+            f.tokens.len() as u64,
+            erc20["distinct_token_contracts"].as_u64().unwrap()
+        );
+        for (sym, t) in erc20["tokens"].as_object().unwrap() {
+            let got = f.by_token[t["contract"].as_str().unwrap()];
+            assert_eq!(got.0, t["count"].as_u64().unwrap(), "block {n} {sym} count");
+            assert_eq!(got.1, dec(&t["total_value"]), "block {n} {sym} value");
+        }
+    }
+
+    // Samples through the CLI: a USDT transfer and a plain ETH payment.
+    let d = db.to_str().unwrap();
+    let usdt = &exp["blocks"][0]["erc20"]["samples"]["USDT"][0];
+    let v = json(&["--db", d, "tx", usdt["tx_hash"].as_str().unwrap(), "--json"]);
+    assert_eq!(v["chain"], "ethereum");
+    assert_eq!(v["height"], FIRST);
+    let moved: Vec<&Value> = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["token"]["contract"].as_str().map(lower).as_deref()
+                == Some("0xdac17f958d2ee523a2206206994597c13d831ec7")
+        })
+        .collect();
+    assert!(
+        moved
+            .iter()
+            .any(|o| lower(o["from"]["address"].as_str().unwrap())
+                == usdt["from"].as_str().unwrap()
+                && lower(o["address"]["address"].as_str().unwrap())
+                    == usdt["to"].as_str().unwrap()
+                && o["value"].as_u64().map(u128::from) == Some(dec(&usdt["value"]))),
+        "{v:#}"
+    );
+    let eth = &exp["blocks"][0]["eth_value"]["samples"][0];
+    let v = json(&["--db", d, "tx", eth["hash"].as_str().unwrap(), "--json"]);
+    assert_eq!(
+        lower(v["outputs"][0]["from"]["address"].as_str().unwrap()),
+        eth["from"].as_str().unwrap()
+    );
+    assert_eq!(
+        lower(v["outputs"][0]["address"]["address"].as_str().unwrap()),
+        eth["to"].as_str().unwrap()
+    );
+    assert_eq!(
+        v["outputs"][0]["value"].as_u64().map(u128::from),
+        Some(dec(&eth["value_wei"]))
+    );
+    assert_eq!(
+        v["fee"].as_u64().map(u128::from),
+        Some(dec(&eth["fee_wei"]))
+    );
+    // Addresses display EIP-55 checksummed and are found in any case.
+    let shown = v["outputs"][0]["from"]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(shown, lower(&shown), "checksummed display");
+    let a = json(&[
+        "--db",
+        d,
+        "address",
+        &shown.to_ascii_uppercase().replacen("0X", "0x", 1),
+        "--json",
+    ]);
+    assert_eq!(a["entries"][0]["address"], shown.as_str());
+    // The sender paid the value and the fee.
+    let sent = a["entries"][0]["sent"].as_u64().map(u128::from).unwrap();
+    assert!(sent >= dec(&eth["value_wei"]) + dec(&eth["fee_wei"]));
+
+    // Ledger-wide conservation: transfers move value between accounts, fees leave it.
+    let st = json(&["--db", d, "status", "--json"]);
+    assert_eq!(st["ethereum_network"], "mainnet");
+    assert_eq!(st["ethereum_first_block"], FIRST);
+    assert_eq!(st["ethereum_tip_hash"], exp["blocks"][1]["hash"]);
+
+    // Running again adds nothing.
+    let again = ingest(&db, &replay.url, &[]);
+    assert_eq!(again["blocks"], 0);
+}
+
+#[test]
+fn malformed_replies_are_clear_errors_and_keep_the_committed_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    // The reference: only the first block.
+    let clean = Replay::start(Faults::default());
+    let reference = dir.path().join("reference");
+    ingest(&reference, &clean.url, &["--to", "19433902"]);
+
+    let cases: [(&str, Tamper, &str); 3] = [
+        (
+            "bad hex",
+            |b| b["timestamp"] = Value::from("0xZZ"),
+            "malformed reply",
+        ),
+        (
+            "missing field",
+            |b| {
+                b["transactions"][5].as_object_mut().unwrap().remove("hash");
+            },
+            "transaction 5: missing field `hash`",
+        ),
+        (
+            "wrong block",
+            |b| b["number"] = Value::from("0x1"),
+            "asked for block 19433903",
+        ),
+    ];
+    for (what, tamper, message) in cases {
+        let bad = Replay::start(Faults {
+            tamper_block: Some((LAST, tamper)),
+            ..Faults::default()
+        });
+        let db = dir.path().join(what.replace(' ', "-"));
+        let err = ingest_fails(
+            &db,
+            &bad.url,
+            &[
+                "--traces",
+                "none",
+                "--batch-blocks",
+                "1",
+                "--concurrency",
+                "1",
+            ],
+        );
+        assert!(err.contains(message), "{what}: {err}");
+        assert!(err.contains("19433903"), "{what}: names the block: {err}");
+        assert!(
+            err.contains("ledger is intact at ethereum height 19433902"),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            fingerprint(&db),
+            fingerprint(&reference),
+            "{what}: the good block, nothing else"
+        );
+    }
+
+    // A node on another chain.
+    let sepolia = Replay::start(Faults {
+        chain_id: Some(11_155_111),
+        ..Faults::default()
+    });
+    let err = ingest_fails(&reference, &sepolia.url, &["--traces", "none"]);
+    assert!(
+        err.contains("ethereum mainnet") && err.contains("sepolia"),
+        "{err}"
+    );
+    let err = ingest_fails(
+        &dir.path().join("fresh"),
+        &sepolia.url,
+        &["--traces", "none", "--chain-id", "1"],
+    );
+    assert!(err.contains("chain id 11155111, not 1"), "{err}");
+
+    // A node without traces: auto mode says how to go on.
+    let err = ingest_fails(&dir.path().join("notrace"), &clean.url, &[]);
+    assert!(err.contains("--traces none"), "{err}");
+
+    // A node that never answers.
+    let silent = Replay::start(Faults {
+        silent: true,
+        ..Faults::default()
+    });
+    let err = ingest_fails(
+        &dir.path().join("silent"),
+        &silent.url,
+        &["--rpc-timeout", "1", "--retries", "1"],
+    );
+    assert!(
+        err.contains("eth_chainId") && err.contains("within 1 s after 2 attempt(s)"),
+        "{err}"
+    );
+}

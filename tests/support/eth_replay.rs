@@ -1,0 +1,175 @@
+//! A small Ethereum JSON-RPC replay server on 127.0.0.1: answers
+//! `eth_getBlockByNumber` and `eth_getBlockReceipts` from the recorded
+//! mainnet responses in `tests/fixtures/ethereum/mainnet/` (single requests
+//! and batches, HTTP/1.1 keep-alive), and "method not found" for what the
+//! recording lacks (traces, `eth_call`). Faults can be injected to test how
+//! the ingest copes with a misbehaving node.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+/// Rewrites a recorded block result before it is served.
+pub type Tamper = fn(&mut Value);
+
+/// What the server does wrong, if anything.
+#[derive(Clone, Default)]
+pub struct Faults {
+    /// Chain id reported (default 1).
+    pub chain_id: Option<u64>,
+    /// Rewrites the recorded block result of a height before it is served.
+    pub tamper_block: Option<(u64, Tamper)>,
+    /// Accepts connections but never answers.
+    pub silent: bool,
+}
+
+/// The running server; stops accepting on drop.
+pub struct Replay {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+/// The recorded blocks and receipts by height.
+struct Recording {
+    blocks: BTreeMap<u64, Value>,
+    receipts: BTreeMap<u64, Value>,
+}
+
+fn load() -> Recording {
+    let dir = super::fixture("ethereum/mainnet");
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["result"].clone()
+    };
+    let mut blocks = BTreeMap::new();
+    let mut receipts = BTreeMap::new();
+    for n in [19_433_902u64, 19_433_903] {
+        blocks.insert(n, read(&format!("block_{n}_value.json")));
+        receipts.insert(n, read(&format!("receipts-{n}.json")));
+    }
+    Recording { blocks, receipts }
+}
+
+impl Replay {
+    /// Starts serving the recording with `faults`.
+    pub fn start(faults: Faults) -> Replay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let rec = Arc::new(load());
+        let stopping = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (rec, faults) = (Arc::clone(&rec), faults.clone());
+                std::thread::spawn(move || serve(conn, &rec, &faults));
+            }
+        });
+        Replay { url, stop }
+    }
+}
+
+fn serve(conn: TcpStream, rec: &Recording, faults: &Faults) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut out = conn;
+    loop {
+        let mut length = None;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse::<usize>().ok();
+                }
+            }
+        }
+        let mut body = vec![0u8; length.unwrap_or(0)];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if faults.silent {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            return;
+        }
+        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let resp = match &req {
+            Value::Array(calls) => {
+                Value::Array(calls.iter().map(|c| answer(c, rec, faults)).collect())
+            }
+            call => answer(call, rec, faults),
+        };
+        let text = resp.to_string();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if out.write_all(head.as_bytes()).is_err() || out.write_all(text.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn height(params: &Value) -> Option<u64> {
+    let s = params.get(0)?.as_str()?;
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
+}
+
+fn answer(call: &Value, rec: &Recording, faults: &Faults) -> Value {
+    let id = call.get("id").cloned().unwrap_or(Value::Null);
+    let method = call.get("method").and_then(Value::as_str).unwrap_or("");
+    let params = call.get("params").cloned().unwrap_or(json!([]));
+    let result = match method {
+        "eth_chainId" => Some(json!(format!("{:#x}", faults.chain_id.unwrap_or(1)))),
+        "eth_blockNumber" => Some(json!(format!("{:#x}", rec.blocks.keys().last().unwrap()))),
+        "eth_getBlockByNumber" => Some(match height(&params) {
+            Some(n) => match rec.blocks.get(&n) {
+                Some(b) => {
+                    let mut b = b.clone();
+                    if let Some((at, f)) = faults.tamper_block {
+                        if at == n {
+                            f(&mut b);
+                        }
+                    }
+                    b
+                }
+                None => Value::Null,
+            },
+            None => Value::Null,
+        }),
+        "eth_getBlockReceipts" => Some(
+            height(&params)
+                .and_then(|n| rec.receipts.get(&n).cloned())
+                .unwrap_or(Value::Null),
+        ),
+        _ => None,
+    };
+    match result {
+        Some(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
+        None => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("the method {method} does not exist/is not available")}})
+        }
+    }
+}
