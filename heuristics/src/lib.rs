@@ -9,6 +9,7 @@ pub mod attribution;
 pub mod change;
 pub mod cluster;
 pub mod coinjoin;
+pub mod deposit;
 pub mod error;
 pub mod store;
 pub mod tags;

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use chain_adapters::ingest::hash_hex;
 use chain_adapters::ledger::{AddrId, TxId};
 use chain_adapters::query::{AddressRef, LedgerView};
 use chain_adapters::store::Store;
@@ -86,6 +85,13 @@ pub enum ClusterCmd {
         /// Level to read.
         #[arg(long, default_value = "cospend", value_parser = parse_level)]
         level: Level,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the exchange deposit addresses found on Ethereum (needs exchange tags), with the
+    /// sweeps into the exchange and the deposits they forward.
+    Deposits {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -213,6 +219,11 @@ pub fn cluster(
             let analysis = AnalysisStore::open_read_only(db)?;
             let v = explain(&view, &analysis, &a, &b, level)?;
             print(&v, json, render_explain)
+        }
+        ClusterCmd::Deposits { json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let rows = deposits(&ledger, &view, &analysis)?;
+            print(&rows, json, render_deposits)
         }
         ClusterCmd::Coinjoins { json } => {
             let analysis = AnalysisStore::open_read_only(db)?;
@@ -388,8 +399,8 @@ pub struct EvidenceView {
 impl EvidenceView {
     fn rule_name(&self) -> String {
         match self.rule {
-            Rule::MultiInput => "multi-input".into(),
             Rule::Change => format!("change ({})", self.heuristics.join("+")),
+            other => other.name().replace('_', "-"),
         }
     }
 }
@@ -398,7 +409,7 @@ fn tx_ref(ledger: &Store, id: TxId) -> Result<(String, u64)> {
     let t = ledger
         .tx(id)?
         .ok_or_else(|| anyhow!("transaction id {id} missing from the ledger"))?;
-    Ok((hash_hex(&t.hash), t.height))
+    Ok((t.chain.hash_hex(&t.hash), t.height))
 }
 
 fn evidence_view(ledger: &Store, e: &Evidence) -> Result<EvidenceView> {
@@ -605,4 +616,105 @@ fn render_explain(v: &ExplainView) {
             s.evidence.confidence
         );
     }
+}
+
+/// A deposit as `cluster deposits` shows it.
+#[derive(Serialize)]
+struct DepositRow {
+    txid: String,
+    height: u64,
+    from: String,
+    value: chain_adapters::ledger::Amount,
+}
+
+/// A sweep as `cluster deposits` shows it.
+#[derive(Serialize)]
+struct SweepRow {
+    txid: String,
+    height: u64,
+    to: String,
+    token: Option<String>,
+    value: chain_adapters::ledger::Amount,
+    deposits: Vec<DepositRow>,
+}
+
+/// A deposit address as `cluster deposits` shows it.
+#[derive(Serialize)]
+struct DepositAddressRow {
+    deposit_address: String,
+    exchange: String,
+    depositors: Vec<String>,
+    rule: &'static str,
+    confidence: u8,
+    sweeps: Vec<SweepRow>,
+}
+
+fn deposits(
+    ledger: &Store,
+    view: &LedgerView<'_>,
+    analysis: &AnalysisStore,
+) -> Result<Vec<DepositAddressRow>> {
+    use heuristics::deposit;
+    let exchanges = deposit::exchange_wallets(analysis, view)?;
+    let mut rows = Vec::new();
+    for d in deposit::detect(ledger, &exchanges, &deposit::DepositParams::default())? {
+        let mut sweeps = Vec::new();
+        for s in &d.sweeps {
+            let (txid, height) = tx_ref(ledger, s.tx)?;
+            let mut deps = Vec::new();
+            for p in &s.deposits {
+                let (txid, height) = tx_ref(ledger, p.tx)?;
+                deps.push(DepositRow {
+                    txid,
+                    height,
+                    from: view.show_id(p.from)?.address,
+                    value: p.value,
+                });
+            }
+            sweeps.push(SweepRow {
+                txid,
+                height,
+                to: view.show_id(s.to)?.address,
+                token: view.token(s.asset)?.map(|t| t.symbol.unwrap_or(t.contract)),
+                value: s.value,
+                deposits: deps,
+            });
+        }
+        let mut depositors = Vec::new();
+        for p in d.depositors() {
+            depositors.push(view.show_id(p.from)?.address);
+        }
+        rows.push(DepositAddressRow {
+            deposit_address: view.show_id(d.addr)?.address,
+            exchange: d.exchange.clone(),
+            depositors,
+            rule: "deposit_address (Victor 2020)",
+            confidence: deposit::DEPOSIT_PRIOR,
+            sweeps,
+        });
+    }
+    Ok(rows)
+}
+
+fn render_deposits(rows: &Vec<DepositAddressRow>) {
+    for r in rows {
+        println!(
+            "{} deposit address of {} — {} sweep(s), depositors: {}",
+            r.deposit_address,
+            r.exchange,
+            r.sweeps.len(),
+            r.depositors.join(", ")
+        );
+        for s in &r.sweeps {
+            println!(
+                "  sweep {} (block {}) → {}: {} {}",
+                s.txid,
+                s.height,
+                s.to,
+                s.value,
+                s.token.as_deref().unwrap_or("wei")
+            );
+        }
+    }
+    println!("{} deposit addresses", rows.len());
 }

@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use super::engine::{Engine, NoObserver};
 use super::persist::{load_checkpoint, load_state, save, Checkpoint};
-use super::{Level, Rule};
+use super::Level;
 use crate::attribution;
 use crate::change::{ForwardFacts, VotePolicy};
+use crate::deposit::{self, DepositParams};
 use crate::error::Result;
 use crate::store::AnalysisStore;
 
@@ -141,13 +142,13 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
     ledger.for_each_tx_from(from_tx, |id, tx| {
         engine.process(id, &tx, forward.as_ref(), &mut NoObserver)
     })?;
+    let exchanges = deposit::exchange_wallets(analysis, &view)?;
+    for d in deposit::detect(ledger, &exchanges, &DepositParams::default())? {
+        engine.link_deposit_address(&d);
+    }
     let mut merges = BTreeMap::new();
     for l in &engine.links {
-        let rule = match l.evidence.rule {
-            Rule::MultiInput => "multi_input",
-            Rule::Change => "change",
-        };
-        *merges.entry(rule).or_insert(0) += 1;
+        *merges.entry(l.evidence.rule.name()).or_insert(0) += 1;
     }
     let mut coinjoins = BTreeMap::new();
     for (_, cj) in &engine.coinjoins {

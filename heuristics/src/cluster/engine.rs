@@ -2,13 +2,14 @@
 //! multi-input links, change votes and links, the collapse guard, and the
 //! per-address facts that cluster statistics are made of.
 
-use chain_adapters::ledger::{AddrId, AddressKind, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, AddressKind, Chain, TxId, TxRecord};
 
 use super::{AddressFacts, Conflict, Evidence, Level, Link, Rule, UnionFind, MULTI_INPUT_PRIOR};
 use crate::change::{
     self, ChangeDecision, ForwardFacts, HeuristicSet, TxContext, Vote, VotePolicy,
 };
 use crate::coinjoin::{self, CoinJoin};
+use crate::deposit::{DepositAddress, DEPOSIT_PRIOR};
 
 const NO_SERVICE: u32 = u32::MAX;
 
@@ -198,6 +199,26 @@ impl Engine {
         self.links.push(Link { a, b, evidence });
     }
 
+    /// Links an exchange deposit address to the wallet it sweeps into, and
+    /// the addresses that paid into it to each other (one customer).
+    pub fn link_deposit_address(&mut self, d: &DepositAddress) {
+        let evidence = |tx, rule| Evidence {
+            tx,
+            rule,
+            heuristics: HeuristicSet(0),
+            confidence: DEPOSIT_PRIOR,
+        };
+        if let Some(s) = d.sweeps.first() {
+            self.link(s.to, d.addr, evidence(s.tx, Rule::DepositAddress));
+        }
+        let payers = d.depositors();
+        if let Some((first, rest)) = payers.split_first() {
+            for p in rest {
+                self.link(first.from, p.from, evidence(p.tx, Rule::DepositReuse));
+            }
+        }
+    }
+
     /// Judges transaction `id` (ids must come in order).
     pub fn process(
         &mut self,
@@ -220,7 +241,7 @@ impl Engine {
             self.seen = self.seen.max(m + 1);
         }
         let height = u32::try_from(tx.height).unwrap_or(u32::MAX);
-        for o in &tx.outputs {
+        for o in tx.outputs.iter().filter(|o| o.asset == 0) {
             if let Some(a) = o.addr {
                 self.kinds[a as usize].get_or_insert(o.kind);
                 self.touch(a, height, o.value as i128);
@@ -233,6 +254,12 @@ impl Engine {
             if let Some(a) = i.addr {
                 self.touch(a, height, -(i.value as i128));
             }
+        }
+        if tx.chain == Chain::Ethereum {
+            // Account chains have no co-spending or change: their links
+            // come from deposit addresses (see `link_deposit_address`).
+            observer.judged(id, tx, None, &[], None);
+            return;
         }
         let detected = coinjoin::detect(tx);
         if let Some(cj) = detected {

@@ -63,6 +63,22 @@ pub enum Rule {
     MultiInput = 0,
     /// One received the change of a transaction the other paid from.
     Change = 1,
+    /// Both paid into one exchange deposit address (Ethereum): one customer.
+    DepositReuse = 2,
+    /// An exchange deposit address and the exchange wallet it sweeps into.
+    DepositAddress = 3,
+}
+
+impl Rule {
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::MultiInput => "multi_input",
+            Rule::Change => "change",
+            Rule::DepositReuse => "deposit_reuse",
+            Rule::DepositAddress => "deposit_address",
+        }
+    }
 }
 
 /// The evidence of one link: the transaction, the rule, and for change links

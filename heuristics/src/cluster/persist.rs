@@ -239,6 +239,8 @@ pub(crate) fn decode_evidence(r: &mut Reader<'_>) -> Result<Evidence, DecodeErro
         rule: match r.byte("evidence rule")? {
             0 => Rule::MultiInput,
             1 => Rule::Change,
+            2 => Rule::DepositReuse,
+            3 => Rule::DepositAddress,
             _ => {
                 return Err(DecodeError {
                     what: "evidence rule",
