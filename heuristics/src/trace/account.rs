@@ -6,8 +6,33 @@ use std::collections::VecDeque;
 
 use chain_adapters::ledger::{Amount, TxId};
 
-use super::alloc::{Run, Runs};
+use super::alloc::{proportional, Run, Runs};
 use super::view::Stop;
+use super::Model;
+
+/// In what order an account releases what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Oldest first.
+    Fifo,
+    /// Newest first.
+    Lifo,
+    /// A share of every run (haircut).
+    Proportional,
+    /// Everything that leaves a tainted account is tainted (poison).
+    Poison,
+}
+
+impl From<Model> for Release {
+    fn from(m: Model) -> Release {
+        match m {
+            Model::Fifo => Release::Fifo,
+            Model::Lifo => Release::Lifo,
+            Model::Haircut => Release::Proportional,
+            Model::Poison => Release::Poison,
+        }
+    }
+}
 
 /// One line of an account's history: what it received and sent in a transaction.
 pub type Line = (TxId, Amount, Amount);
@@ -17,7 +42,7 @@ pub struct Account {
     queue: VecDeque<Run>,
     history: Vec<Line>,
     cursor: usize,
-    lifo: bool,
+    release: Release,
     /// Fewest hops at which taint arrived.
     pub hop: u32,
     /// Why the trace stopped following this account, if it did (its
@@ -28,16 +53,32 @@ pub struct Account {
 impl Account {
     /// Opens the account while transaction `at` is judged: the value it held
     /// before `at`, less what it sent in `at`, is one clean run.
-    pub fn open(history: Vec<Line>, at: TxId, hop: u32, lifo: bool) -> Account {
+    pub fn open(history: Vec<Line>, at: TxId, hop: u32, release: Release) -> Account {
+        Account::opened(history, at, hop, release, true)
+    }
+
+    /// Opens the account before transaction `at`, whose debits the caller
+    /// makes itself: the value held before `at` is one clean run.
+    pub fn open_before(history: Vec<Line>, at: TxId, hop: u32, release: Release) -> Account {
+        Account::opened(history, at, hop, release, false)
+    }
+
+    fn opened(
+        history: Vec<Line>,
+        at: TxId,
+        hop: u32,
+        release: Release,
+        sent_in_at: bool,
+    ) -> Account {
         let mut balance: Amount = 0;
         let mut cursor = history.len();
         for (i, &(tx, received, sent)) in history.iter().enumerate() {
-            if tx > at {
+            if tx > at || (tx == at && !sent_in_at) {
                 cursor = i;
                 break;
             }
             if tx < at {
-                balance += received;
+                balance = balance.saturating_add(received);
             }
             balance = balance.saturating_sub(sent);
         }
@@ -49,7 +90,7 @@ impl Account {
             queue,
             history,
             cursor,
-            lifo,
+            release,
             hop,
             stopped: None,
         }
@@ -91,13 +132,48 @@ impl Account {
         }
     }
 
-    /// Removes `amount` from the front (FIFO) or back (LIFO), in the order
-    /// it leaves; a shortfall is made up with clean value.
+    /// Removes `amount` by the release order, in the order it leaves; a
+    /// shortfall (value the ledger did not see arrive) is made up with clean
+    /// value, or tainted value under poison.
     fn take(&mut self, amount: Amount) -> Runs {
+        match self.release {
+            Release::Fifo | Release::Lifo => self.take_ordered(amount),
+            Release::Proportional => self.take_share(amount),
+            Release::Poison => {
+                let tainted = self.taint() > 0;
+                let mut out = self.take_ordered(amount);
+                if tainted {
+                    for r in &mut out.0 {
+                        r.tainted = true;
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// A proportional share of every run.
+    fn take_share(&mut self, amount: Amount) -> Runs {
+        let held: Amount = self.queue.iter().map(|r| r.value).sum();
+        let from_held = amount.min(held);
+        let weights: Vec<Amount> = self.queue.iter().map(|r| r.value).collect();
+        let parts = proportional(from_held, &weights);
+        let mut out = Runs::default();
+        for (r, part) in self.queue.iter_mut().zip(parts) {
+            out.push(Run { value: part, ..*r });
+            r.value -= part;
+        }
+        self.queue.retain(|r| r.value > 0);
+        out.push(Run::new(amount - from_held, false));
+        out
+    }
+
+    fn take_ordered(&mut self, amount: Amount) -> Runs {
+        let lifo = self.release == Release::Lifo;
         let mut out = Runs::default();
         let mut need = amount;
         while need > 0 {
-            let next = if self.lifo {
+            let next = if lifo {
                 self.queue.back_mut()
             } else {
                 self.queue.front_mut()
@@ -108,7 +184,7 @@ impl Account {
             r.value -= part;
             need -= part;
             if r.value == 0 {
-                if self.lifo {
+                if lifo {
                     self.queue.pop_back();
                 } else {
                     self.queue.pop_front();
@@ -155,7 +231,7 @@ mod tests {
     fn fifo_spends_older_clean_value_first() {
         // 5 clean received in tx 1; taint 10 arrives in tx 3; tx 4 sends 8.
         let history = vec![(1, 5, 0), (3, 10, 0), (4, 0, 8), (6, 0, 7)];
-        let mut a = Account::open(history, 3, 0, false);
+        let mut a = Account::open(history, 3, 0, Release::Fifo);
         a.credit(3, &tainted(10));
         assert_eq!(a.debits_after(3).collect::<Vec<_>>(), vec![4, 6]);
         assert_eq!(a.debit(4, 8).taint(), 3);
@@ -166,7 +242,7 @@ mod tests {
     #[test]
     fn lifo_spends_newest_first_and_replays_clean_receipts() {
         let history = vec![(1, 5, 0), (3, 10, 0), (5, 4, 0), (6, 0, 8)];
-        let mut a = Account::open(history, 3, 0, true);
+        let mut a = Account::open(history, 3, 0, Release::Lifo);
         a.credit(3, &tainted(10));
         // tx 5 (clean, 4) is replayed before tx 6: LIFO sends it first.
         assert_eq!(a.debit(6, 8).taint(), 4);

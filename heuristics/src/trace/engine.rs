@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, Amount, OutRef, SpentBy, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
 
-use super::account::Account;
+use super::account::{Account, Release};
 use super::alloc::{proportional, Run, Runs};
 use super::source::{Attribution, NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
@@ -41,6 +41,18 @@ pub fn trace_forward(
     params: Params,
     progress: &dyn Progress,
 ) -> Result<Trace> {
+    let mut chains = std::collections::BTreeSet::new();
+    for s in seeds {
+        chains.insert(src.tx(s.out.tx)?.chain);
+    }
+    if chains.len() > 1 {
+        return Err(crate::Error::Usage(
+            "the seeds are on different chains; trace each chain in its own run".into(),
+        ));
+    }
+    if chains.first() == Some(&Chain::Ethereum) {
+        return super::account_chain::trace_accounts(src, seeds, params, progress);
+    }
     let mut f = Forward {
         src,
         p: params,
@@ -144,8 +156,8 @@ impl Forward<'_, '_> {
                 self.book.stop(Some(node), Stop::MinAmount, taint);
                 return Ok(());
             }
-            let history = self.src.history(node)?;
-            let mut a = Account::open(history, out.tx, hop, self.p.model == Model::Lifo);
+            let history = self.src.history(node, 0)?;
+            let mut a = Account::open(history, out.tx, hop, Release::from(self.p.model));
             a.credit(out.tx, &runs);
             for tx in a.debits_after(out.tx) {
                 self.pending.entry(tx).or_default().debits.insert(node);

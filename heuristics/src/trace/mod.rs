@@ -22,6 +22,7 @@
 //!   order (Anderson et al. 2016), the remainder being the fee.
 
 mod account;
+mod account_chain;
 mod alloc;
 mod backward;
 mod engine;

@@ -69,6 +69,7 @@ pub struct Source<'a> {
     nodes: HashMap<AddrId, NodeId>,
     addrs: HashMap<AddrId, Rc<AddrInfo>>,
     attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
+    exchanges: Option<Rc<std::collections::BTreeMap<AddrId, String>>>,
 }
 
 impl<'a> Source<'a> {
@@ -108,6 +109,7 @@ impl<'a> Source<'a> {
             nodes: HashMap::default(),
             addrs: HashMap::default(),
             attribution: HashMap::default(),
+            exchanges: None,
         })
     }
 
@@ -210,22 +212,50 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// What node `n` received and sent per transaction, in chain order
-    /// (all members' history for a cluster).
-    pub fn history(&mut self, n: NodeId) -> Result<Vec<Line>> {
+    /// What node `n` received and sent of `asset` per transaction, in
+    /// chain order (all members' history for a cluster; on account chains
+    /// the ether sent includes fees).
+    pub fn history(&mut self, n: NodeId, asset: u32) -> Result<Vec<Line>> {
         let members = match self.clustered(n) {
             Some((level, analysis)) => cluster::members(analysis, level, n, 0, 0)?,
             None => vec![n],
         };
         let mut lines: BTreeMap<TxId, (Amount, Amount)> = BTreeMap::new();
         for m in members {
-            for e in self.store.history(m)? {
+            for e in self
+                .store
+                .history(m)?
+                .into_iter()
+                .filter(|e| e.asset == asset)
+            {
                 let l = lines.entry(e.tx).or_default();
                 l.0 += e.received;
                 l.1 += e.sent;
             }
         }
         Ok(lines.into_iter().map(|(t, (r, s))| (t, r, s)).collect())
+    }
+
+    /// Whether `addr`, in transaction `tx`, sweeps into an exchange wallet
+    /// as that exchange's deposit address ([`crate::deposit`]).
+    pub fn deposit_sweep(&mut self, addr: AddrId, tx: TxId) -> Result<bool> {
+        let Some(analysis) = self.analysis else {
+            return Ok(false);
+        };
+        let exchanges = match &self.exchanges {
+            Some(e) => Rc::clone(e),
+            None => {
+                let e = Rc::new(crate::deposit::exchange_wallets(analysis, &self.view)?);
+                self.exchanges = Some(Rc::clone(&e));
+                e
+            }
+        };
+        let params = crate::deposit::DepositParams::default();
+        Ok(
+            crate::deposit::sweeps_of(self.store, addr, &exchanges, &params)?
+                .iter()
+                .any(|s| s.tx == tx),
+        )
     }
 
     /// What the tags say about node `n` if they make it a service.
@@ -237,12 +267,18 @@ impl<'a> Source<'a> {
     /// `tagged_address` when the address itself carries a tag, else
     /// `tagged_cluster` (a member of its cluster does).
     pub fn tag_rule(&mut self, attr: &Attribution, addr: AddrId) -> Result<&'static str> {
-        let shown = self.show(addr)?;
-        Ok(if attr.tags.iter().any(|t| t.address == shown) {
-            "tagged_address"
-        } else {
-            "tagged_cluster"
-        })
+        let shown = attribution::canonical_address(&self.show(addr)?);
+        Ok(
+            if attr
+                .tags
+                .iter()
+                .any(|t| attribution::canonical_address(&t.address) == shown)
+            {
+                "tagged_address"
+            } else {
+                "tagged_cluster"
+            },
+        )
     }
 
     /// The output a seed names, or a usage error if it has no such output.

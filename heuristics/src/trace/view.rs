@@ -598,6 +598,7 @@ impl Book {
             });
         }
         let mut seeds = Vec::with_capacity(self.seeds.len());
+        let first_seed = self.seeds.first().map(|s| s.0.tx);
         for (out, amount) in self.seeds {
             let t = src.tx(out.tx)?;
             let o = &t.outputs[out.vout as usize];
@@ -619,7 +620,7 @@ impl Book {
             format: TRACE_FORMAT,
             direction,
             params,
-            ledger: ledger_ref(src)?,
+            ledger: ledger_ref(src, first_seed)?,
             seeds,
             summary: self.summary,
             endpoints,
@@ -656,17 +657,21 @@ fn role_name(r: u8) -> &'static str {
 fn tx_when(src: &mut Source<'_>, id: TxId) -> Result<(String, (u64, u64))> {
     let t = src.tx(id)?;
     let time = src.time(t.chain, t.height)?;
-    Ok((chain_adapters::ingest::hash_hex(&t.hash), (t.height, time)))
+    Ok((t.chain.hash_hex(&t.hash), (t.height, time)))
 }
 
-fn ledger_ref(src: &mut Source<'_>) -> Result<LedgerRef> {
-    let chain = Chain::Bitcoin;
+/// The ledger state of the chain a trace ran on (that of its first seed).
+fn ledger_ref(src: &mut Source<'_>, first_seed: Option<TxId>) -> Result<LedgerRef> {
+    let chain = match first_seed {
+        Some(tx) => src.tx(tx)?.chain,
+        None => Chain::Bitcoin,
+    };
     let tip = src.store.tip(chain)?;
     Ok(LedgerRef {
         chain,
         network: src.store.network(chain)?,
         tip_height: tip.as_ref().map(|t| t.height),
-        tip_hash: tip.map(|t| chain_adapters::ingest::hash_hex(&t.hash)),
+        tip_hash: tip.map(|t| chain.hash_hex(&t.hash)),
         clusters: src.checkpoint.as_ref().map(|c| {
             let at = c
                 .tips
