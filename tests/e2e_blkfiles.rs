@@ -136,7 +136,10 @@ fn corrupt_block_keeps_every_block_before_it_and_resumes_after_repair() {
         err.contains(&format!("offset {off2000}: corrupt block")),
         "{err}"
     );
-    assert!(err.contains("the ledger is intact at bitcoin height 1999"), "{err}");
+    assert!(
+        err.contains("the ledger is intact at bitcoin height 1999"),
+        "{err}"
+    );
     let st = json(&["--db", dbs, "status", "--json"]);
     assert_eq!(st["bitcoin_tip_height"], 1999);
     // Repaired file: the ingest resumes and ends with the same ledger as a clean run.

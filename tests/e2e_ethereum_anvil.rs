@@ -270,3 +270,266 @@ fn anvil_reorg_is_followed_by_rolling_back() {
         support::stderr(&gone)
     );
 }
+
+fn fee_of(node: &Anvil, r: &Value) -> u128 {
+    let r = node.rpc("eth_getTransactionReceipt", json!([hash(r)]));
+    support::anvil::parse_qty(&r["gasUsed"]) * support::anvil::parse_qty(&r["effectiveGasPrice"])
+}
+
+fn amount(v: &Value) -> u128 {
+    v.as_u64()
+        .map(u128::from)
+        .unwrap_or_else(|| v.to_string().trim_matches('"').parse().unwrap())
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+/// The endpoint rows of a trace file.
+fn endpoints(dir: &Path, file: &str) -> Vec<Value> {
+    let t: Value = serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    t["endpoints"].as_array().unwrap().clone()
+}
+
+#[test]
+fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
+    let node = Anvil::start();
+    let a = node.accounts.clone();
+    // Fresh addresses (no genesis balance): scammer, mule, deposit address.
+    let (scammer, mule, deposit) = (
+        "0x00000000000000000000000000000000005ca100".to_string(),
+        "0x000000000000000000000000000000000000a001".to_string(),
+        "0x0000000000000000000000000000000000de9051".to_string(),
+    );
+    for x in [&scammer, &mule, &deposit] {
+        node.impersonate(x);
+    }
+    let (victim, hot) = (a[6].clone(), a[9].clone());
+    let (token, tsel) = node.deploy(&a[0], "TestToken");
+    let (forwarder, fsel) = node.deploy(&a[0], "Forwarder");
+    let pay_token = |from: &str, to: &str, v: u128| {
+        let data = calldata(
+            &tsel,
+            "transfer(address,uint256)",
+            &[word_addr(to), word_u128(v)],
+        );
+        let r = node.send(from, Some(&token), 0, &data);
+        assert_eq!(r["status"], "0x1");
+        r
+    };
+    // Clean gas money first, then the victim's payments.
+    node.send(&a[0], Some(&scammer), ETH, "");
+    node.send(&a[0], Some(&mule), ETH / 2, "");
+    node.send(&a[0], Some(&deposit), ETH / 10, "");
+    pay_token(&a[0], &victim, 5_000_000_000);
+    let seed_eth = node.send(&victim, Some(&scammer), 3 * ETH, "");
+    let seed_token = pay_token(&victim, &scammer, 1_000_000_000);
+    // The scammer launders through a contract and a mule into an exchange deposit address.
+    let layer = node.send(
+        &scammer,
+        Some(&forwarder),
+        5 * ETH / 2,
+        &calldata(&fsel, "forward(address)", &[word_addr(&mule)]),
+    );
+    let mule_pays = node.send(&mule, Some(&deposit), 24 * ETH / 10, "");
+    pay_token(&scammer, &deposit, 1_000_000_000);
+    let sweep = node.send(&deposit, Some(&hot), 24 * ETH / 10, "");
+    let token_sweep = pay_token(&deposit, &hot, 1_000_000_000);
+    // What the scammer kept goes partly into a mixer.
+    let mixer = a[8].clone();
+    node.send(&scammer, Some(&mixer), ETH / 5, "");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    ingest(&db, &node.url(), "calltracer");
+    let pack = dir.path().join("exchange.yaml");
+    write(
+        &pack,
+        &format!(
+            "title: Test exchange hot wallet\ncreator: tracer tests\nconfidence: ownership\n\
+             category: exchange\nlabel: TestExchange\nsource: https://example.org/test\n\
+             lastmod: 2026-11-25\ntags:\n- address: '{hot}'\n  currency: ETH\n"
+        ),
+    );
+    let mixer_pack = dir.path().join("mixer.yaml");
+    write(
+        &mixer_pack,
+        &format!(
+            "title: Test mixer\ncreator: tracer tests\nconfidence: ownership\n\
+             category: mixing_service\nlabel: Test Tornado\nsource: https://example.org/mixer\n\
+             lastmod: 2026-11-25\ntags:\n- address: '{mixer}'\n  currency: ETH\n"
+        ),
+    );
+    json(&[
+        "--db",
+        d,
+        "tags",
+        "import",
+        pack.to_str().unwrap(),
+        mixer_pack.to_str().unwrap(),
+        "--json",
+    ]);
+    let built = json(&["--db", d, "cluster", "build", "--json"]);
+    assert_eq!(built["merges"]["deposit_address"], 1, "{built}");
+    assert_eq!(built["merges"]["deposit_reuse"], 1, "{built}");
+
+    // The deposit address, its two sweeps and the two addresses that paid into it.
+    let deps = json(&["--db", d, "cluster", "deposits", "--json"]);
+    assert_eq!(deps.as_array().unwrap().len(), 1, "{deps}");
+    let row = &deps[0];
+    assert_eq!(lower(&row["deposit_address"]), deposit);
+    assert_eq!(row["exchange"], "testexchange");
+    let mut payers: Vec<String> = row["depositors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(lower)
+        .collect();
+    payers.sort();
+    let mut want = vec![scammer.clone(), mule.clone()];
+    want.sort();
+    assert_eq!(payers, want);
+    let swept: Vec<String> = row["sweeps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| lower(&s["txid"]))
+        .collect();
+    assert_eq!(swept, vec![hash(&sweep), hash(&token_sweep)]);
+
+    // The ether case, at address level under every model.
+    let case = dir.path().join("case.toml");
+    let case_text = |payment: &str| {
+        format!(
+            "format = 1\n[case]\nid = \"OSAKA-2026-0042\"\nprefecture = \"Osaka\"\n\
+             crime = \"investment_fraud\"\nreported = 2026-11-20\ninvestigator = \"Test\"\n\n\
+             [[seed]]\nchain = \"ethereum\"\npayment = \"{payment}\"\n"
+        )
+    };
+    write(&case, &case_text(&format!("{}:0", hash(&seed_eth))));
+    let out = dir.path().join("eth");
+    support::ok(&[
+        "--db",
+        d,
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--level",
+        "address",
+        "--model",
+        "haircut,fifo,lifo,poison",
+    ]);
+    let (f1, f2, f3) = (
+        fee_of(&node, &layer),
+        fee_of(&node, &mule_pays),
+        fee_of(&node, &sweep),
+    );
+    // Haircut keeps each account's tainted share: 3/4 at the scammer,
+    // then 1.875/3 at the mule, then 1.5/2.5 at the deposit address.
+    // FIFO: each account first spends its clean gas money (fees included),
+    // so 0.8 ETH plus the three fees reach the sweep tainted. LIFO: the
+    // newest (tainted) value leaves first; only the sweep's fee is clean.
+    // The 0.2 ETH into the mixer: 3/4 of it under haircut, all of it
+    // under the others (the scammer's remaining value is tainted).
+    let expected = [
+        ("trace.json", 144 * ETH / 100, 15 * ETH / 100),
+        ("trace-fifo.json", 8 * ETH / 10 + f1 + f2 + f3, ETH / 5),
+        ("trace-lifo.json", 24 * ETH / 10 - f3, ETH / 5),
+        ("trace-poison.json", 24 * ETH / 10, ETH / 5),
+    ];
+    for (file, want, mixed) in expected {
+        let all = endpoints(&out, file);
+        assert_eq!(all.len(), 2, "{file}: {all:?}");
+        let m = all
+            .iter()
+            .find(|e| lower(&e["class"]) == "mixer")
+            .expect("mixer endpoint");
+        assert_eq!(lower(&m["deposit_address"]), mixer, "{file}");
+        assert_eq!(m["evidence"]["rule"], "tagged_address", "{file}");
+        assert!(
+            amount(&m["amount"]).abs_diff(mixed) <= 4,
+            "{file}: mixer {}",
+            m["amount"]
+        );
+        let e: Vec<&Value> = all
+            .iter()
+            .filter(|e| lower(&e["class"]) == "exchange")
+            .collect();
+        assert_eq!(e[0]["service"], "testexchange", "{file}");
+        assert_eq!(lower(&e[0]["deposit_address"]), deposit, "{file}");
+        assert_eq!(e[0]["evidence"]["rule"], "deposit_sweep", "{file}");
+        assert_eq!(
+            lower(&e[0]["evidence"]["sweep_txid"]),
+            hash(&sweep),
+            "{file}"
+        );
+        let got = amount(&e[0]["amount"]);
+        assert!(
+            got.abs_diff(want) <= 4,
+            "{file}: {got} wei, expected {want}"
+        );
+    }
+    // The hop through the contract is in the graph with the contract as sender.
+    let t: Value = serde_json::from_slice(&std::fs::read(out.join("trace.json")).unwrap()).unwrap();
+    let through = t["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| lower(&e["txid"]) == hash(&layer) && e["vout"] == 1);
+    let through = through.unwrap_or_else(|| panic!("no internal transfer edge: {}", t["edges"]));
+    assert_eq!(
+        lower(&t["nodes"][through["from"].as_u64().unwrap() as usize]["address"]),
+        forwarder
+    );
+
+    // At cluster level the deposit address is in the exchange's cluster and
+    // the scammer and the mule are one customer (both paid into it): one
+    // account of 1.5 ETH gas money and 3 ETH stolen, 2/3 tainted, of which
+    // the 2.4 ETH paid into the deposit address carry 1.6 ETH.
+    let clustered = dir.path().join("eth-cluster");
+    support::ok(&[
+        "--db",
+        d,
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        clustered.to_str().unwrap(),
+    ]);
+    let e = endpoints(&clustered, "trace.json");
+    assert_eq!(e[0]["evidence"]["rule"], "tagged_cluster");
+    assert_eq!(lower(&e[0]["deposit_address"]), deposit);
+    assert!(
+        amount(&e[0]["amount"]).abs_diff(16 * ETH / 10) <= 4,
+        "{:?}",
+        e[0]["amount"]
+    );
+
+    // The token case: every model delivers the 1000 TUSD to the deposit address.
+    write(&case, &case_text(&format!("{}:1", hash(&seed_token))));
+    let out = dir.path().join("token");
+    support::ok(&[
+        "--db",
+        d,
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--level",
+        "address",
+        "--model",
+        "haircut,fifo,poison",
+    ]);
+    for file in ["trace.json", "trace-fifo.json", "trace-poison.json"] {
+        let e = endpoints(&out, file);
+        assert_eq!(lower(&e[0]["deposit_address"]), deposit, "{file}");
+        assert_eq!(amount(&e[0]["amount"]), 1_000_000_000, "{file}");
+        assert_eq!(
+            lower(&e[0]["evidence"]["sweep_txid"]),
+            hash(&token_sweep),
+            "{file}"
+        );
+    }
+}

@@ -185,6 +185,31 @@ impl Anvil {
         }
     }
 
+    /// Sends transactions (`{from, to, value, data}` objects) in one JSON-RPC
+    /// batch without waiting for them to be mined.
+    pub fn send_batch(&self, txs: &[Value]) {
+        let body: Vec<Value> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendTransaction", "params": [tx]}))
+            .collect();
+        let mut resp = self
+            .agent
+            .post(&self.url())
+            .send_json(Value::Array(body))
+            .unwrap();
+        let v: Value = resp.body_mut().read_json().unwrap();
+        for r in v.as_array().unwrap() {
+            assert!(r["error"].is_null(), "eth_sendTransaction: {r}");
+        }
+    }
+
+    /// Lets the tests send from `addr` without its key (a fresh address
+    /// with no genesis balance).
+    pub fn impersonate(&self, addr: &str) {
+        self.rpc("anvil_impersonateAccount", json!([addr]));
+    }
+
     /// Deploys compiled contract `name` from `from`; returns its address.
     pub fn deploy(&self, from: &str, name: &str) -> (String, Value) {
         let (code, selectors) = contract(name);
