@@ -227,7 +227,11 @@ fn anvil_activity_is_ingested_with_every_balance_and_transfer() {
     let fee = support::anvil::parse_qty(&receipt["gasUsed"])
         * support::anvil::parse_qty(&receipt["effectiveGasPrice"]);
     assert_eq!(v["fee"].as_u64().map(u128::from), Some(fee));
-    // Contracts are known as contracts.
+    // Contract creations are flagged; contracts are known as contracts.
+    let deploy = node.rpc("eth_getBlockByNumber", json!(["0x1", true]));
+    let created = tx(&db, deploy["transactions"][0]["hash"].as_str().unwrap());
+    assert_eq!(created["creates_contract"], true);
+    assert_eq!(lower(&created["outputs"][0]["address"]["address"]), s.token);
     assert!(address(&db, &s.forwarder)["entries"][0]["contract_seen_in"].is_string());
     assert!(address(&db, &s.token)["entries"][0]["contract_seen_in"].is_string());
     assert!(address(&db, &s.deposit)["entries"][0]["contract_seen_in"].is_null());

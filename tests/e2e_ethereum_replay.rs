@@ -228,6 +228,21 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
     // Running again adds nothing.
     let again = ingest(&db, &replay.url, &[]);
     assert_eq!(again["blocks"], 0);
+
+    // A node without eth_getBlockReceipts: receipts one by one, same ledger.
+    let old_node = Replay::start(Faults {
+        no_block_receipts: true,
+        ..Faults::default()
+    });
+    let one_by_one = dir.path().join("one-by-one");
+    let s = ingest(&one_by_one, &old_node.url, &["--concurrency", "1"]);
+    assert_eq!(s["txs"], 343);
+    assert_eq!(fingerprint(&one_by_one), fingerprint(&db));
+
+    // With one confirmation required, the head block waits.
+    let confirmed = dir.path().join("confirmed");
+    let s = ingest(&confirmed, &replay.url, &["--confirmations", "1"]);
+    assert_eq!(s["tip_height"], FIRST);
 }
 
 #[test]

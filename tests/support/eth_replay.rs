@@ -25,6 +25,8 @@ pub struct Faults {
     pub tamper_block: Option<(u64, Tamper)>,
     /// Accepts connections but never answers.
     pub silent: bool,
+    /// Has no `eth_getBlockReceipts` (answers `eth_getTransactionReceipt`).
+    pub no_block_receipts: bool,
 }
 
 /// The running server; stops accepting on drop.
@@ -159,9 +161,17 @@ fn answer(call: &Value, rec: &Recording, faults: &Faults) -> Value {
             },
             None => Value::Null,
         }),
-        "eth_getBlockReceipts" => Some(
+        "eth_getBlockReceipts" if !faults.no_block_receipts => Some(
             height(&params)
                 .and_then(|n| rec.receipts.get(&n).cloned())
+                .unwrap_or(Value::Null),
+        ),
+        "eth_getTransactionReceipt" => Some(
+            rec.receipts
+                .values()
+                .flat_map(|r| r.as_array().unwrap())
+                .find(|r| r["transactionHash"] == params[0])
+                .cloned()
                 .unwrap_or(Value::Null),
         ),
         _ => None,

@@ -3,9 +3,9 @@
 //! blocks (default 3000) of generated activity — per block an ETH
 //! transfer, an ERC-20 transfer and a call that splits ETH through a
 //! contract (two internal transfers) — then the real `tracer ingest
-//! ethereum` binary reads it all, with call traces and without, and with
-//! one or eight blocks in flight. Prints blocks/s, txs/s, transfers/s and
-//! peak RSS.
+//! ethereum` binary reads it all: with callTracer traces (one or eight
+//! blocks in flight), with Parity-style traces, and without traces. Prints
+//! blocks/s, txs/s, transfers/s and peak RSS.
 //!
 //! Run: `cargo bench -p tracer --bench eth_ingest`
 
@@ -56,6 +56,7 @@ fn main() {
             "call traces, 1 in flight",
             vec!["--traces", "calltracer", "--concurrency", "1"],
         ),
+        ("parity traces, 8 in flight", vec!["--traces", "parity"]),
         ("no traces, 8 in flight", vec!["--traces", "none"]),
     ] {
         let db = dir.path().join(name.replace([' ', ','], "-"));

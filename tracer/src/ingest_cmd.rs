@@ -94,7 +94,7 @@ pub struct BitcoinIngest {
 /// Where internal transfers come from.
 #[derive(Clone, Copy, ValueEnum)]
 enum Traces {
-    /// debug_traceBlockByNumber (callTracer) if offered, else trace_block.
+    /// trace_block if offered (cheaper), else debug_traceBlockByNumber (callTracer).
     Auto,
     /// debug_traceBlockByNumber with the callTracer.
     Calltracer,

@@ -32,7 +32,7 @@ use crate::ledger::TokenInfo;
 /// Where internal (contract-to-account) ETH transfers come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceSource {
-    /// `debug_traceBlockByNumber` if the node has it, else `trace_block`.
+    /// `trace_block` if the node has it, else `debug_traceBlockByNumber`.
     Auto,
     /// `debug_traceBlockByNumber` with `{"tracer": "callTracer"}` (geth, reth, anvil, erigon).
     CallTracer,
@@ -387,9 +387,11 @@ impl EthClient {
                 ("trace_block", json!([quantity(probe)])),
             ]))
             .map_err(|f| conn.failed(&what, &f))?;
+        // Both give the same transfers; trace_block is the cheaper one where
+        // a node offers both (anvil: 8× faster).
         *t = match (&answers[0], &answers[1]) {
-            (Ok(_), _) => TraceSource::CallTracer,
             (_, Ok(_)) => TraceSource::Parity,
+            (Ok(_), _) => TraceSource::CallTracer,
             (geth, parity) if is_method_missing(geth) && is_method_missing(parity) => {
                 return Err(Error::Rpc {
                     url: conn.url.clone(),
