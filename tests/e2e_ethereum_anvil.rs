@@ -100,17 +100,11 @@ fn run_scenario(node: &Anvil) -> Scenario {
 }
 
 fn ingest(db: &Path, url: &str, traces: &str) -> Value {
-    json(&[
-        "--db",
+    json(&support::eth_ingest_args(
         db.to_str().unwrap(),
-        "ingest",
-        "ethereum",
-        "--rpc",
         url,
-        "--traces",
-        traces,
-        "--json",
-    ])
+        &["--traces", traces, "--json"],
+    ))
 }
 
 fn address(db: &Path, a: &str) -> Value {
@@ -414,18 +408,13 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     };
     write(&case, &case_text(&format!("{}:0", hash(&seed_eth))));
     let out = dir.path().join("eth");
-    support::ok(&[
-        "--db",
-        d,
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--level",
-        "address",
-        "--model",
-        "haircut,fifo,lifo,poison",
-    ]);
+    let by_address = ["--level", "address", "--model"];
+    support::trace(
+        &db,
+        &case,
+        &out,
+        &[&by_address[..], &["haircut,fifo,lifo,poison"]].concat(),
+    );
     let (f1, f2, f3) = (
         fee_of(&node, &layer),
         fee_of(&node, &mule_pays),
@@ -494,14 +483,7 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     // account of 1.5 ETH gas money and 3 ETH stolen, 2/3 tainted, of which
     // the 2.4 ETH paid into the deposit address carry 1.6 ETH.
     let clustered = dir.path().join("eth-cluster");
-    support::ok(&[
-        "--db",
-        d,
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        clustered.to_str().unwrap(),
-    ]);
+    support::trace(&db, &case, &clustered, &[]);
     let e = endpoints(&clustered, "trace.json");
     assert_eq!(e[0]["evidence"]["rule"], "tagged_cluster");
     assert_eq!(lower(&e[0]["deposit_address"]), deposit);
@@ -514,18 +496,12 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     // The token case: every model delivers the 1000 TUSD to the deposit address.
     write(&case, &case_text(&format!("{}:1", hash(&seed_token))));
     let out = dir.path().join("token");
-    support::ok(&[
-        "--db",
-        d,
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--level",
-        "address",
-        "--model",
-        "haircut,fifo,poison",
-    ]);
+    support::trace(
+        &db,
+        &case,
+        &out,
+        &[&by_address[..], &["haircut,fifo,poison"]].concat(),
+    );
     for file in ["trace.json", "trace-fifo.json", "trace-poison.json"] {
         let e = endpoints(&out, file);
         assert_eq!(lower(&e[0]["deposit_address"]), deposit, "{file}");

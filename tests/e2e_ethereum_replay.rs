@@ -13,7 +13,7 @@ use chain_adapters::ledger::{token_of_asset, Chain, TX_FAILED};
 use chain_adapters::store::{Store, StoreOptions};
 use serde_json::Value;
 use support::eth_replay::{Faults, Replay, Tamper};
-use support::{fails, fingerprint, json, stderr};
+use support::{eth_ingest_args, fails, fingerprint, json, stderr};
 
 const FIRST: u64 = 19_433_902;
 const LAST: u64 = 19_433_903;
@@ -26,36 +26,15 @@ fn expected() -> Value {
 }
 
 fn ingest(db: &Path, url: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "ethereum",
-        "--rpc",
-        url,
-        "--from",
-        "19433902",
-        "--traces",
-        "none",
-        "--json",
-    ];
+    let mut args = vec!["--from", "19433902", "--traces", "none", "--json"];
     args.extend_from_slice(extra);
-    json(&args)
+    json(&eth_ingest_args(db.to_str().unwrap(), url, &args))
 }
 
 fn ingest_fails(db: &Path, url: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "ethereum",
-        "--rpc",
-        url,
-        "--from",
-        "19433902",
-    ];
+    let mut args = vec!["--from", "19433902"];
     args.extend_from_slice(extra);
-    stderr(&fails(&args))
+    stderr(&fails(&eth_ingest_args(db.to_str().unwrap(), url, &args)))
 }
 
 fn lower(a: &str) -> String {

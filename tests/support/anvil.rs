@@ -3,7 +3,6 @@
 //! the test contracts (`tests/fixtures/ethereum/contracts/compiled.json`)
 //! and send transactions from its unlocked dev accounts.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,19 +80,11 @@ pub fn parse_qty(v: &Value) -> u128 {
     u128::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Anvil {
     /// Starts a fresh anvil (automine: one block per transaction) and waits
     /// until its RPC answers.
     pub fn start() -> Anvil {
-        let port = free_port();
+        let port = super::free_port();
         let child = Command::new(anvil_bin())
             .args([
                 "--host",

@@ -1,7 +1,6 @@
 //! A real bcoin full node (npm `bcoin@1.0.2`) in regtest on 127.0.0.1, with
 //! its wallet, started and stopped by the tests.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,14 +21,6 @@ pub struct Bcoin {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The bcoin entry point installed by `npm install` in `tests/`.
 pub fn bcoin_script() -> PathBuf {
     let p = super::root().join("tests/node_modules/bcoin/bin/node");
@@ -44,7 +35,7 @@ impl Bcoin {
     /// Starts a fresh in-memory regtest node and waits until its RPC answers.
     pub fn start() -> Bcoin {
         let dir = tempfile::tempdir().unwrap();
-        let (port, wallet_port) = (free_port(), free_port());
+        let (port, wallet_port) = (super::free_port(), super::free_port());
         let child = Command::new("node")
             .arg(bcoin_script())
             .args([

@@ -83,6 +83,34 @@ pub fn ingest_args<'a>(db: &'a str, source: [&'a str; 2], extra: &[&'a str]) -> 
     all
 }
 
+/// The arguments of `tracer --db DB ingest ethereum --rpc URL EXTRA…`.
+pub fn eth_ingest_args<'a>(db: &'a str, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--db", db, "ingest", "ethereum", "--rpc", url];
+    all.extend_from_slice(extra);
+    all
+}
+
+/// A free TCP port on 127.0.0.1 for a test node.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `tracer --db DB trace CASE --out OUT EXTRA…`; panics on failure.
+pub fn trace(db: &Path, case: &Path, out: &Path, extra: &[&str]) -> String {
+    let (db, case, out) = (
+        db.to_str().unwrap(),
+        case.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let mut args = vec!["--db", db, "trace", case, "--out", out];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
 /// Ingests one blk file or directory into `db` on mainnet; returns the JSON summary.
 pub fn ingest_main(db: &Path, blocks: &Path) -> serde_json::Value {
     json(&ingest_args(

@@ -60,17 +60,12 @@ fn main() {
         ("no traces, 8 in flight", vec!["--traces", "none"]),
     ] {
         let db = dir.path().join(name.replace([' ', ','], "-"));
-        let mut args = vec![
-            "--db",
+        let extra = [&extra[..], &["--json"]].concat();
+        let (secs, rss, s) = measured(&support::eth_ingest_args(
             db.to_str().unwrap(),
-            "ingest",
-            "ethereum",
-            "--rpc",
             &url,
-            "--json",
-        ];
-        args.extend(extra);
-        let (secs, rss, s) = measured(&args);
+            &extra,
+        ));
         let n = |k: &str| s[k].as_f64().unwrap_or(0.0);
         println!(
             "ingest ({name}): {} blocks, {} txs, {} transfers in {secs:.2} s = {:.0} blocks/s, {:.0} txs/s, {:.0} transfers/s; peak RSS {rss:.0} MiB",

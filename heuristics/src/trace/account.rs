@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use chain_adapters::ledger::{Amount, TxId};
 
 use super::alloc::{proportional, Run, Runs};
-use super::view::Stop;
+use super::source::NodeId;
+use super::view::{Book, Stop};
 use super::Model;
 
 /// In what order an account releases what it holds.
@@ -30,6 +31,21 @@ impl From<Model> for Release {
             Model::Lifo => Release::Lifo,
             Model::Haircut => Release::Proportional,
             Model::Poison => Release::Poison,
+        }
+    }
+}
+
+/// Books the taint the followed `accounts` still hold when a forward trace
+/// ends: where each was stopped, or unspent. In node order (byte-identical
+/// output).
+pub fn book_held<'a>(accounts: impl Iterator<Item = (&'a NodeId, &'a Account)>, book: &mut Book) {
+    let mut held: Vec<_> = accounts
+        .map(|(&n, a)| (n, a.taint(), a.stopped.unwrap_or(Stop::Unspent)))
+        .collect();
+    held.sort_by_key(|&(n, ..)| n);
+    for (n, taint, why) in held {
+        if taint > 0 {
+            book.stop(Some(n), why, taint);
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId, TxRecord};
 
-use super::account::{Account, Release};
+use super::account::{book_held, Account, Release};
 use super::alloc::{Run, Runs};
 use super::source::{NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
@@ -70,17 +70,7 @@ pub fn trace_accounts(
             progress.update(t.book.summary.txs, t.pending.len());
         }
     }
-    let mut held: Vec<_> = t
-        .accounts
-        .iter()
-        .map(|(&n, a)| (n, a.taint(), a.stopped.unwrap_or(Stop::Unspent)))
-        .collect();
-    held.sort_by_key(|&(n, ..)| n);
-    for (n, taint, why) in held {
-        if taint > 0 {
-            t.book.stop(Some(n), why, taint);
-        }
-    }
+    book_held(t.accounts.iter(), &mut t.book);
     let Tracer { src, book, p, .. } = t;
     book.finish(src, p, "forward")
 }

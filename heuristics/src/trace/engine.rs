@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
 
-use super::account::{Account, Release};
+use super::account::{book_held, Account, Release};
 use super::alloc::{proportional, Run, Runs};
 use super::source::{Attribution, NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
@@ -80,17 +80,7 @@ pub fn trace_forward(
             progress.update(f.book.summary.txs, f.pending.len());
         }
     }
-    let mut nodes: Vec<_> = f
-        .accounts
-        .iter()
-        .map(|(&n, a)| (n, a.taint(), a.stopped.unwrap_or(Stop::Unspent)))
-        .collect();
-    nodes.sort_by_key(|&(n, ..)| n);
-    for (n, taint, why) in nodes {
-        if taint > 0 {
-            f.book.stop(Some(n), why, taint);
-        }
-    }
+    book_held(f.accounts.iter(), &mut f.book);
     let Forward { src, book, p, .. } = f;
     book.finish(src, p, "forward")
 }
