@@ -51,5 +51,14 @@ PY
 )"
 # shellcheck disable=SC2086
 run case new "$demo/cases/sim-case.toml" --id SIM-2026-0001 --prefecture Osaka --crime investment_fraud --investigator "Demo" $case_seed
-run --db "$demo/sim-ledger" trace "$demo/cases/sim-case.toml" --out "$demo/sim-trace"
+run --db "$demo/sim-ledger" trace "$demo/cases/sim-case.toml" --out "$demo/sim-trace" --model haircut,fifo
+echo; echo "== Trace reports for the prosecutor (Japanese and English): HTML, JSON, CSV, MANIFEST.sha256"
+for lang in ja en; do
+  run --db "$demo/sim-ledger" report "$demo/cases/sim-case.toml" --trace "$demo/sim-trace" --lang "$lang" \
+    --out "$demo/report-$lang" --evaluation "$demo/evaluation/evaluation.json" \
+    --source "tracer simulate --preset small --seed 1 (regtest)"
+done
+(cd "$demo/report-ja" && sha256sum -c MANIFEST.sha256)
+run --db "$demo/ledger" report tests/fixtures/cases/tokyo-2026-0001.toml --trace "$demo/trace" --lang en --out "$demo/report-tokyo"
 echo; echo "Trace files: $demo/trace/trace.json, $demo/sim-trace/trace.json"
+echo "Reports: $demo/report-ja/report.html, $demo/report-en/report.html, $demo/report-tokyo/report.html"

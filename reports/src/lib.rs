@@ -1,2 +1,45 @@
-//! Reports: case trace reports (HTML, PDF, JSON, CSV; Japanese and English),
-//! cross-case linkage reports, and export bundles for sharing between forces.
+//! Reports: case trace reports (HTML, JSON, CSV; Japanese and English) with
+//! an integrity manifest, made from the trace files `tracer trace` writes.
+//! Same inputs → byte-identical files: nothing in them depends on the clock
+//! or the machine.
+
+pub mod doc;
+pub mod html;
+pub mod lang;
+pub mod manifest;
+pub mod prices;
+pub mod report;
+pub mod svg;
+pub mod table;
+pub mod units;
+
+pub use doc::TraceDoc;
+pub use lang::Lang;
+pub use prices::Prices;
+pub use report::{build, Inputs, Report};
+
+/// A report input that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input, with where it is.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The JSON Schema of `report.json`.
+pub const REPORT_SCHEMA: &str = include_str!("../schema/trace-report.schema.json");
+
+/// Every artifact of a trace report, by file name (`MANIFEST.sha256` last).
+pub fn artifacts(r: &Report) -> Vec<(String, Vec<u8>)> {
+    let mut json = serde_json::to_vec_pretty(r).expect("a report serialises");
+    json.push(b'\n');
+    let mut files = vec![
+        ("report.html".to_string(), html::render(r).into_bytes()),
+        ("report.json".to_string(), json),
+        ("endpoints.csv".to_string(), table::endpoints(r, r.lang)),
+        ("hops.csv".to_string(), table::hops(r, r.lang)),
+    ];
+    let m = manifest::manifest(&files);
+    files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
+    files
+}

@@ -5,6 +5,7 @@ mod analysis;
 mod ingest_cmd;
 mod progress;
 mod render;
+mod report_cmd;
 mod trace_cmd;
 
 use std::path::{Path, PathBuf};
@@ -122,6 +123,9 @@ enum Command {
     /// Follow the money: trace a case's seeds forward (`trace CASE.toml --out DIR`)
     /// or an address forward or backward (`trace address ADDR [--backward]`).
     Trace(Box<trace_cmd::TraceArgs>),
+    /// Write a case's trace report for prosecutors (HTML, JSON, CSV, MANIFEST.sha256;
+    /// Japanese or English) from the files of `tracer trace --out DIR`.
+    Report(Box<report_cmd::ReportArgs>),
     /// Case files: create, show, list and validate.
     Case {
         #[command(subcommand)]
@@ -267,6 +271,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Trace(args) => trace_cmd::run(need_db(&cli.db)?, opts, *args),
+        Command::Report(args) => report_cmd::run(cli.db.as_deref(), opts, *args),
         Command::Case { cmd } => tracer::case::cli::run(cli.db.as_deref(), opts, cmd),
         Command::Decode {
             input,

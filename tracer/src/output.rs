@@ -13,7 +13,7 @@ pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
@@ -33,4 +33,38 @@ pub fn write_report<T: Serialize>(dir: &Path, stem: &str, markdown: &str, v: &T)
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_whole(&dir.join(format!("{stem}.md")), markdown.as_bytes())?;
     write_json(&dir.join(format!("{stem}.json")), v)
+}
+
+/// The command line of this process as a shell would take it back
+/// (`tracer` and its arguments, quoted where needed): reports record it so
+/// a reader can regenerate them.
+pub fn command_line() -> String {
+    let mut parts = vec!["tracer".to_string()];
+    parts.extend(std::env::args().skip(1).map(|a| shell_quote(&a)));
+    parts.join(" ")
+}
+
+/// `a` quoted for a POSIX shell if it needs it.
+pub fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=,+-@%".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_quoted_for_a_shell() {
+        assert_eq!(shell_quote("trace.json"), "trace.json");
+        assert_eq!(shell_quote("my case.toml"), "'my case.toml'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

@@ -157,6 +157,8 @@ fn parse_when(s: &str, end_of_day: bool) -> Result<u64> {
 #[derive(Serialize)]
 struct TraceFile<'a> {
     tool: &'static str,
+    /// The command that wrote it (run from the same directory to regenerate).
+    command: String,
     case: Option<&'a Case>,
     #[serde(flatten)]
     trace: &'a Trace,
@@ -243,6 +245,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
     if o.json {
         let file = TraceFile {
             tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
+            command: tracer::output::command_line(),
             case: case.as_ref(),
             trace: &traces[0],
         };
@@ -265,6 +268,7 @@ fn write_traces(dir: &Path, case: Option<&Case>, traces: &[Trace]) -> Result<()>
     for (i, t) in traces.iter().enumerate() {
         let file = TraceFile {
             tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
+            command: tracer::output::command_line(),
             case,
             trace: t,
         };

@@ -34,7 +34,7 @@ pub use engine::trace_forward;
 pub use source::Source;
 pub use view::{
     share, Barrier, Beyond, EdgeView, Endpoint, EndpointEvidence, EndpointOutput, NodeView,
-    SeedView, Summary, TagView, Trace,
+    SeedView, Summary, TagView, Trace, Unit,
 };
 
 use chain_adapters::ledger::{Amount, OutRef};

@@ -256,6 +256,17 @@ pub struct LedgerRef {
     pub clusters: Option<String>,
 }
 
+/// The asset a trace follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    /// `BTC`, `ETH`, or the token's symbol (its contract if it has none).
+    pub symbol: String,
+    /// Decimal places of the smallest unit (`None`: a token that does not say).
+    pub decimals: Option<u8>,
+    /// The token contract (tokens only).
+    pub token: Option<String>,
+}
+
 /// A finished trace.
 #[derive(Debug, Clone, Serialize)]
 pub struct Trace {
@@ -267,6 +278,8 @@ pub struct Trace {
     pub params: Params,
     /// Ledger state.
     pub ledger: LedgerRef,
+    /// What the amounts count (all amounts are in its smallest unit).
+    pub unit: Unit,
     /// Seeds.
     pub seeds: Vec<SeedView>,
     /// Totals.
@@ -598,7 +611,7 @@ impl Book {
             });
         }
         let mut seeds = Vec::with_capacity(self.seeds.len());
-        let first_seed = self.seeds.first().map(|s| s.0.tx);
+        let first_seed = self.seeds.first().map(|s| s.0);
         for (out, amount) in self.seeds {
             let t = src.tx(out.tx)?;
             let o = &t.outputs[out.vout as usize];
@@ -620,7 +633,8 @@ impl Book {
             format: TRACE_FORMAT,
             direction,
             params,
-            ledger: ledger_ref(src, first_seed)?,
+            ledger: ledger_ref(src, first_seed.map(|o| o.tx))?,
+            unit: unit_of(src, first_seed)?,
             seeds,
             summary: self.summary,
             endpoints,
@@ -658,6 +672,36 @@ fn tx_when(src: &mut Source<'_>, id: TxId) -> Result<(String, (u64, u64))> {
     let t = src.tx(id)?;
     let time = src.time(t.chain, t.height)?;
     Ok((t.chain.hash_hex(&t.hash), (t.height, time)))
+}
+
+/// The unit of the first seed's asset (BTC for a trace without seeds).
+fn unit_of(src: &mut Source<'_>, first_seed: Option<OutRef>) -> Result<Unit> {
+    let Some(out) = first_seed else {
+        return Ok(Unit {
+            symbol: "BTC".into(),
+            decimals: Some(8),
+            token: None,
+        });
+    };
+    let tx = src.tx(out.tx)?;
+    let asset = tx.outputs.get(out.vout as usize).map_or(0, |o| o.asset);
+    Ok(match (tx.chain, src.view.token(asset)?) {
+        (_, Some(t)) => Unit {
+            symbol: t.symbol.unwrap_or_else(|| t.contract.clone()),
+            decimals: t.decimals,
+            token: Some(t.contract),
+        },
+        (Chain::Ethereum, None) => Unit {
+            symbol: "ETH".into(),
+            decimals: Some(18),
+            token: None,
+        },
+        (Chain::Bitcoin, None) => Unit {
+            symbol: "BTC".into(),
+            decimals: Some(8),
+            token: None,
+        },
+    })
 }
 
 /// The ledger state of the chain a trace ran on (that of its first seed).

@@ -1,0 +1,386 @@
+//! Trace reports end to end: a simulated case traced to its exchange
+//! deposits, reported in Japanese and English; the HTML parses and names
+//! every endpoint, report.json validates against its schema, the CSVs carry
+//! a BOM and every row, MANIFEST.sha256 matches the files, yen follow the
+//! price file, and the recorded command regenerates byte-identical files.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use support::{fails, ok, simulated_ledger, stderr, truth_records};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A case file for the first truth case on a direct route with deposits.
+fn direct_case(sim: &Path, dir: &Path) -> PathBuf {
+    let records = truth_records(sim);
+    let routes: BTreeMap<u64, String> = records
+        .iter()
+        .filter(|r| r["type"] == "group")
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["route"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let case = records
+        .iter()
+        .filter(|r| r["type"] == "case")
+        .find(|r| {
+            matches!(
+                routes[&r["group"].as_u64().unwrap()].as_str(),
+                "consolidate" | "peel"
+            ) && !r["endpoints"].as_array().unwrap().is_empty()
+        })
+        .expect("a direct case");
+    let seeds: Vec<String> = case["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "[[seed]]\nchain = \"bitcoin\"\npayment = \"{}:{}\"\n",
+                p["txid"].as_str().unwrap(),
+                p["vout"]
+            )
+        })
+        .collect();
+    let path = dir.join("case.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "format = 1\n[case]\nid = \"KANAGAWA-2026-0007\"\ntitle = \"ロマンス詐欺\"\n\
+             prefecture = \"神奈川県\"\ncrime = \"romance_fraud\"\nreported = 2026-03-02\n\
+             investigator = \"Test\"\n\n{}",
+            seeds.join("\n")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn csv_rows(bytes: &[u8]) -> usize {
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    csv::Reader::from_reader(&bytes[3..]).records().count()
+}
+
+#[test]
+fn trace_report_renders_validates_and_regenerates_byte_identically() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    ok(&["--db", s(&db), "tags", "import", s(&sim.join("tags.yaml"))]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let case = direct_case(&sim, tmp.path());
+    let trace_dir = tmp.path().join("trace");
+    ok(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&case),
+        "--out",
+        s(&trace_dir),
+        "--model",
+        "haircut,fifo",
+    ]);
+    let trace: Value =
+        serde_json::from_slice(&std::fs::read(trace_dir.join("trace.json")).unwrap()).unwrap();
+    let endpoints = trace["endpoints"].as_array().unwrap().clone();
+    assert!(!endpoints.is_empty());
+
+    // A price for the day of the first endpoint's arrival.
+    let day = &endpoints[0]["first_time"].as_str().unwrap()[..10];
+    let prices = tmp.path().join("prices.csv");
+    std::fs::write(&prices, format!("date,symbol,jpy\n{day},BTC,15000000\n")).unwrap();
+    let eval_dir = tmp.path().join("eval");
+    ok(&[
+        "--db",
+        s(&db),
+        "evaluate",
+        "--truth",
+        s(&sim.join("truth.jsonl")),
+        "--out",
+        s(&eval_dir),
+    ]);
+    let evaluation: Value =
+        serde_json::from_slice(&std::fs::read(eval_dir.join("evaluation.json")).unwrap()).unwrap();
+    let cospend_precision = evaluation["clustering"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["level"] == "cospend")
+        .unwrap()["precision"]
+        .clone();
+    let schema: Value = serde_json::from_str(reports::REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+
+    for lang in ["ja", "en"] {
+        let out = tmp.path().join(format!("report-{lang}"));
+        ok(&[
+            "--db",
+            s(&db),
+            "report",
+            s(&case),
+            "--trace",
+            s(&trace_dir),
+            "--lang",
+            lang,
+            "--out",
+            s(&out),
+            "--prices",
+            s(&prices),
+            "--source",
+            "simulated-regtest-seed-7",
+            "--evaluation",
+            s(&eval_dir.join("evaluation.json")),
+        ]);
+        let written = files(&out);
+        let names: Vec<&str> = written.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "MANIFEST.sha256",
+                "endpoints.csv",
+                "hops.csv",
+                "report.html",
+                "report.json"
+            ]
+        );
+
+        // HTML: well-formed, in the right language, every endpoint named.
+        let html = String::from_utf8(written["report.html"].clone()).unwrap();
+        let opts = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        let doc = roxmltree::Document::parse_with_options(&html, opts).expect("well-formed HTML");
+        assert_eq!(doc.root_element().attribute("lang"), Some(lang));
+        for e in &endpoints {
+            assert!(
+                html.contains(e["deposit_address"].as_str().unwrap()),
+                "{lang}: endpoint address"
+            );
+            assert!(
+                html.contains(e["service"].as_str().unwrap()),
+                "{lang}: endpoint service"
+            );
+        }
+        let title = if lang == "ja" {
+            "資金追跡報告書"
+        } else {
+            "fund trace report"
+        };
+        assert!(html.contains(title), "{lang}: title");
+        assert!(
+            doc.descendants()
+                .any(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg"))),
+            "inline SVG graph"
+        );
+
+        // JSON: valid against the schema, same facts as the trace.
+        let report: Value = serde_json::from_slice(&written["report.json"]).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{lang}: {errors:?}");
+        assert_eq!(
+            report["endpoints"].as_array().unwrap().len(),
+            endpoints.len()
+        );
+        assert_eq!(
+            report["hops"].as_array().unwrap().len(),
+            trace["edges"].as_array().unwrap().len()
+        );
+        assert_eq!(
+            report["provenance"]["fingerprint"],
+            support::fingerprint(&db).as_str()
+        );
+        assert_eq!(
+            report["models"].as_array().unwrap().len(),
+            2,
+            "haircut and fifo compared"
+        );
+        // The clustering the trace relied on, with the precision `evaluate` measured.
+        let multi = report["methodology"]["heuristics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == "multi_input")
+            .expect("multi_input listed");
+        assert_eq!(multi["measured_precision"], cospend_precision);
+
+        // Yen: the first endpoint's amount at the day's price, where every arrival was that day.
+        let first = &report["endpoints"][0];
+        if endpoints[0]["first_time"].as_str().unwrap()[..10]
+            == endpoints[0]["last_time"].as_str().unwrap()[..10]
+        {
+            let sat: u128 = first["amount"].as_str().unwrap().parse().unwrap();
+            let want = ((sat * 15_000_000 + 50_000_000) / 100_000_000) as i64;
+            assert_eq!(first["jpy"].as_i64(), Some(want));
+        }
+
+        // CSVs: a BOM and a row per endpoint and per hop.
+        assert_eq!(csv_rows(&written["endpoints.csv"]), endpoints.len());
+        assert_eq!(
+            csv_rows(&written["hops.csv"]),
+            trace["edges"].as_array().unwrap().len()
+        );
+
+        // The manifest covers every other file.
+        let manifest = String::from_utf8(written["MANIFEST.sha256"].clone()).unwrap();
+        assert_eq!(manifest.lines().count(), 4);
+        for line in manifest.lines() {
+            let (digest, name) = line.split_once("  ").unwrap();
+            assert_eq!(
+                digest,
+                format!("{:x}", Sha256::digest(&written[name])),
+                "{name}"
+            );
+        }
+
+        // The recorded command regenerates the same bytes.
+        let command = report["commands"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(command.starts_with("tracer --db "), "{command}");
+        let args: Vec<&str> = command.split(' ').skip(1).collect();
+        std::fs::remove_dir_all(&out).unwrap();
+        ok(&args);
+        assert_eq!(files(&out), written, "{lang}: byte-identical rerun");
+    }
+}
+
+#[test]
+fn report_inputs_that_do_not_fit_are_refused() {
+    let (tmp, _sim, db) = simulated_ledger(3);
+    let dir = tmp.path();
+    let case = dir.join("case.toml");
+    let real = support::fixture("cases/tokyo-2026-0001.toml");
+    std::fs::copy(&real, &case).unwrap();
+    let trace_dir = dir.join("trace");
+    std::fs::create_dir_all(&trace_dir).unwrap();
+    let out = dir.join("out");
+    // No trace yet.
+    let e = stderr(&fails(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+    ]));
+    assert!(e.contains("no trace.json"), "{e}");
+    // A trace file that is not one.
+    std::fs::write(trace_dir.join("trace.json"), "{\"tool\": \"x\"").unwrap();
+    let e = stderr(&fails(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+    ]));
+    assert!(e.contains("trace.json: not a tracer trace file"), "{e}");
+    // A trace of another case.
+    let other = dir.join("other.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .replace("TOKYO-2026-0001", "OSAKA-2026-0002"),
+    )
+    .unwrap();
+    let real_db = dir.join("real");
+    ok(&[
+        "--db",
+        s(&real_db),
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        s(&support::fixture("bitcoin/blk-heights-0-4312.dat")),
+    ]);
+    ok(&[
+        "--db",
+        s(&real_db),
+        "trace",
+        s(&other),
+        "--out",
+        s(&trace_dir),
+        "--level",
+        "address",
+    ]);
+    let e = stderr(&fails(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+    ]));
+    assert!(
+        e.contains("was traced for case OSAKA-2026-0002, not TOKYO-2026-0001"),
+        "{e}"
+    );
+    // A ledger other than the one traced.
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "report",
+        s(&other),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+    ]));
+    assert!(e.contains("trace again on this ledger"), "{e}");
+    // A price file with a bad line.
+    let prices = dir.join("p.csv");
+    std::fs::write(&prices, "date,symbol,jpy\n2009-01-12,BTC,cheap\n").unwrap();
+    let e = stderr(&fails(&[
+        "report",
+        s(&other),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+        "--prices",
+        s(&prices),
+    ]));
+    assert!(e.contains("p.csv:2: \"cheap\" is not a price"), "{e}");
+    // A broken case file.
+    std::fs::write(&case, "format = 1\n[case]\nid = 3\n").unwrap();
+    let e = stderr(&fails(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&out),
+    ]));
+    assert!(e.contains("case.toml:"), "{e}");
+    assert!(!out.exists(), "nothing written on refusal");
+}
