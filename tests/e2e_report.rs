@@ -84,6 +84,59 @@ fn csv_rows(bytes: &[u8]) -> usize {
     csv::Reader::from_reader(&bytes[3..]).records().count()
 }
 
+/// Runs a poppler tool (installed by tests/setup.sh); its stdout.
+fn run_tool(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils, installed by tests/setup.sh): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The share of non-white pixels of the PDF's first page, rendered by
+/// pdftoppm to a greyscale PGM.
+fn inked_share(pdf: &Path, dir: &Path) -> f64 {
+    let stem = dir.join("page");
+    run_tool(
+        "pdftoppm",
+        &[
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-r",
+            "40",
+            "-gray",
+            "-singlefile",
+            s(pdf),
+            s(&stem),
+        ],
+    );
+    let bytes = std::fs::read(stem.with_extension("pgm")).unwrap();
+    // P5 header: magic, width, height, maxval, then one byte a pixel.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..i]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let pixels = &bytes[i + 1..];
+    let dark = pixels.iter().filter(|&&p| p < 200).count();
+    dark as f64 / pixels.len() as f64
+}
+
 #[test]
 fn trace_report_renders_validates_and_regenerates_byte_identically() {
     let (tmp, sim, db) = simulated_ledger(7);
@@ -161,7 +214,8 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
                 "endpoints.csv",
                 "hops.csv",
                 "report.html",
-                "report.json"
+                "report.json",
+                "report.pdf"
             ]
         );
 
@@ -245,9 +299,36 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             trace["edges"].as_array().unwrap().len()
         );
 
+        // PDF: the font embedded, the text extractable, the first page not blank.
+        let pdf = out.join("report.pdf");
+        let fonts = run_tool("pdffonts", &[s(&pdf)]);
+        assert!(
+            fonts.contains("CID TrueType") || fonts.contains("CID Type 0C"),
+            "{fonts}"
+        );
+        assert!(
+            fonts.lines().skip(2).all(|l| l.contains(" yes yes ")),
+            "embedded subsets: {fonts}"
+        );
+        let text = run_tool("pdftotext", &["-raw", s(&pdf), "-"]);
+        assert!(text.contains("KANAGAWA-2026-0007"), "case id in the PDF");
+        assert!(text.contains(title), "{lang}: title in the PDF");
+        // Table cells wrap long addresses: compare without the line breaks.
+        let joined: String = text.split_whitespace().collect();
+        for e in &endpoints {
+            assert!(
+                joined.contains(e["deposit_address"].as_str().unwrap()),
+                "endpoint in the PDF"
+            );
+        }
+        assert!(
+            inked_share(&pdf, tmp.path()) > 0.005,
+            "{lang}: the first page has content"
+        );
+
         // The manifest covers every other file.
         let manifest = String::from_utf8(written["MANIFEST.sha256"].clone()).unwrap();
-        assert_eq!(manifest.lines().count(), 4);
+        assert_eq!(manifest.lines().count(), 5);
         for line in manifest.lines() {
             let (digest, name) = line.split_once("  ").unwrap();
             assert_eq!(

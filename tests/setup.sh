@@ -2,8 +2,9 @@
 # Installs what tracer needs on a fresh Debian machine, from the project's own
 # files: clang + libclang (RocksDB's bindgen step), Node.js + the npm test
 # nodes in tests/package-lock.json (bcoin, anvil; solc for the test
-# contracts), and PyPI embit (the independent
-# decoder the decode test cross-checks against). Safe to run again.
+# contracts), a Japanese font for PDF reports (IPAex Gothic) and poppler-utils
+# (the PDF render test), and PyPI embit (the independent decoder the decode
+# test cross-checks against). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ] || missing+=(fonts-ipaexfont-gothic)
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"

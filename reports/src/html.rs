@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::graph::GRAPH_MAX_HOPS;
 use crate::lang::Lang;
 use crate::report::{HopRow, Report};
 
@@ -74,9 +75,6 @@ pub const KEYS: &[&str] = &[
     "none",
     "txs",
 ];
-
-/// Hops drawn in the graph at most (the largest by amount).
-pub const GRAPH_MAX_HOPS: usize = 120;
 
 /// Escapes text for element content and attribute values.
 pub fn esc(s: &str) -> String {

@@ -4,9 +4,11 @@
 //! or the machine.
 
 pub mod doc;
+pub mod graph;
 pub mod html;
 pub mod lang;
 pub mod manifest;
+pub mod pdf;
 pub mod prices;
 pub mod report;
 pub mod svg;
@@ -29,8 +31,9 @@ pub enum Error {
 /// The JSON Schema of `report.json`.
 pub const REPORT_SCHEMA: &str = include_str!("../schema/trace-report.schema.json");
 
-/// Every artifact of a trace report, by file name (`MANIFEST.sha256` last).
-pub fn artifacts(r: &Report) -> Vec<(String, Vec<u8>)> {
+/// Every artifact of a trace report, by file name (`MANIFEST.sha256` last);
+/// the PDF is set in `font`.
+pub fn artifacts(r: &Report, font: &pdf::FontFile) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let mut json = serde_json::to_vec_pretty(r).expect("a report serialises");
     json.push(b'\n');
     let mut files = vec![
@@ -38,8 +41,9 @@ pub fn artifacts(r: &Report) -> Vec<(String, Vec<u8>)> {
         ("report.json".to_string(), json),
         ("endpoints.csv".to_string(), table::endpoints(r, r.lang)),
         ("hops.csv".to_string(), table::hops(r, r.lang)),
+        ("report.pdf".to_string(), pdf::render(r, font)?),
     ];
     let m = manifest::manifest(&files);
     files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
-    files
+    Ok(files)
 }

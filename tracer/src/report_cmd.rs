@@ -141,8 +141,9 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, a: ReportArgs) -> Result<()> {
         commands,
     };
     let report = reports::build(&traces, &inputs);
+    let font = reports::pdf::FontFile::find()?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let files = reports::artifacts(&report);
+    let files = reports::artifacts(&report, &font)?;
     for (name, bytes) in &files {
         write_whole(&a.out.join(name), bytes)?;
     }

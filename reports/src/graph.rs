@@ -1,0 +1,131 @@
+//! Layout of the flow graph, shared by the SVG (HTML) and the PDF: nodes
+//! in columns by hop count (the victim's payment on the left, the
+//! endpoints on the right), the largest [`GRAPH_MAX_HOPS`] hops as arrows.
+
+use std::collections::BTreeMap;
+
+use crate::report::Report;
+
+/// Hops drawn at most (the largest by amount).
+pub const GRAPH_MAX_HOPS: usize = 120;
+/// Box width.
+pub const BOX_W: f32 = 190.0;
+/// Box height.
+pub const BOX_H: f32 = 42.0;
+const COL_W: f32 = 260.0;
+const ROW_H: f32 = 62.0;
+const MARGIN: f32 = 16.0;
+
+/// A node box.
+pub struct NodeBox {
+    /// Top-left corner.
+    pub x: f32,
+    /// Top-left corner.
+    pub y: f32,
+    /// First line (the address, shortened).
+    pub address: String,
+    /// Second line (service or role).
+    pub label: String,
+    /// Fill colour (RGB).
+    pub fill: (u8, u8, u8),
+}
+
+/// An arrow from one box to another.
+pub struct Arrow {
+    /// Start (right middle of the sender).
+    pub from: (f32, f32),
+    /// End (left middle of the receiver).
+    pub to: (f32, f32),
+    /// The traced amount.
+    pub label: String,
+}
+
+/// The laid-out graph.
+pub struct Layout {
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+    /// Boxes.
+    pub nodes: Vec<NodeBox>,
+    /// Arrows.
+    pub arrows: Vec<Arrow>,
+}
+
+/// `1Q2TWHE3…Jvm3`: enough of an address to recognise it.
+fn short(a: &str) -> String {
+    let chars: Vec<char> = a.chars().collect();
+    if chars.len() <= 16 {
+        return a.to_string();
+    }
+    let head: String = chars[..9].iter().collect();
+    let tail: String = chars[chars.len() - 5..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// Lays out `r`'s largest hops.
+pub fn layout(r: &Report) -> Layout {
+    let mut order: Vec<usize> = (0..r.hops.len()).collect();
+    let amount = |i: usize| r.hops[i].amount.parse::<u128>().unwrap_or(0);
+    order.sort_by(|&a, &b| amount(b).cmp(&amount(a)).then(a.cmp(&b)));
+    order.truncate(GRAPH_MAX_HOPS);
+    order.sort_unstable();
+    let mut shown: Vec<usize> = order
+        .iter()
+        .flat_map(|&i| [r.hops[i].from_node, r.hops[i].to_node])
+        .collect();
+    if shown.is_empty() {
+        shown = (0..r.nodes.len())
+            .filter(|&i| r.nodes[i].role == "seed")
+            .collect();
+    }
+    shown.sort_unstable();
+    shown.dedup();
+    let mut columns: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &n in &shown {
+        columns.entry(r.nodes[n].hop).or_default().push(n);
+    }
+    let mut pos: BTreeMap<usize, (f32, f32)> = BTreeMap::new();
+    for (c, nodes) in columns.values().enumerate() {
+        for (row, &n) in nodes.iter().enumerate() {
+            pos.insert(n, (MARGIN + c as f32 * COL_W, MARGIN + row as f32 * ROW_H));
+        }
+    }
+    let rows = columns.values().map(Vec::len).max().unwrap_or(1);
+    let arrows = order
+        .iter()
+        .filter_map(|&i| {
+            let h = &r.hops[i];
+            let (&(x1, y1), &(x2, y2)) = (pos.get(&h.from_node)?, pos.get(&h.to_node)?);
+            Some(Arrow {
+                from: (x1 + BOX_W, y1 + BOX_H / 2.0),
+                to: (x2, y2 + BOX_H / 2.0),
+                label: h.amount_text.clone(),
+            })
+        })
+        .collect();
+    let nodes = pos
+        .iter()
+        .map(|(&n, &(x, y))| {
+            let node = &r.nodes[n];
+            NodeBox {
+                x,
+                y,
+                address: short(&node.address),
+                label: node.service.clone().unwrap_or_else(|| node.role.clone()),
+                fill: match node.role.as_str() {
+                    "seed" => (0xe3, 0xf2, 0xe1),
+                    "endpoint" => (0xfd, 0xe2, 0xe1),
+                    "coinjoin" => (0xff, 0xf3, 0xcd),
+                    _ => (0xf2, 0xf2, 0xf2),
+                },
+            }
+        })
+        .collect();
+    Layout {
+        width: MARGIN * 2.0 + columns.len().max(1) as f32 * COL_W,
+        height: MARGIN * 2.0 + rows as f32 * ROW_H,
+        nodes,
+        arrows,
+    }
+}

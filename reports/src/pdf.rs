@@ -1,0 +1,662 @@
+//! The printable report (`report.pdf`): the same sections as the HTML, on
+//! A4 pages, Japanese and English text in a real CJK font embedded as a
+//! subset (krilla), and the flow graph drawn as vector boxes and arrows.
+//! Byte-identical for the same report and font: no dates, and the document
+//! id is derived from the case id.
+//!
+//! Layout happens first (text wrapped by measured glyph advances, tables
+//! broken across pages with their header repeated), then the pages are
+//! drawn.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
+use sha2::{Digest, Sha256};
+
+use crate::graph::{layout, BOX_H, BOX_W, GRAPH_MAX_HOPS};
+use crate::report::Report;
+use crate::Error;
+
+const PAGE: (f32, f32) = (595.28, 841.89);
+const MARGIN: f32 = 40.0;
+const BODY: f32 = 8.0;
+const SMALL: f32 = 6.5;
+
+/// Fonts tried in order when `TRACER_PDF_FONT` is not set (Debian paths).
+const FONTS: [(&str, u32); 3] = [
+    ("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0),
+    ("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf", 0),
+];
+
+/// A Japanese-capable font: its file and face index.
+#[derive(Debug, Clone)]
+pub struct FontFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Face index in a collection (`.ttc`).
+    pub index: u32,
+}
+
+impl FontFile {
+    /// `TRACER_PDF_FONT` (`PATH` or `PATH:INDEX`), else the first installed
+    /// of IPAex Gothic and Noto Sans CJK JP.
+    pub fn find() -> Result<FontFile, Error> {
+        if let Ok(v) = std::env::var("TRACER_PDF_FONT") {
+            let (path, index) = match v.rsplit_once(':') {
+                Some((p, i)) if i.parse::<u32>().is_ok() => (p.to_string(), i.parse().unwrap_or(0)),
+                _ => (v.clone(), 0),
+            };
+            return Ok(FontFile {
+                path: PathBuf::from(path),
+                index,
+            });
+        }
+        FONTS
+            .iter()
+            .find(|(p, _)| Path::new(p).exists())
+            .map(|(p, i)| FontFile {
+                path: PathBuf::from(p),
+                index: *i,
+            })
+            .ok_or_else(|| {
+                Error::Input(
+                    "no Japanese font for the PDF: install fonts-ipaexfont-gothic (tests/setup.sh does) \
+                     or set TRACER_PDF_FONT=PATH[:INDEX]"
+                        .into(),
+                )
+            })
+    }
+}
+
+/// One drawing operation on a page (coordinates in points, y down).
+enum Op {
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+    },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        fill: Option<(u8, u8, u8)>,
+    },
+    Line {
+        from: (f32, f32),
+        to: (f32, f32),
+    },
+    Arrowhead {
+        at: (f32, f32),
+        from: (f32, f32),
+    },
+}
+
+/// Text measured with the font's advances.
+struct Measure<'a> {
+    face: rustybuzz::Face<'a>,
+}
+
+impl Measure<'_> {
+    fn width(&self, s: &str, size: f32) -> f32 {
+        let upem = self.face.units_per_em() as f32;
+        s.chars()
+            .map(|c| {
+                self.face
+                    .glyph_index(c)
+                    .and_then(|g| self.face.glyph_hor_advance(g))
+                    .unwrap_or(0) as f32
+            })
+            .sum::<f32>()
+            * size
+            / upem
+    }
+
+    /// `s` broken into lines no wider than `max`: at spaces where possible,
+    /// else between any two characters (Japanese, long hashes).
+    fn wrap(&self, s: &str, size: f32, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        for para in s.split('\n') {
+            let mut line = String::new();
+            for word in para.split_inclusive(' ') {
+                let candidate = format!("{line}{word}");
+                if self.width(candidate.trim_end(), size) <= max {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(line.trim_end().to_string());
+                    line.clear();
+                }
+                for c in word.chars() {
+                    let mut next = line.clone();
+                    next.push(c);
+                    if self.width(next.trim_end(), size) > max && !line.is_empty() {
+                        lines.push(line.trim_end().to_string());
+                        line = c.to_string();
+                    } else {
+                        line = next;
+                    }
+                }
+            }
+            lines.push(line.trim_end().to_string());
+        }
+        lines
+    }
+}
+
+/// Pages being laid out.
+struct Flow<'a> {
+    m: Measure<'a>,
+    pages: Vec<Vec<Op>>,
+    y: f32,
+}
+
+impl Flow<'_> {
+    fn width() -> f32 {
+        PAGE.0 - 2.0 * MARGIN
+    }
+
+    fn page(&mut self) -> &mut Vec<Op> {
+        self.pages.last_mut().expect("a page")
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = MARGIN;
+    }
+
+    /// Room for `h` more points on this page, or a new page.
+    fn need(&mut self, h: f32) {
+        if self.y + h > PAGE.1 - MARGIN {
+            self.new_page();
+        }
+    }
+
+    fn text(&mut self, x: f32, size: f32, s: &str) {
+        let y = self.y + size;
+        self.page().push(Op::Text {
+            x,
+            y,
+            size,
+            text: s.to_string(),
+        });
+    }
+
+    fn heading(&mut self, s: &str, size: f32) {
+        self.need(size * 3.0);
+        self.y += size * 0.8;
+        self.text(MARGIN, size, s);
+        self.y += size * 1.5;
+        let y = self.y - size * 0.3;
+        self.page().push(Op::Line {
+            from: (MARGIN, y),
+            to: (PAGE.0 - MARGIN, y),
+        });
+    }
+
+    fn para(&mut self, s: &str, size: f32) {
+        for line in self.m.wrap(s, size, Self::width()) {
+            self.need(size * 1.4);
+            self.text(MARGIN, size, &line);
+            self.y += size * 1.4;
+        }
+    }
+
+    /// A table: column widths as fractions of the text width; the header
+    /// repeats on every page the table runs onto.
+    fn table(&mut self, header: &[String], widths: &[f32], rows: &[Vec<String>], size: f32) {
+        let total: f32 = widths.iter().sum();
+        let cols: Vec<f32> = widths.iter().map(|w| w / total * Self::width()).collect();
+        let pad = 2.0;
+        let line_h = size * 1.3;
+        let layout_row = |m: &Measure<'_>, cells: &[String]| -> (Vec<Vec<String>>, f32) {
+            let wrapped: Vec<Vec<String>> = cells
+                .iter()
+                .zip(&cols)
+                .map(|(c, w)| m.wrap(c, size, w - 2.0 * pad))
+                .collect();
+            let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            (wrapped, lines as f32 * line_h + 2.0 * pad)
+        };
+        let (head, head_h) = layout_row(&self.m, header);
+        let draw_row = |f: &mut Flow<'_>, cells: &[Vec<String>], h: f32, shade: bool| {
+            let mut x = MARGIN;
+            for (lines, w) in cells.iter().zip(&cols) {
+                let y0 = f.y;
+                f.page().push(Op::Rect {
+                    x,
+                    y: y0,
+                    w: *w,
+                    h,
+                    fill: shade.then_some((0xee, 0xee, 0xee)),
+                });
+                for (i, l) in lines.iter().enumerate() {
+                    f.page().push(Op::Text {
+                        x: x + pad,
+                        y: y0 + pad + size + i as f32 * line_h,
+                        size,
+                        text: l.clone(),
+                    });
+                }
+                x += w;
+            }
+            f.y += h;
+        };
+        self.need(head_h * 2.0);
+        draw_row(self, &head, head_h, true);
+        for r in rows {
+            let (cells, h) = layout_row(&self.m, r);
+            if self.y + h > PAGE.1 - MARGIN {
+                self.new_page();
+                draw_row(self, &head, head_h, true);
+            }
+            draw_row(self, &cells, h, false);
+        }
+        self.y += size;
+    }
+
+    /// The flow graph, scaled to the text width.
+    fn graph(&mut self, r: &Report) {
+        let g = layout(r);
+        let scale = (Self::width() / g.width).min(1.0);
+        let h = g.height * scale;
+        self.need(h.min(PAGE.1 - 2.0 * MARGIN));
+        let (ox, oy) = (MARGIN, self.y);
+        let p = |x: f32, y: f32| (ox + x * scale, oy + y * scale);
+        for a in &g.arrows {
+            let (from, to) = (p(a.from.0, a.from.1), p(a.to.0, a.to.1));
+            self.page().push(Op::Line { from, to });
+            self.page().push(Op::Arrowhead { at: to, from });
+            self.page().push(Op::Text {
+                x: (from.0 + to.0) / 2.0 - 20.0 * scale,
+                y: (from.1 + to.1) / 2.0 - 2.0,
+                size: (9.0 * scale).max(4.0),
+                text: a.label.clone(),
+            });
+        }
+        for n in &g.nodes {
+            let (x, y) = p(n.x, n.y);
+            self.page().push(Op::Rect {
+                x,
+                y,
+                w: BOX_W * scale,
+                h: BOX_H * scale,
+                fill: Some(n.fill),
+            });
+            let size = (10.0 * scale).max(4.0);
+            for (i, line) in [&n.address, &n.label].into_iter().enumerate() {
+                self.page().push(Op::Text {
+                    x: x + 4.0 * scale,
+                    y: y + (14.0 + 16.0 * i as f32) * scale,
+                    size,
+                    text: line.clone(),
+                });
+            }
+        }
+        self.y += h + BODY;
+    }
+}
+
+fn pct(share: f64) -> String {
+    format!("{:.2}%", share * 100.0)
+}
+
+fn case_text(r: &Report, key: &str) -> String {
+    match &r.case[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+/// Lays out every section of the report.
+fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
+    let l = r.lang;
+    let t = |k: &str| l.t(k).to_string();
+    flow.heading(&format!("{} — {}", r.title, case_text(r, "id")), 14.0);
+    let case_rows: Vec<Vec<String>> = [
+        ("case_id", "id"),
+        ("case_title", "title"),
+        ("prefecture", "prefecture"),
+        ("crime", "crime"),
+        ("reported", "reported"),
+        ("investigator", "investigator"),
+    ]
+    .iter()
+    .map(|(k, f)| vec![t(k), case_text(r, f)])
+    .collect();
+    flow.table(&[t("case"), String::new()], &[1.0, 3.0], &case_rows, BODY);
+
+    flow.heading(&t("endpoints"), 11.0);
+    if r.endpoints.is_empty() {
+        flow.para(&t("no_endpoints"), BODY);
+    } else {
+        let rows: Vec<Vec<String>> = r
+            .endpoints
+            .iter()
+            .map(|e| {
+                vec![
+                    format!("{} ({})", e.service, e.class),
+                    e.deposit_address.clone(),
+                    e.amount_text.clone(),
+                    pct(e.share),
+                    e.jpy.map(|y| format!("¥{y}")).unwrap_or_default(),
+                    format!("{}\n{}", e.first_time_utc, e.first_time_jst),
+                    format!(
+                        "{}: {}{}",
+                        e.rule,
+                        e.tag,
+                        e.sweep_txid
+                            .as_ref()
+                            .map(|s| format!("; sweep {s}"))
+                            .unwrap_or_default()
+                    ),
+                    format!("{}%", e.confidence),
+                ]
+            })
+            .collect();
+        let head: Vec<String> = [
+            "service",
+            "deposit_address",
+            "amount",
+            "share",
+            "jpy",
+            "first_seen",
+            "evidence",
+            "confidence",
+        ]
+        .iter()
+        .map(|k| t(k))
+        .collect();
+        flow.table(
+            &head,
+            &[1.2, 2.2, 1.4, 0.7, 0.8, 1.5, 2.4, 0.6],
+            &rows,
+            SMALL,
+        );
+    }
+
+    flow.heading(&t("graph"), 11.0);
+    flow.graph(r);
+    if r.hops.len() > GRAPH_MAX_HOPS {
+        let note = t("graph_cut")
+            .replace("{n}", &GRAPH_MAX_HOPS.to_string())
+            .replace("{m}", &r.hops.len().to_string());
+        flow.para(&note, SMALL);
+    }
+
+    flow.heading(&t("summary"), 11.0);
+    let rows: Vec<Vec<String>> = r
+        .summary
+        .iter()
+        .map(|s| vec![s.label.clone(), s.amount_text.clone(), pct(s.share)])
+        .collect();
+    flow.table(
+        &[t("summary"), t("amount"), t("share")],
+        &[2.0, 2.0, 1.0],
+        &rows,
+        BODY,
+    );
+
+    flow.heading(&t("seeds"), 11.0);
+    let rows: Vec<Vec<String>> = r
+        .seeds
+        .iter()
+        .map(|s| {
+            vec![
+                format!("{}:{}", s.txid, s.vout),
+                s.address.clone().unwrap_or_default(),
+                s.amount_text.clone(),
+                format!("{} / {}", s.time_utc, s.time_jst),
+            ]
+        })
+        .collect();
+    flow.table(
+        &[t("txid"), t("to"), t("amount"), t("time_utc")],
+        &[3.0, 2.0, 1.2, 1.8],
+        &rows,
+        SMALL,
+    );
+
+    flow.heading(&t("hops"), 11.0);
+    let rows: Vec<Vec<String>> = r
+        .hops
+        .iter()
+        .map(|h| {
+            vec![
+                format!("{}:{}", h.txid, h.vout),
+                format!("{}\n{}\n{}", h.height, h.time_utc, h.time_jst),
+                h.from.clone(),
+                h.to.clone(),
+                h.amount_text.clone(),
+                h.hop.to_string(),
+                format!(
+                    "{}{}",
+                    h.rule,
+                    h.heuristics
+                        .as_ref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default()
+                ),
+                format!("{}%", h.confidence),
+            ]
+        })
+        .collect();
+    let head: Vec<String> = [
+        "txid",
+        "time_utc",
+        "from",
+        "to",
+        "amount",
+        "hop",
+        "rule",
+        "confidence",
+    ]
+    .iter()
+    .map(|k| t(k))
+    .collect();
+    flow.table(
+        &head,
+        &[2.6, 1.5, 1.9, 1.9, 1.3, 0.4, 1.0, 0.6],
+        &rows,
+        SMALL,
+    );
+
+    flow.heading(&t("methodology"), 11.0);
+    let m = &r.methodology;
+    let rows = vec![
+        vec![t("model"), m.model.clone()],
+        vec![t("granularity"), m.granularity.clone()],
+        vec![t("coinjoin_policy"), m.coinjoins.clone()],
+        vec![t("limits"), m.limits.clone()],
+    ];
+    flow.table(&[t("methodology"), String::new()], &[1.0, 3.0], &rows, BODY);
+    let rows: Vec<Vec<String>> = m
+        .heuristics
+        .iter()
+        .map(|h| {
+            vec![
+                h.name.clone(),
+                h.used_for.to_string(),
+                format!("{}%", h.prior),
+                h.measured_precision
+                    .map(|p| format!("{:.2}%", p * 100.0))
+                    .unwrap_or_else(|| t("not_measured")),
+            ]
+        })
+        .collect();
+    flow.table(
+        &[t("heuristic"), t("used_for"), t("prior"), t("measured")],
+        &[2.0, 1.0, 1.0, 1.5],
+        &rows,
+        BODY,
+    );
+
+    flow.heading(&t("provenance"), 11.0);
+    let p = &r.provenance;
+    let rows = vec![
+        vec![
+            t("chain"),
+            format!("{} {}", p.chain, p.network.clone().unwrap_or_default()),
+        ],
+        vec![
+            t("tip"),
+            format!(
+                "{} {}",
+                p.tip_height.map(|h| h.to_string()).unwrap_or_default(),
+                p.tip_hash.clone().unwrap_or_default()
+            ),
+        ],
+        vec![
+            t("block_range"),
+            p.block_range
+                .map(|(a, b)| format!("{a} – {b}"))
+                .unwrap_or_default(),
+        ],
+        vec![
+            t("clusters"),
+            p.clusters.clone().unwrap_or_else(|| t("none")),
+        ],
+        vec![t("source"), p.data_source.clone().unwrap_or_default()],
+        vec![t("tool"), p.tool.clone()],
+        vec![t("fingerprint"), p.fingerprint.clone().unwrap_or_default()],
+        vec![t("prices"), p.prices.clone().unwrap_or_else(|| t("none"))],
+        vec!["PDF font".into(), font_note.to_string()],
+    ];
+    flow.table(&[t("provenance"), String::new()], &[1.0, 3.0], &rows, SMALL);
+    flow.heading(&t("regenerate"), 11.0);
+    flow.para(&t("regenerate_note"), BODY);
+    for c in &r.commands {
+        flow.para(c, SMALL);
+    }
+}
+
+/// Renders `r` as a PDF with the Japanese font `font`.
+pub fn render(r: &Report, font: &FontFile) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(&font.path)
+        .map_err(|e| Error::Input(format!("{}: {e}", font.path.display())))?;
+    let name = font
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let font_note = format!("{name}#{} sha256:{:x}", font.index, Sha256::digest(&bytes));
+    let bytes = Arc::new(bytes);
+    let face = rustybuzz::Face::from_slice(&bytes, font.index)
+        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
+    let kfont = Font::new(Arc::clone(&bytes).into(), font.index)
+        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
+    let mut flow = Flow {
+        m: Measure { face },
+        pages: vec![Vec::new()],
+        y: MARGIN,
+    };
+    lay_out(&mut flow, r, &font_note);
+    let mut doc = Document::new();
+    let id = r.case["id"].as_str().unwrap_or("tracer").to_string();
+    doc.set_metadata(
+        Metadata::new()
+            .title(format!("{} {id}", r.title))
+            .creator("tracer".into())
+            .producer("tracer".into())
+            .language(r.lang.code().into())
+            .document_id(format!("{id}/{}", r.lang.code())),
+    );
+    let total = flow.pages.len();
+    for (i, ops) in flow.pages.iter().enumerate() {
+        let settings = PageSettings::from_wh(PAGE.0, PAGE.1).expect("A4 is a valid size");
+        let mut page = doc.start_page_with(settings);
+        let mut s = page.surface();
+        let black = || Fill {
+            paint: rgb::Color::new(0, 0, 0).into(),
+            ..Default::default()
+        };
+        let stroke = || Stroke {
+            paint: rgb::Color::new(0x77, 0x77, 0x77).into(),
+            width: 0.5,
+            ..Default::default()
+        };
+        for op in ops.iter().chain(std::iter::once(&Op::Text {
+            x: PAGE.0 / 2.0 - 10.0,
+            y: PAGE.1 - MARGIN / 2.0,
+            size: SMALL,
+            text: format!("{} / {total}", i + 1),
+        })) {
+            match op {
+                Op::Text { x, y, size, text } => {
+                    s.set_stroke(None);
+                    s.set_fill(Some(black()));
+                    s.draw_text(
+                        Point::from_xy(*x, *y),
+                        kfont.clone(),
+                        *size,
+                        text,
+                        false,
+                        TextDirection::Auto,
+                    );
+                }
+                Op::Rect { x, y, w, h, fill } => {
+                    let Some(rect) = Rect::from_xywh(*x, *y, *w, *h) else {
+                        continue;
+                    };
+                    let mut pb = PathBuilder::new();
+                    pb.push_rect(rect);
+                    let Some(path) = pb.finish() else { continue };
+                    s.set_fill(fill.map(|(r, g, b)| Fill {
+                        paint: rgb::Color::new(r, g, b).into(),
+                        ..Default::default()
+                    }));
+                    s.set_stroke(Some(stroke()));
+                    s.draw_path(&path);
+                }
+                Op::Line { from, to } => {
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(from.0, from.1);
+                    pb.line_to(to.0, to.1);
+                    let Some(path) = pb.finish() else { continue };
+                    s.set_fill(None);
+                    s.set_stroke(Some(stroke()));
+                    s.draw_path(&path);
+                }
+                Op::Arrowhead { at, from } => {
+                    let (dx, dy) = (at.0 - from.0, at.1 - from.1);
+                    let len = (dx * dx + dy * dy).sqrt().max(0.001);
+                    let (ux, uy) = (dx / len, dy / len);
+                    let size = 4.0;
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(at.0, at.1);
+                    pb.line_to(
+                        at.0 - ux * size - uy * size / 2.0,
+                        at.1 - uy * size + ux * size / 2.0,
+                    );
+                    pb.line_to(
+                        at.0 - ux * size + uy * size / 2.0,
+                        at.1 - uy * size - ux * size / 2.0,
+                    );
+                    pb.close();
+                    let Some(path) = pb.finish() else { continue };
+                    s.set_stroke(None);
+                    s.set_fill(Some(Fill {
+                        paint: rgb::Color::new(0x55, 0x55, 0x55).into(),
+                        ..Default::default()
+                    }));
+                    s.draw_path(&path);
+                }
+            }
+        }
+        s.finish();
+        page.finish();
+    }
+    doc.finish()
+        .map_err(|e| Error::Input(format!("writing the PDF failed: {e:?}")))
+}
