@@ -212,6 +212,8 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             [
                 "MANIFEST.sha256",
                 "endpoints.csv",
+                "graph.dot",
+                "graph.graphml",
                 "hops.csv",
                 "report.html",
                 "report.json",
@@ -326,9 +328,22 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             "{lang}: the first page has content"
         );
 
+        // Graph files: GraphML parses, with a node per graph node and an
+        // edge per hop; DOT names every hop's transaction.
+        let gml = String::from_utf8(written["graph.graphml"].clone()).unwrap();
+        let g = roxmltree::Document::parse(&gml).expect("well-formed GraphML");
+        let count = |tag: &str| g.descendants().filter(|n| n.has_tag_name(tag)).count();
+        assert_eq!(count("node"), report["nodes"].as_array().unwrap().len());
+        assert_eq!(count("edge"), report["hops"].as_array().unwrap().len());
+        let dot = String::from_utf8(written["graph.dot"].clone()).unwrap();
+        assert!(dot.starts_with("digraph trace {") && dot.trim_end().ends_with('}'));
+        for h in report["hops"].as_array().unwrap() {
+            assert!(dot.contains(h["txid"].as_str().unwrap()), "hop txid in DOT");
+        }
+
         // The manifest covers every other file.
         let manifest = String::from_utf8(written["MANIFEST.sha256"].clone()).unwrap();
-        assert_eq!(manifest.lines().count(), 5);
+        assert_eq!(manifest.lines().count(), 7);
         for line in manifest.lines() {
             let (digest, name) = line.split_once("  ").unwrap();
             assert_eq!(
@@ -464,4 +479,149 @@ fn report_inputs_that_do_not_fit_are_refused() {
     ]));
     assert!(e.contains("case.toml:"), "{e}");
     assert!(!out.exists(), "nothing written on refusal");
+}
+
+#[test]
+fn bundles_leave_out_personal_data_and_tampering_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("db");
+    ok(&[
+        "--db",
+        s(&db),
+        "ingest",
+        "bitcoin",
+        "--blocks-dir",
+        s(&support::fixture("bitcoin/blk-heights-0-4312.dat")),
+    ]);
+    let case = support::fixture("cases/tokyo-2026-0001.toml");
+    let trace_dir = dir.join("trace");
+    ok(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&case),
+        "--out",
+        s(&trace_dir),
+        "--level",
+        "address",
+        "--model",
+        "haircut,poison",
+    ]);
+
+    // Redacted by default: no title, notes, investigator or seed notes anywhere.
+    let bundle = dir.join("bundle");
+    let done: Value = serde_json::from_str(&ok(&[
+        "export",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&bundle),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(done["redacted"], true);
+    let written = files(&bundle);
+    let names: Vec<&str> = written.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "MANIFEST.sha256",
+            "bundle.json",
+            "trace-poison.json",
+            "trace.json"
+        ]
+    );
+    for (name, bytes) in &written {
+        let text = String::from_utf8_lossy(bytes);
+        for personal in [
+            "Sgt. Sato",
+            "Fake police call",
+            "Stand-in facts",
+            "victim's first payment",
+        ] {
+            assert!(!text.contains(personal), "{name} still holds {personal:?}");
+        }
+    }
+    let meta: Value = serde_json::from_slice(&written["bundle.json"]).unwrap();
+    assert_eq!(meta["case"]["id"], "TOKYO-2026-0001");
+    assert_eq!(meta["case"]["prefecture"], "Tokyo");
+    assert!(meta["case"]["investigator"].is_null());
+    let trace: Value = serde_json::from_slice(&written["trace.json"]).unwrap();
+    assert_eq!(
+        trace["endpoints"],
+        serde_json::from_slice::<Value>(&std::fs::read(trace_dir.join("trace.json")).unwrap())
+            .unwrap()["endpoints"]
+    );
+
+    // With personal data only when asked.
+    let full = dir.join("full");
+    ok(&[
+        "export",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&full),
+        "--with-personal-data",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(full.join("bundle.json")).unwrap())
+            .contains("Sgt. Sato")
+    );
+
+    // Import verifies, keeps the files, and reports the same fingerprint.
+    let imports = dir.join("imports");
+    let got: Value = serde_json::from_str(&ok(&[
+        "import",
+        s(&bundle),
+        "--into",
+        s(&imports),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(got["fingerprint"], done["fingerprint"]);
+    assert_eq!(files(&imports.join("TOKYO-2026-0001")), written);
+    let again = stderr(&fails(&["import", s(&bundle), "--into", s(&imports)]));
+    assert!(again.contains("imported before"), "{again}");
+
+    // A changed byte, an added file, a missing file: refused, nothing imported.
+    let tampered = dir.join("tampered");
+    let copy = |to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for (n, b) in &written {
+            std::fs::write(to.join(n), b).unwrap();
+        }
+    };
+    copy(&tampered);
+    let mut t = written["trace.json"].clone();
+    let pos = t.iter().position(|&b| b == b'1').unwrap();
+    t[pos] = b'2';
+    std::fs::write(tampered.join("trace.json"), &t).unwrap();
+    let e = stderr(&fails(&[
+        "import",
+        s(&tampered),
+        "--into",
+        s(&dir.join("i2")),
+    ]));
+    assert!(e.contains("trace.json was changed"), "{e}");
+    let extra = dir.join("extra");
+    copy(&extra);
+    std::fs::write(extra.join("notes.txt"), "victim phone number").unwrap();
+    let e = stderr(&fails(&["import", s(&extra), "--into", s(&dir.join("i3"))]));
+    assert!(e.contains("notes.txt is not in the manifest"), "{e}");
+    let missing = dir.join("missing");
+    copy(&missing);
+    std::fs::remove_file(missing.join("trace-poison.json")).unwrap();
+    let e = stderr(&fails(&[
+        "import",
+        s(&missing),
+        "--into",
+        s(&dir.join("i4")),
+    ]));
+    assert!(e.contains("trace-poison.json"), "{e}");
+    for i in ["i2", "i3", "i4"] {
+        assert!(!dir.join(i).exists(), "nothing imported from a bad bundle");
+    }
 }

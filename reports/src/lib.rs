@@ -3,8 +3,10 @@
 //! Same inputs → byte-identical files: nothing in them depends on the clock
 //! or the machine.
 
+pub mod bundle;
 pub mod doc;
 pub mod graph;
+pub mod graphfile;
 pub mod html;
 pub mod lang;
 pub mod manifest;
@@ -42,6 +44,11 @@ pub fn artifacts(r: &Report, font: &pdf::FontFile) -> Result<Vec<(String, Vec<u8
         ("endpoints.csv".to_string(), table::endpoints(r, r.lang)),
         ("hops.csv".to_string(), table::hops(r, r.lang)),
         ("report.pdf".to_string(), pdf::render(r, font)?),
+        ("graph.dot".to_string(), graphfile::dot(r).into_bytes()),
+        (
+            "graph.graphml".to_string(),
+            graphfile::graphml(r).into_bytes(),
+        ),
     ];
     let m = manifest::manifest(&files);
     files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));

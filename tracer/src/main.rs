@@ -2,6 +2,7 @@
 //! attach attribution tags, evaluate heuristics, decode raw data.
 
 mod analysis;
+mod bundle_cmd;
 mod ingest_cmd;
 mod progress;
 mod render;
@@ -126,6 +127,11 @@ enum Command {
     /// Write a case's trace report for prosecutors (HTML, JSON, CSV, MANIFEST.sha256;
     /// Japanese or English) from the files of `tracer trace --out DIR`.
     Report(Box<report_cmd::ReportArgs>),
+    /// Write a case's trace results as a bundle for another force (JSON + MANIFEST.sha256),
+    /// without the victim's personal data unless --with-personal-data.
+    Export(Box<bundle_cmd::ExportArgs>),
+    /// Verify a bundle from another force against its manifest and keep it for analysis.
+    Import(Box<bundle_cmd::ImportArgs>),
     /// Case files: create, show, list and validate.
     Case {
         #[command(subcommand)]
@@ -272,6 +278,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Trace(args) => trace_cmd::run(need_db(&cli.db)?, opts, *args),
         Command::Report(args) => report_cmd::run(cli.db.as_deref(), opts, *args),
+        Command::Export(args) => bundle_cmd::export(*args),
+        Command::Import(args) => bundle_cmd::import(*args),
         Command::Case { cmd } => tracer::case::cli::run(cli.db.as_deref(), opts, cmd),
         Command::Decode {
             input,

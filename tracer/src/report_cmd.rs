@@ -47,7 +47,7 @@ fn read_trace(path: &Path) -> Result<TraceDoc> {
 
 /// The trace files of `dir`: `trace.json` first, then `trace-<model>.json`
 /// by name.
-fn read_traces(dir: &Path) -> Result<Vec<TraceDoc>> {
+pub fn trace_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let main = dir.join("trace.json");
     if !main.exists() {
         bail!(
@@ -56,7 +56,6 @@ fn read_traces(dir: &Path) -> Result<Vec<TraceDoc>> {
             dir.display()
         );
     }
-    let mut docs = vec![read_trace(&main)?];
     let mut others: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -67,10 +66,12 @@ fn read_traces(dir: &Path) -> Result<Vec<TraceDoc>> {
         })
         .collect();
     others.sort();
-    for p in others {
-        docs.push(read_trace(&p)?);
-    }
-    Ok(docs)
+    others.insert(0, main);
+    Ok(others)
+}
+
+fn read_traces(dir: &Path) -> Result<Vec<TraceDoc>> {
+    trace_files(dir)?.iter().map(|p| read_trace(p)).collect()
 }
 
 /// The ledger's fingerprint, after checking it still has the tip the trace read.

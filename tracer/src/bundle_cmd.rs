@@ -1,0 +1,178 @@
+//! `tracer export` and `tracer import`: a case's trace results as a bundle
+//! another force can verify and bring into its own analysis.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report_cmd::trace_files;
+use tracer::output::{print_json, write_whole};
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The case file.
+    case: PathBuf,
+    /// Directory of `tracer trace --out` for this case.
+    #[arg(long, value_name = "DIR")]
+    trace: PathBuf,
+    /// Bundle directory to write.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Leave out the victim's personal data: case title, notes, investigator, seed notes (the default).
+    #[arg(long, conflicts_with = "with_personal_data")]
+    redact: bool,
+    /// Keep the personal data (only where the receiving force may hold it).
+    #[arg(long)]
+    with_personal_data: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Bundle directory (from `tracer export`).
+    bundle: PathBuf,
+    /// Where imported cases are kept (one directory per case id).
+    #[arg(long, value_name = "DIR", default_value = "imports")]
+    into: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What an export or import did.
+#[derive(Serialize)]
+struct Done {
+    case: String,
+    directory: String,
+    files: Vec<String>,
+    redacted: bool,
+    /// SHA-256 of MANIFEST.sha256: compare it with the sender over a second channel.
+    fingerprint: String,
+}
+
+fn report(d: &Done, json: bool) -> Result<()> {
+    if json {
+        return print_json(d);
+    }
+    println!(
+        "case {} ({} files{}) in {}",
+        d.case,
+        d.files.len(),
+        if d.redacted {
+            ", personal data removed"
+        } else {
+            ""
+        },
+        d.directory
+    );
+    println!(
+        "bundle fingerprint (SHA-256 of MANIFEST.sha256): {}",
+        d.fingerprint
+    );
+    Ok(())
+}
+
+fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, bytes) in files {
+        write_whole(&dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+fn fingerprint(files: &[(String, Vec<u8>)]) -> String {
+    let manifest = files.iter().find(|(n, _)| n == "MANIFEST.sha256");
+    manifest
+        .map(|(_, b)| reports::bundle::fingerprint(b))
+        .unwrap_or_default()
+}
+
+/// Runs `tracer export`.
+pub fn export(a: ExportArgs) -> Result<()> {
+    let case = tracer::case::load(&a.case)?;
+    let case_json = serde_json::to_value(&case)?;
+    let mut traces = Vec::new();
+    for p in trace_files(&a.trace)? {
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| anyhow!("{}: not JSON: {e}", p.display()))?;
+        if v["case"]["id"] != case_json["id"] {
+            bail!(
+                "{} was traced for case {}, not {}",
+                p.display(),
+                v["case"]["id"],
+                case.id
+            );
+        }
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("trace.json")
+            .to_string();
+        traces.push((name, v));
+    }
+    let redact = !a.with_personal_data;
+    let files = reports::bundle::export(
+        &case_json,
+        &traces,
+        redact,
+        concat!("tracer ", env!("CARGO_PKG_VERSION")),
+    );
+    write_all(&a.out, &files)?;
+    report(
+        &Done {
+            case: case.id.clone(),
+            directory: a.out.display().to_string(),
+            files: files.iter().map(|(n, _)| n.clone()).collect(),
+            redacted: redact,
+            fingerprint: fingerprint(&files),
+        },
+        a.json,
+    )
+}
+
+/// Runs `tracer import`.
+pub fn import(a: ImportArgs) -> Result<()> {
+    let v = reports::bundle::verify(&a.bundle)?;
+    let id = v.meta["case"]["id"]
+        .as_str()
+        .filter(|id| {
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !id.starts_with('.')
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "bundle {}: bundle.json has no usable case id",
+                a.bundle.display()
+            )
+        })?
+        .to_string();
+    let dir = a.into.join(&id);
+    if dir.exists() {
+        bail!(
+            "{} exists: case {id} was imported before (remove it to import again)",
+            dir.display()
+        );
+    }
+    let files: Vec<(String, Vec<u8>)> = v.files.into_iter().collect();
+    write_all(&dir, &files)?;
+    report(
+        &Done {
+            case: id,
+            directory: dir.display().to_string(),
+            files: files.iter().map(|(n, _)| n.clone()).collect(),
+            redacted: v.meta["redacted"] == true,
+            fingerprint: v.fingerprint,
+        },
+        a.json,
+    )
+}
