@@ -60,5 +60,15 @@ for lang in ja en; do
 done
 (cd "$demo/report-ja" && sha256sum -c MANIFEST.sha256)
 run --db "$demo/ledger" report tests/fixtures/cases/tokyo-2026-0001.toml --trace "$demo/trace" --lang en --out "$demo/report-tokyo"
+echo; echo "== Cross-case linkage: every simulated case, linked by shared deposit addresses, clusters and transactions"
+python3 - "$demo/sim/truth.jsonl" "$demo/cases" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+for c in (r for r in recs if r["type"] == "case" and r["payments"]):
+    seeds = "\n".join('[[seed]]\nchain = "bitcoin"\npayment = "%s:%d"\n' % (p["txid"], p["vout"]) for p in c["payments"])
+    with open("%s/sim-%03d.toml" % (sys.argv[2], c["id"]), "w") as f:
+        f.write('format = 1\n[case]\nid = "SIM-%03d"\nprefecture = "%s"\ncrime = "other"\nreported = 2026-03-02\ninvestigator = "Demo"\n\n%s' % (c["id"], c["prefecture"], seeds))
+PY
+run --db "$demo/sim-ledger" link "$demo"/cases/sim-[0-9]*.toml --out "$demo/linkage" --lang ja
 echo; echo "Trace files: $demo/trace/trace.json, $demo/sim-trace/trace.json"
-echo "Reports: $demo/report-ja/report.html, $demo/report-en/report.html, $demo/report-tokyo/report.html"
+echo "Reports: $demo/report-ja/report.html, $demo/report-en/report.html, $demo/report-tokyo/report.html, $demo/linkage/linkage.html"

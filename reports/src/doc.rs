@@ -248,6 +248,9 @@ pub struct Node {
     pub id: usize,
     /// Address (first seen).
     pub address: String,
+    /// Cluster id, when nodes are clusters.
+    #[serde(default)]
+    pub cluster: Option<u64>,
     /// Hops from the seeds.
     pub hop: u32,
     /// Traced value received.

@@ -9,6 +9,8 @@ pub mod graph;
 pub mod graphfile;
 pub mod html;
 pub mod lang;
+pub mod link;
+pub mod link_render;
 pub mod manifest;
 pub mod pdf;
 pub mod prices;

@@ -4,6 +4,7 @@
 mod analysis;
 mod bundle_cmd;
 mod ingest_cmd;
+mod link_cmd;
 mod progress;
 mod render;
 mod report_cmd;
@@ -130,6 +131,9 @@ enum Command {
     /// Write a case's trace results as a bundle for another force (JSON + MANIFEST.sha256),
     /// without the victim's personal data unless --with-personal-data.
     Export(Box<bundle_cmd::ExportArgs>),
+    /// Link cases (and imported bundles) whose funds share deposit addresses, addresses,
+    /// clusters or transactions; group them and write the linkage report.
+    Link(Box<link_cmd::LinkArgs>),
     /// Verify a bundle from another force against its manifest and keep it for analysis.
     Import(Box<bundle_cmd::ImportArgs>),
     /// Case files: create, show, list and validate.
@@ -279,6 +283,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Trace(args) => trace_cmd::run(need_db(&cli.db)?, opts, *args),
         Command::Report(args) => report_cmd::run(cli.db.as_deref(), opts, *args),
         Command::Export(args) => bundle_cmd::export(*args),
+        Command::Link(args) => link_cmd::run(need_db(&cli.db)?, opts, *args),
         Command::Import(args) => bundle_cmd::import(*args),
         Command::Case { cmd } => tracer::case::cli::run(cli.db.as_deref(), opts, cmd),
         Command::Decode {

@@ -334,3 +334,41 @@ pub fn evaluate(
 pub fn write_evaluation(dir: &Path, t: &TraceEvaluation) -> Result<()> {
     write_report(dir, "trace-evaluation", &tracer::trace_eval::markdown(t), t)
 }
+
+/// Traces each case forward under `model` at `level` with the default
+/// limits, as trace documents (what `tracer link` compares).
+pub fn trace_docs(
+    db: &Path,
+    opts: StoreOptions,
+    cases: &[(PathBuf, Case)],
+    model: Model,
+    level: &str,
+) -> Result<Vec<reports::TraceDoc>> {
+    let store = Store::open_read_only(db, opts)?;
+    let analysis = open_analysis(db)?;
+    let granularity = parse_level(level)?;
+    let mut src = Source::new(&store, analysis.as_ref(), granularity)?;
+    let mut params = Params::new(model);
+    params.granularity = granularity;
+    let mut docs = Vec::with_capacity(cases.len());
+    for (path, c) in cases {
+        let seeds =
+            case::ledger::resolve(c, &store).with_context(|| format!("case {}", path.display()))?;
+        let coins: Vec<SeedCoin> = seeds
+            .iter()
+            .map(|s| SeedCoin {
+                out: s.out,
+                amount: s.value,
+            })
+            .collect();
+        let t = trace::trace_forward(&mut src, &coins, params, &trace::Quiet)?;
+        let file = TraceFile {
+            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
+            command: tracer::output::command_line(),
+            case: Some(c),
+            trace: &t,
+        };
+        docs.push(serde_json::from_value(serde_json::to_value(&file)?)?);
+    }
+    Ok(docs)
+}

@@ -1,0 +1,176 @@
+//! Cross-case linkage on the simulated economy: every truth case as a case
+//! file, linked on the ledger; the suspected groups are checked against
+//! the truth's groups (no pair of cases from different groups linked,
+//! every group on a direct laundering route recovered), one case arriving
+//! as another force's imported bundle, and the report files checked.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::{ok, simulated_ledger, truth_records};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    ok(&["--db", s(&db), "tags", "import", s(&sim.join("tags.yaml"))]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let records = truth_records(&sim);
+    let route: BTreeMap<u64, String> = records
+        .iter()
+        .filter(|r| r["type"] == "group")
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["route"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let dir = tmp.path().join("cases");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut group_of: BTreeMap<String, u64> = BTreeMap::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for c in records.iter().filter(|r| r["type"] == "case") {
+        let id = format!("SIM-{:03}", c["id"].as_u64().unwrap());
+        let seeds: Vec<String> = c["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "[[seed]]\nchain = \"bitcoin\"\npayment = \"{}:{}\"\n",
+                    p["txid"].as_str().unwrap(),
+                    p["vout"]
+                )
+            })
+            .collect();
+        let path = dir.join(format!("{id}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "format = 1\n[case]\nid = \"{id}\"\nprefecture = \"{}\"\ncrime = \"other\"\nreported = 2026-03-02\n\
+                 investigator = \"Test\"\n\n{}",
+                c["prefecture"].as_str().unwrap(),
+                seeds.join("\n")
+            ),
+        )
+        .unwrap();
+        group_of.insert(id, c["group"].as_u64().unwrap());
+        files.push(path);
+    }
+    // One case comes from another force as a bundle.
+    let (remote, local) = files.split_first().unwrap();
+    let remote_trace = tmp.path().join("remote-trace");
+    ok(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(remote),
+        "--out",
+        s(&remote_trace),
+    ]);
+    let bundle = tmp.path().join("bundle");
+    ok(&[
+        "export",
+        s(remote),
+        "--trace",
+        s(&remote_trace),
+        "--out",
+        s(&bundle),
+    ]);
+    let imports = tmp.path().join("imports");
+    ok(&["import", s(&bundle), "--into", s(&imports)]);
+
+    let out = tmp.path().join("link");
+    let mut args = vec!["--db", s(&db), "link"];
+    args.extend(local.iter().map(|p| s(p)));
+    args.extend([
+        "--imports",
+        s(&imports),
+        "--out",
+        s(&out),
+        "--lang",
+        "en",
+        "--json",
+    ]);
+    let linkage: Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert_eq!(linkage["cases"].as_array().unwrap().len(), files.len());
+
+    // Predicted pairs: cases in one suspected group.
+    let mut predicted = BTreeSet::new();
+    for g in linkage["groups"].as_array().unwrap() {
+        let ids: Vec<&str> = g["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                predicted.insert((a.to_string(), b.to_string()));
+            }
+        }
+    }
+    let ids: Vec<&String> = group_of.keys().collect();
+    let mut truth = BTreeSet::new();
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            if group_of[*a] == group_of[*b] {
+                truth.insert((a.to_string(), b.to_string()));
+            }
+        }
+    }
+    let correct = predicted.intersection(&truth).count();
+    println!(
+        "case pairs: truth {}, predicted {}, correct {} (precision {:.3}, recall {:.3})",
+        truth.len(),
+        predicted.len(),
+        correct,
+        correct as f64 / predicted.len().max(1) as f64,
+        correct as f64 / truth.len().max(1) as f64
+    );
+    assert_eq!(
+        correct,
+        predicted.len(),
+        "no cases of different groups linked: {predicted:?}"
+    );
+    // Groups that launder straight into exchanges are recovered whole.
+    for (a, b) in &truth {
+        let r = &route[&group_of[a]];
+        if matches!(r.as_str(), "consolidate" | "peel") {
+            assert!(
+                predicted.contains(&(a.clone(), b.clone())),
+                "{a} and {b} ({r}) not linked"
+            );
+        }
+    }
+    assert!(correct > 0);
+
+    // Every link carries its evidence transactions and a score.
+    for l in linkage["links"].as_array().unwrap() {
+        assert!(l["score"].as_f64().unwrap() > 0.5);
+        for sh in l["shared"].as_array().unwrap() {
+            assert!(
+                !sh["evidence"][0].as_array().unwrap().is_empty() || sh["kind"] == "transaction"
+            );
+        }
+    }
+    // The files: well-formed HTML, CSV with BOM, a manifest over them.
+    let html = std::fs::read_to_string(out.join("linkage.html")).unwrap();
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(&html, opts).expect("well-formed HTML");
+    assert!(std::fs::read(out.join("links.csv"))
+        .unwrap()
+        .starts_with(b"\xEF\xBB\xBF"));
+    let manifest = std::fs::read_to_string(out.join("MANIFEST.sha256")).unwrap();
+    assert_eq!(manifest.lines().count(), 4);
+}

@@ -1,0 +1,89 @@
+//! `tracer link CASE.toml... --out DIR`: which cases — from any prefecture,
+//! and other forces' imported bundles — lead to the same people.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use chain_adapters::store::StoreOptions;
+use clap::Args;
+use heuristics::trace::Model;
+use reports::{Lang, TraceDoc};
+
+use tracer::output::{command_line, print_json, write_whole};
+
+#[derive(Args)]
+pub struct LinkArgs {
+    /// Case files (each is traced on the ledger).
+    #[arg(required = true)]
+    cases: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Language: ja or en.
+    #[arg(long, default_value = "ja", value_parser = ["ja", "en"])]
+    lang: String,
+    /// Nodes: address, cospend or cospend+change clusters.
+    #[arg(long, default_value = "cospend")]
+    level: String,
+    /// Taint model of the traces compared.
+    #[arg(long, default_value = "haircut")]
+    model: String,
+    /// Also link the cases imported from other forces (`tracer import --into DIR`).
+    #[arg(long, value_name = "DIR")]
+    imports: Option<PathBuf>,
+    /// Print the linkage as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The trace of every imported case under `dir` (one directory per case).
+fn imported(dir: &Path) -> Result<Vec<TraceDoc>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("trace.json").exists())
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .map(|d| {
+            let p = d.join("trace.json");
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            TraceDoc::parse(&text)
+                .map_err(|e| anyhow!("{}: not a tracer trace file: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// Runs `tracer link`.
+pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
+    let model = Model::parse(&a.model).ok_or_else(|| anyhow!("unknown model {:?}", a.model))?;
+    let mut cases = Vec::with_capacity(a.cases.len());
+    for p in &a.cases {
+        cases.push((p.clone(), tracer::case::load(p)?));
+    }
+    let mut docs = crate::trace_cmd::trace_docs(db, opts, &cases, model, &a.level)?;
+    if let Some(dir) = &a.imports {
+        docs.extend(imported(dir)?);
+    }
+    let linkage = reports::link::link(
+        &docs,
+        Lang::parse(&a.lang).expect("clap checks"),
+        vec![command_line()],
+    );
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    for (name, bytes) in reports::link_render::artifacts(&linkage) {
+        write_whole(&a.out.join(name), &bytes)?;
+    }
+    if a.json {
+        return print_json(&linkage);
+    }
+    println!(
+        "{} cases, {} links, {} suspected groups; written: {}",
+        linkage.cases.len(),
+        linkage.links.len(),
+        linkage.groups.len(),
+        a.out.join("linkage.html").display()
+    );
+    Ok(())
+}
