@@ -172,5 +172,51 @@ fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
         .unwrap()
         .starts_with(b"\xEF\xBB\xBF"));
     let manifest = std::fs::read_to_string(out.join("MANIFEST.sha256")).unwrap();
-    assert_eq!(manifest.lines().count(), 4);
+    assert_eq!(manifest.lines().count(), 7);
+    let gml = std::fs::read_to_string(out.join("linkage.graphml")).unwrap();
+    let g = roxmltree::Document::parse(&gml).expect("well-formed GraphML");
+    let cases = g
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("data") && n.attribute("key") == Some("kind") && n.text() == Some("case")
+        })
+        .count();
+    assert_eq!(cases, files.len());
+    let pdf = out.join("linkage.pdf");
+    let text = std::process::Command::new("pdftotext")
+        .args(["-raw", s(&pdf), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils, installed by tests/setup.sh)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Cross-case linkage report"), "{text}");
+    for g in linkage["groups"].as_array().unwrap() {
+        for c in g["cases"].as_array().unwrap() {
+            assert!(
+                text.contains(c.as_str().unwrap()),
+                "group member in the PDF"
+            );
+        }
+    }
+
+    // The recorded command writes the same bytes again.
+    let before: BTreeMap<String, Vec<u8>> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    let command = linkage["commands"][0].as_str().unwrap().to_string();
+    std::fs::remove_dir_all(&out).unwrap();
+    ok(&command.split(' ').skip(1).collect::<Vec<_>>());
+    for (name, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(out.join(name)).unwrap(),
+            bytes,
+            "{name} differs on rerun"
+        );
+    }
 }

@@ -42,15 +42,7 @@ fn label(l: Lang, key: &str) -> &'static str {
 /// The bipartite graph: cases on the left, shared deposit addresses,
 /// addresses and clusters on the right.
 fn svg(k: &Linkage) -> String {
-    let mut entities: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
-    for l in &k.links {
-        for s in l.shared.iter().filter(|s| s.kind != "transaction") {
-            let e = entities
-                .entry((s.kind.to_string(), s.key.clone()))
-                .or_default();
-            e.push((l.a.clone(), l.b.clone()));
-        }
-    }
+    let entities = entities(k);
     let linked: Vec<&str> = k
         .cases
         .iter()
@@ -69,16 +61,14 @@ fn svg(k: &Linkage) -> String {
         .collect();
     for (j, ((kind, key), pairs)) in entities.iter().enumerate() {
         let y = 14.0 + row * j as f32;
-        for (a, b) in pairs {
-            for c in [a, b] {
-                if let Some(cy) = case_y.get(c.as_str()) {
-                    let _ = write!(
-                        o,
-                        "<line x1=\"200\" y1=\"{}\" x2=\"420\" y2=\"{}\" stroke=\"#888\"/>",
-                        cy + 4.0,
-                        y + 4.0
-                    );
-                }
+        for c in pairs {
+            if let Some(cy) = case_y.get(c.as_str()) {
+                let _ = write!(
+                    o,
+                    "<line x1=\"200\" y1=\"{}\" x2=\"420\" y2=\"{}\" stroke=\"#888\"/>",
+                    cy + 4.0,
+                    y + 4.0
+                );
             }
         }
         let short: String = key.chars().take(34).collect();
@@ -206,8 +196,169 @@ fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
     w.into_inner().expect("in-memory CSV")
 }
 
-/// Every file of the linkage report (`MANIFEST.sha256` last).
-pub fn artifacts(k: &Linkage) -> Vec<(String, Vec<u8>)> {
+/// Shared entities and the cases at each (transactions left out: they are
+/// evidence, not entities).
+fn entities(k: &Linkage) -> BTreeMap<(String, String), std::collections::BTreeSet<String>> {
+    let mut out: BTreeMap<(String, String), std::collections::BTreeSet<String>> = BTreeMap::new();
+    for l in &k.links {
+        for s in l.shared.iter().filter(|s| s.kind != "transaction") {
+            let e = out.entry((s.kind.to_string(), s.key.clone())).or_default();
+            e.insert(l.a.clone());
+            e.insert(l.b.clone());
+        }
+    }
+    out
+}
+
+/// The linkage graph in DOT: cases and the entities they share.
+fn dot(k: &Linkage) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut o = String::from("graph linkage {\n  rankdir=LR;\n");
+    for c in &k.cases {
+        let _ = writeln!(
+            o,
+            "  {} [shape=box, prefecture={}];",
+            q(&c.id),
+            q(&c.prefecture)
+        );
+    }
+    for ((kind, key), cases) in entities(k) {
+        let node = format!("{kind}:{key}");
+        let _ = writeln!(o, "  {} [shape=ellipse, kind={}];", q(&node), q(&kind));
+        for c in cases {
+            let _ = writeln!(o, "  {} -- {};", q(&c), q(&node));
+        }
+    }
+    o.push_str("}\n");
+    o
+}
+
+/// The linkage graph in GraphML.
+fn graphml(k: &Linkage) -> String {
+    let mut o = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n\
+         <key id=\"kind\" for=\"node\" attr.name=\"kind\" attr.type=\"string\"/>\n\
+         <key id=\"prefecture\" for=\"node\" attr.name=\"prefecture\" attr.type=\"string\"/>\n\
+         <graph id=\"linkage\" edgedefault=\"undirected\">\n",
+    );
+    for c in &k.cases {
+        let _ = writeln!(o, "<node id=\"{}\"><data key=\"kind\">case</data><data key=\"prefecture\">{}</data></node>", esc(&c.id), esc(&c.prefecture));
+    }
+    for (i, ((kind, key), cases)) in entities(k).into_iter().enumerate() {
+        let node = format!("{kind}:{key}");
+        let _ = writeln!(
+            o,
+            "<node id=\"{}\"><data key=\"kind\">{}</data></node>",
+            esc(&node),
+            esc(&kind)
+        );
+        for (j, c) in cases.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<edge id=\"e{i}_{j}\" source=\"{}\" target=\"{}\"/>",
+                esc(c),
+                esc(&node)
+            );
+        }
+    }
+    o.push_str("</graph>\n</graphml>\n");
+    o
+}
+
+/// The linkage report as a PDF.
+fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error> {
+    let l = k.lang;
+    let meta = crate::pdf::DocMeta {
+        title: title(l).to_string(),
+        lang: l.code(),
+        id: format!("linkage/{}/{}", l.code(), k.cases.len()),
+    };
+    crate::pdf::write(font, &meta, |f, font_note| {
+        f.heading(title(l), 14.0);
+        f.heading(label(l, "prefectures"), 11.0);
+        let rows: Vec<Vec<String>> = k
+            .prefectures
+            .iter()
+            .map(|p| {
+                vec![
+                    p.prefecture.clone(),
+                    p.cases.to_string(),
+                    p.linked.to_string(),
+                    p.groups.to_string(),
+                    p.cross_prefecture_groups.to_string(),
+                ]
+            })
+            .collect();
+        let head: Vec<String> = ["prefecture", "cases", "linked", "groups", "cross"]
+            .iter()
+            .map(|x| label(l, x).to_string())
+            .collect();
+        f.table(&head, &[1.5, 1.0, 1.0, 1.0, 1.5], &rows, 8.0);
+        f.heading(label(l, "groups"), 11.0);
+        if k.groups.is_empty() {
+            f.para(label(l, "none"), 8.0);
+        }
+        let rows: Vec<Vec<String>> = k
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                vec![
+                    (i + 1).to_string(),
+                    g.cases.join(", "),
+                    g.prefectures.join(", "),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            let head = vec![
+                "#".to_string(),
+                label(l, "cases").to_string(),
+                label(l, "prefecture").to_string(),
+            ];
+            f.table(&head, &[0.3, 3.0, 1.5], &rows, 8.0);
+        }
+        f.heading(label(l, "links"), 11.0);
+        let rows: Vec<Vec<String>> = k
+            .links
+            .iter()
+            .map(|x| {
+                let shared: Vec<String> = x
+                    .shared
+                    .iter()
+                    .map(|s| format!("{} {} ({}%)", s.kind, s.key, s.confidence))
+                    .collect();
+                let evidence: std::collections::BTreeSet<&String> = x
+                    .shared
+                    .iter()
+                    .flat_map(|s| s.evidence[0].iter().chain(&s.evidence[1]))
+                    .collect();
+                vec![
+                    format!("{} — {}", x.a, x.b),
+                    format!("{:.2}", x.score),
+                    shared.join("\n"),
+                    evidence.into_iter().cloned().collect::<Vec<_>>().join("\n"),
+                ]
+            })
+            .collect();
+        let head: Vec<String> = ["cases", "score", "shared", "evidence"]
+            .iter()
+            .map(|x| label(l, x).to_string())
+            .collect();
+        f.table(&head, &[1.3, 0.4, 2.2, 2.4], &rows, 6.5);
+        f.para(&format!("PDF font: {font_note}"), 6.5);
+        for c in &k.commands {
+            f.para(c, 6.5);
+        }
+    })
+}
+
+/// Every file of the linkage report (`MANIFEST.sha256` last); the PDF is
+/// set in `font`.
+pub fn artifacts(
+    k: &Linkage,
+    font: &crate::pdf::FontFile,
+) -> Result<Vec<(String, Vec<u8>)>, crate::Error> {
     let mut json = serde_json::to_vec_pretty(k).expect("linkage serialises");
     json.push(b'\n');
     let links = k
@@ -280,8 +431,11 @@ pub fn artifacts(k: &Linkage) -> Vec<(String, Vec<u8>)> {
                 cases,
             ),
         ),
+        ("linkage.pdf".to_string(), pdf(k, font)?),
+        ("linkage.dot".to_string(), dot(k).into_bytes()),
+        ("linkage.graphml".to_string(), graphml(k).into_bytes()),
     ];
     let m = manifest(&files);
     files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
-    files
+    Ok(files)
 }

@@ -155,14 +155,15 @@ impl Measure<'_> {
 }
 
 /// Pages being laid out.
-struct Flow<'a> {
+pub struct Flow<'a> {
     m: Measure<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
 }
 
 impl Flow<'_> {
-    fn width() -> f32 {
+    /// The text width of a page.
+    pub fn width() -> f32 {
         PAGE.0 - 2.0 * MARGIN
     }
 
@@ -192,7 +193,8 @@ impl Flow<'_> {
         });
     }
 
-    fn heading(&mut self, s: &str, size: f32) {
+    /// A section heading with a rule under it.
+    pub fn heading(&mut self, s: &str, size: f32) {
         self.need(size * 3.0);
         self.y += size * 0.8;
         self.text(MARGIN, size, s);
@@ -204,7 +206,8 @@ impl Flow<'_> {
         });
     }
 
-    fn para(&mut self, s: &str, size: f32) {
+    /// A paragraph, wrapped to the text width.
+    pub fn para(&mut self, s: &str, size: f32) {
         for line in self.m.wrap(s, size, Self::width()) {
             self.need(size * 1.4);
             self.text(MARGIN, size, &line);
@@ -212,9 +215,9 @@ impl Flow<'_> {
         }
     }
 
-    /// A table: column widths as fractions of the text width; the header
+    /// A table: column widths as proportions of the text width; the header
     /// repeats on every page the table runs onto.
-    fn table(&mut self, header: &[String], widths: &[f32], rows: &[Vec<String>], size: f32) {
+    pub fn table(&mut self, header: &[String], widths: &[f32], rows: &[Vec<String>], size: f32) {
         let total: f32 = widths.iter().sum();
         let cols: Vec<f32> = widths.iter().map(|w| w / total * Self::width()).collect();
         let pad = 2.0;
@@ -543,6 +546,32 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
 
 /// Renders `r` as a PDF with the Japanese font `font`.
 pub fn render(r: &Report, font: &FontFile) -> Result<Vec<u8>, Error> {
+    let id = r.case["id"].as_str().unwrap_or("tracer").to_string();
+    let meta = DocMeta {
+        title: format!("{} {id}", r.title),
+        lang: r.lang.code(),
+        id: format!("{id}/{}", r.lang.code()),
+    };
+    write(font, &meta, |flow, font_note| lay_out(flow, r, font_note))
+}
+
+/// What a PDF says about itself (no dates: the same bytes every run).
+pub struct DocMeta {
+    /// Title.
+    pub title: String,
+    /// Language code.
+    pub lang: &'static str,
+    /// Document id (the PDF /ID is derived from it).
+    pub id: String,
+}
+
+/// Lays out pages with `lay` (given the font's provenance note) and draws
+/// them in `font`.
+pub fn write(
+    font: &FontFile,
+    meta: &DocMeta,
+    lay: impl FnOnce(&mut Flow<'_>, &str),
+) -> Result<Vec<u8>, Error> {
     let bytes = std::fs::read(&font.path)
         .map_err(|e| Error::Input(format!("{}: {e}", font.path.display())))?;
     let name = font
@@ -561,16 +590,15 @@ pub fn render(r: &Report, font: &FontFile) -> Result<Vec<u8>, Error> {
         pages: vec![Vec::new()],
         y: MARGIN,
     };
-    lay_out(&mut flow, r, &font_note);
+    lay(&mut flow, &font_note);
     let mut doc = Document::new();
-    let id = r.case["id"].as_str().unwrap_or("tracer").to_string();
     doc.set_metadata(
         Metadata::new()
-            .title(format!("{} {id}", r.title))
+            .title(meta.title.clone())
             .creator("tracer".into())
             .producer("tracer".into())
-            .language(r.lang.code().into())
-            .document_id(format!("{id}/{}", r.lang.code())),
+            .language(meta.lang.into())
+            .document_id(meta.id.clone()),
     );
     let total = flow.pages.len();
     for (i, ops) in flow.pages.iter().enumerate() {

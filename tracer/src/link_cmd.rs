@@ -72,7 +72,8 @@ pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
         vec![command_line()],
     );
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    for (name, bytes) in reports::link_render::artifacts(&linkage) {
+    let font = reports::pdf::FontFile::find()?;
+    for (name, bytes) in reports::link_render::artifacts(&linkage, &font)? {
         write_whole(&a.out.join(name), &bytes)?;
     }
     if a.json {
