@@ -22,34 +22,14 @@ fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
     ok(&["--db", s(&db), "tags", "import", s(&sim.join("tags.yaml"))]);
     ok(&["--db", s(&db), "cluster", "build"]);
     let records = truth_records(&sim);
-    let route: BTreeMap<u64, String> = records
-        .iter()
-        .filter(|r| r["type"] == "group")
-        .map(|r| {
-            (
-                r["id"].as_u64().unwrap(),
-                r["route"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let route = support::truth_routes(&records);
     let dir = tmp.path().join("cases");
     std::fs::create_dir_all(&dir).unwrap();
     let mut group_of: BTreeMap<String, u64> = BTreeMap::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for c in records.iter().filter(|r| r["type"] == "case") {
         let id = format!("SIM-{:03}", c["id"].as_u64().unwrap());
-        let seeds: Vec<String> = c["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                format!(
-                    "[[seed]]\nchain = \"bitcoin\"\npayment = \"{}:{}\"\n",
-                    p["txid"].as_str().unwrap(),
-                    p["vout"]
-                )
-            })
-            .collect();
+        let seeds = support::truth_seeds(c);
         let path = dir.join(format!("{id}.toml"));
         std::fs::write(
             &path,
@@ -57,7 +37,7 @@ fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
                 "format = 1\n[case]\nid = \"{id}\"\nprefecture = \"{}\"\ncrime = \"other\"\nreported = 2026-03-02\n\
                  investigator = \"Test\"\n\n{}",
                 c["prefecture"].as_str().unwrap(),
-                seeds.join("\n")
+                seeds
             ),
         )
         .unwrap();

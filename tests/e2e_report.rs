@@ -20,16 +20,7 @@ fn s(p: &Path) -> &str {
 /// A case file for the first truth case on a direct route with deposits.
 fn direct_case(sim: &Path, dir: &Path) -> PathBuf {
     let records = truth_records(sim);
-    let routes: BTreeMap<u64, String> = records
-        .iter()
-        .filter(|r| r["type"] == "group")
-        .map(|r| {
-            (
-                r["id"].as_u64().unwrap(),
-                r["route"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let routes = support::truth_routes(&records);
     let case = records
         .iter()
         .filter(|r| r["type"] == "case")
@@ -40,18 +31,7 @@ fn direct_case(sim: &Path, dir: &Path) -> PathBuf {
             ) && !r["endpoints"].as_array().unwrap().is_empty()
         })
         .expect("a direct case");
-    let seeds: Vec<String> = case["payments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "[[seed]]\nchain = \"bitcoin\"\npayment = \"{}:{}\"\n",
-                p["txid"].as_str().unwrap(),
-                p["vout"]
-            )
-        })
-        .collect();
+    let seeds = support::truth_seeds(case);
     let path = dir.join("case.toml");
     std::fs::write(
         &path,
@@ -59,7 +39,7 @@ fn direct_case(sim: &Path, dir: &Path) -> PathBuf {
             "format = 1\n[case]\nid = \"KANAGAWA-2026-0007\"\ntitle = \"ロマンス詐欺\"\n\
              prefecture = \"神奈川県\"\ncrime = \"romance_fraud\"\nreported = 2026-03-02\n\
              investigator = \"Test\"\n\n{}",
-            seeds.join("\n")
+            seeds
         ),
     )
     .unwrap();

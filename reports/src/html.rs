@@ -234,11 +234,7 @@ fn endpoint_section(o: &mut String, r: &Report) {
         num(o, &yen(e.jpy));
         cell(o, &format!("{} / {}", e.first_time_utc, e.first_time_jst));
         cell(o, &format!("{} / {}", e.last_time_utc, e.last_time_jst));
-        let mut ev = format!("{}: {}", e.rule, e.tag);
-        if let Some(s) = &e.sweep_txid {
-            ev.push_str(&format!("; sweep {s}"));
-        }
-        cell(o, &ev);
+        cell(o, &e.evidence_text());
         num(o, &format!("{}%", e.confidence));
         o.push_str("</tr>");
     }

@@ -188,12 +188,7 @@ fn html(k: &Linkage) -> String {
 }
 
 fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().from_writer(b"\xEF\xBB\xBF".to_vec());
-    w.write_record(header).expect("in-memory CSV");
-    for r in rows {
-        w.write_record(&r).expect("in-memory CSV");
-    }
-    w.into_inner().expect("in-memory CSV")
+    crate::table::csv_with_bom(header.iter().map(|h| h.to_string()).collect(), rows)
 }
 
 /// Shared entities and the cases at each (transactions left out: they are

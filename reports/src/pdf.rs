@@ -355,15 +355,7 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
                     pct(e.share),
                     e.jpy.map(|y| format!("¥{y}")).unwrap_or_default(),
                     format!("{}\n{}", e.first_time_utc, e.first_time_jst),
-                    format!(
-                        "{}: {}{}",
-                        e.rule,
-                        e.tag,
-                        e.sweep_txid
-                            .as_ref()
-                            .map(|s| format!("; sweep {s}"))
-                            .unwrap_or_default()
-                    ),
+                    e.evidence_text(),
                     format!("{}%", e.confidence),
                 ]
             })

@@ -116,6 +116,16 @@ pub struct EndpointRow {
     pub outputs: Vec<ArrivalRow>,
 }
 
+impl EndpointRow {
+    /// The evidence in one line: rule, tag, sweep transaction.
+    pub fn evidence_text(&self) -> String {
+        match &self.sweep_txid {
+            Some(s) => format!("{}: {}; sweep {s}", self.rule, self.tag),
+            None => format!("{}: {}", self.rule, self.tag),
+        }
+    }
+}
+
 /// An output arriving at an endpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArrivalRow {

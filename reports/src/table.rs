@@ -30,7 +30,8 @@ pub const KEYS: &[&str] = &[
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-fn write(header: Vec<String>, rows: Vec<Vec<String>>) -> Vec<u8> {
+/// A CSV file: UTF-8 with a BOM, `header` then `rows`.
+pub(crate) fn csv_with_bom(header: Vec<String>, rows: Vec<Vec<String>>) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().from_writer(BOM.to_vec());
     // Writing to a Vec cannot fail.
     w.write_record(&header).expect("in-memory CSV");
@@ -91,7 +92,7 @@ pub fn endpoints(r: &Report, lang: Lang) -> Vec<u8> {
             ]
         })
         .collect();
-    write(h, rows)
+    csv_with_bom(h, rows)
 }
 
 /// `hops.csv`.
@@ -139,7 +140,7 @@ pub fn hops(r: &Report, lang: Lang) -> Vec<u8> {
             ]
         })
         .collect();
-    write(h, rows)
+    csv_with_bom(h, rows)
 }
 
 /// The number part of an amount text (`10.00000000 BTC` → `10.00000000`).

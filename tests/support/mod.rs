@@ -90,6 +90,37 @@ pub fn eth_ingest_args<'a>(db: &'a str, url: &'a str, extra: &[&'a str]) -> Vec<
     all
 }
 
+/// The laundering route of every truth group, by group id.
+pub fn truth_routes(records: &[serde_json::Value]) -> std::collections::BTreeMap<u64, String> {
+    records
+        .iter()
+        .filter(|r| r["type"] == "group")
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["route"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The `[[seed]]` tables of a truth case's payments.
+pub fn truth_seeds(case: &serde_json::Value) -> String {
+    case["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "[[seed]]\nchain = \"bitcoin\"\npayment = \"{}:{}\"\n",
+                p["txid"].as_str().unwrap(),
+                p["vout"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A free TCP port on 127.0.0.1 for a test node.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -217,13 +217,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
         }
         (None, None) => bail!("give a case file or `address ADDR`"),
     };
-    let coins: Vec<SeedCoin> = seeds
-        .iter()
-        .map(|s| SeedCoin {
-            out: s.out,
-            amount: s.value,
-        })
-        .collect();
+    let coins = seed_coins(&seeds);
     let models = parse_models(&o.model)?;
     let mut traces = Vec::new();
     // Every model reads the same ledger data: one source, its caches shared.
@@ -354,13 +348,7 @@ pub fn trace_docs(
     for (path, c) in cases {
         let seeds =
             case::ledger::resolve(c, &store).with_context(|| format!("case {}", path.display()))?;
-        let coins: Vec<SeedCoin> = seeds
-            .iter()
-            .map(|s| SeedCoin {
-                out: s.out,
-                amount: s.value,
-            })
-            .collect();
+        let coins = seed_coins(&seeds);
         let t = trace::trace_forward(&mut src, &coins, params, &trace::Quiet)?;
         let file = TraceFile {
             tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
@@ -371,4 +359,15 @@ pub fn trace_docs(
         docs.push(serde_json::from_value(serde_json::to_value(&file)?)?);
     }
     Ok(docs)
+}
+
+/// The ledger outputs of resolved seeds as trace seeds, each carrying its value.
+fn seed_coins(seeds: &[case::ledger::SeedOutput]) -> Vec<SeedCoin> {
+    seeds
+        .iter()
+        .map(|s| SeedCoin {
+            out: s.out,
+            amount: s.value,
+        })
+        .collect()
 }
