@@ -187,8 +187,40 @@ fn html(k: &Linkage) -> String {
     o
 }
 
-fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
-    crate::table::csv_with_bom(header.iter().map(|h| h.to_string()).collect(), rows)
+/// A CSV column's header in the report's language.
+fn column(l: Lang, key: &str) -> &'static str {
+    let (ja, en) = match key {
+        "case_a" => ("事件A", "case_a"),
+        "case_b" => ("事件B", "case_b"),
+        "score" => ("強さ", "score"),
+        "kind" => ("共有の種類", "kind"),
+        "key" => ("共有先", "key"),
+        "label" => ("名称", "label"),
+        "amount_a" => ("金額A", "amount_a"),
+        "amount_b" => ("金額B", "amount_b"),
+        "hop_a" => ("ホップA", "hop_a"),
+        "hop_b" => ("ホップB", "hop_b"),
+        "evidence_a" => ("根拠取引A", "evidence_a"),
+        "evidence_b" => ("根拠取引B", "evidence_b"),
+        "heuristics" => ("ヒューリスティック", "heuristics"),
+        "confidence" => ("確信度", "confidence"),
+        "case" => ("事件", "case"),
+        "prefecture" => ("都道府県", "prefecture"),
+        "crime" => ("罪種", "crime"),
+        "reported" => ("届出日", "reported"),
+        "traced" => ("追跡額", "traced"),
+        "group" => ("グループ", "group"),
+        _ => ("", ""),
+    };
+    match l {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+fn csv_bytes(l: Lang, header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
+    let header = header.iter().map(|h| column(l, h).to_string()).collect();
+    crate::table::csv_with_bom(header, rows)
 }
 
 /// Shared entities and the cases at each (transactions left out: they are
@@ -400,6 +432,7 @@ pub fn artifacts(
         (
             "links.csv".to_string(),
             csv_bytes(
+                k.lang,
                 &[
                     "case_a",
                     "case_b",
@@ -422,6 +455,7 @@ pub fn artifacts(
         (
             "cases.csv".to_string(),
             csv_bytes(
+                k.lang,
                 &["case", "prefecture", "crime", "reported", "traced", "group"],
                 cases,
             ),
@@ -433,4 +467,58 @@ pub fn artifacts(
     let m = manifest(&files);
     files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_and_label_has_both_languages() {
+        let columns = [
+            "case_a",
+            "case_b",
+            "score",
+            "kind",
+            "key",
+            "label",
+            "amount_a",
+            "amount_b",
+            "hop_a",
+            "hop_b",
+            "evidence_a",
+            "evidence_b",
+            "heuristics",
+            "confidence",
+            "case",
+            "prefecture",
+            "crime",
+            "reported",
+            "traced",
+            "group",
+        ];
+        let labels = [
+            "prefectures",
+            "groups",
+            "links",
+            "graph",
+            "cases",
+            "linked",
+            "cross",
+            "score",
+            "shared",
+            "evidence",
+            "prefecture",
+            "none",
+        ];
+        for l in [Lang::Ja, Lang::En] {
+            for c in columns {
+                assert!(!column(l, c).is_empty(), "{c}");
+            }
+            for k in labels {
+                assert!(!label(l, k).is_empty(), "{k}");
+            }
+        }
+        assert_eq!(column(Lang::Ja, "case_a"), "事件A");
+    }
 }
