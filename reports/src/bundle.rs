@@ -14,7 +14,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::manifest::manifest;
+use crate::manifest::with_manifest;
 use crate::Error;
 
 /// Format version of `bundle.json`.
@@ -79,9 +79,7 @@ pub fn export(
         "traces": traces.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
     });
     files.insert(0, ("bundle.json".to_string(), pretty(&meta)));
-    let m = manifest(&files);
-    files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
-    files
+    with_manifest(files)
 }
 
 /// The bundle fingerprint: SHA-256 of its manifest.

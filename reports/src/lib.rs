@@ -40,7 +40,7 @@ pub const REPORT_SCHEMA: &str = include_str!("../schema/trace-report.schema.json
 pub fn artifacts(r: &Report, font: &pdf::FontFile) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let mut json = serde_json::to_vec_pretty(r).expect("a report serialises");
     json.push(b'\n');
-    let mut files = vec![
+    let files = vec![
         ("report.html".to_string(), html::render(r).into_bytes()),
         ("report.json".to_string(), json),
         ("endpoints.csv".to_string(), table::endpoints(r, r.lang)),
@@ -52,7 +52,5 @@ pub fn artifacts(r: &Report, font: &pdf::FontFile) -> Result<Vec<(String, Vec<u8
             graphfile::graphml(r).into_bytes(),
         ),
     ];
-    let m = manifest::manifest(&files);
-    files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
-    Ok(files)
+    Ok(manifest::with_manifest(files))
 }

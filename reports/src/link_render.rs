@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::html::esc;
 use crate::lang::Lang;
 use crate::link::Linkage;
-use crate::manifest::manifest;
+use crate::manifest::with_manifest;
 
 fn title(l: Lang) -> &'static str {
     match l {
@@ -186,6 +186,27 @@ fn html(k: &Linkage) -> String {
     o.push_str("</body></html>\n");
     o
 }
+
+/// Columns of `links.csv` (one row per shared entity of a link).
+const LINK_COLUMNS: [&str; 14] = [
+    "case_a",
+    "case_b",
+    "score",
+    "kind",
+    "key",
+    "label",
+    "amount_a",
+    "amount_b",
+    "hop_a",
+    "hop_b",
+    "evidence_a",
+    "evidence_b",
+    "heuristics",
+    "confidence",
+];
+
+/// Columns of `cases.csv`.
+const CASE_COLUMNS: [&str; 6] = ["case", "prefecture", "crime", "reported", "traced", "group"];
 
 /// A CSV column's header in the report's language.
 fn column(l: Lang, key: &str) -> &'static str {
@@ -426,47 +447,22 @@ pub fn artifacts(
             ]
         })
         .collect();
-    let mut files = vec![
+    let files = vec![
         ("linkage.html".to_string(), html(k).into_bytes()),
         ("linkage.json".to_string(), json),
         (
             "links.csv".to_string(),
-            csv_bytes(
-                k.lang,
-                &[
-                    "case_a",
-                    "case_b",
-                    "score",
-                    "kind",
-                    "key",
-                    "label",
-                    "amount_a",
-                    "amount_b",
-                    "hop_a",
-                    "hop_b",
-                    "evidence_a",
-                    "evidence_b",
-                    "heuristics",
-                    "confidence",
-                ],
-                links,
-            ),
+            csv_bytes(k.lang, &LINK_COLUMNS, links),
         ),
         (
             "cases.csv".to_string(),
-            csv_bytes(
-                k.lang,
-                &["case", "prefecture", "crime", "reported", "traced", "group"],
-                cases,
-            ),
+            csv_bytes(k.lang, &CASE_COLUMNS, cases),
         ),
         ("linkage.pdf".to_string(), pdf(k, font)?),
         ("linkage.dot".to_string(), dot(k).into_bytes()),
         ("linkage.graphml".to_string(), graphml(k).into_bytes()),
     ];
-    let m = manifest(&files);
-    files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
-    Ok(files)
+    Ok(with_manifest(files))
 }
 
 #[cfg(test)]
@@ -475,28 +471,7 @@ mod tests {
 
     #[test]
     fn every_column_and_label_has_both_languages() {
-        let columns = [
-            "case_a",
-            "case_b",
-            "score",
-            "kind",
-            "key",
-            "label",
-            "amount_a",
-            "amount_b",
-            "hop_a",
-            "hop_b",
-            "evidence_a",
-            "evidence_b",
-            "heuristics",
-            "confidence",
-            "case",
-            "prefecture",
-            "crime",
-            "reported",
-            "traced",
-            "group",
-        ];
+        let columns = LINK_COLUMNS.iter().chain(&CASE_COLUMNS);
         let labels = [
             "prefectures",
             "groups",
@@ -512,7 +487,7 @@ mod tests {
             "none",
         ];
         for l in [Lang::Ja, Lang::En] {
-            for c in columns {
+            for c in columns.clone() {
                 assert!(!column(l, c).is_empty(), "{c}");
             }
             for k in labels {

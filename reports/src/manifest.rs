@@ -13,6 +13,13 @@ pub fn manifest(files: &[(String, Vec<u8>)]) -> String {
     lines.concat()
 }
 
+/// `files` with their `MANIFEST.sha256` appended.
+pub fn with_manifest(mut files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let m = manifest(&files);
+    files.push(("MANIFEST.sha256".to_string(), m.into_bytes()));
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `tracer export` and `tracer import`: a case's trace results as a bundle
 //! another force can verify and bring into its own analysis.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::report_cmd::trace_files;
-use tracer::output::{print_json, write_whole};
+use tracer::output::{print_json, write_files};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -77,14 +77,6 @@ fn report(d: &Done, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, bytes) in files {
-        write_whole(&dir.join(name), bytes)?;
-    }
-    Ok(())
-}
-
 fn fingerprint(files: &[(String, Vec<u8>)]) -> String {
     let manifest = files.iter().find(|(n, _)| n == "MANIFEST.sha256");
     manifest
@@ -124,7 +116,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
         redact,
         concat!("tracer ", env!("CARGO_PKG_VERSION")),
     );
-    write_all(&a.out, &files)?;
+    write_files(&a.out, &files)?;
     report(
         &Done {
             case: case.id.clone(),
@@ -164,7 +156,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
         );
     }
     let files: Vec<(String, Vec<u8>)> = v.files.into_iter().collect();
-    write_all(&dir, &files)?;
+    write_files(&dir, &files)?;
     report(
         &Done {
             case: id,

@@ -9,7 +9,7 @@ use clap::Args;
 use heuristics::trace::Model;
 use reports::{Lang, TraceDoc};
 
-use tracer::output::{command_line, print_json, write_whole};
+use tracer::output::{command_line, print_json, write_files};
 
 #[derive(Args)]
 pub struct LinkArgs {
@@ -71,11 +71,8 @@ pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
         Lang::parse(&a.lang).expect("clap checks"),
         vec![command_line()],
     );
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let font = reports::pdf::FontFile::find()?;
-    for (name, bytes) in reports::link_render::artifacts(&linkage, &font)? {
-        write_whole(&a.out.join(name), &bytes)?;
-    }
+    write_files(&a.out, &reports::link_render::artifacts(&linkage, &font)?)?;
     if a.json {
         return print_json(&linkage);
     }

@@ -21,6 +21,15 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Writes each of `files` (name, bytes) whole into `dir`, creating it.
+pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, bytes) in files {
+        write_whole(&dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
 /// Writes `v` as pretty JSON with a final newline to `path`.
 pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(v)?;

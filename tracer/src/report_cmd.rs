@@ -10,7 +10,7 @@ use chain_adapters::store::{Store, StoreOptions};
 use clap::Args;
 use reports::{Inputs, Lang, Prices, TraceDoc};
 
-use tracer::output::{command_line, print_json, write_whole};
+use tracer::output::{command_line, print_json, write_files};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -143,11 +143,8 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, a: ReportArgs) -> Result<()> {
     };
     let report = reports::build(&traces, &inputs);
     let font = reports::pdf::FontFile::find()?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let files = reports::artifacts(&report, &font)?;
-    for (name, bytes) in &files {
-        write_whole(&a.out.join(name), bytes)?;
-    }
+    write_files(&a.out, &files)?;
     let written: Vec<String> = files
         .iter()
         .map(|(n, _)| a.out.join(n).display().to_string())
