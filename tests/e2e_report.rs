@@ -360,26 +360,26 @@ fn report_inputs_that_do_not_fit_are_refused() {
     let trace_dir = dir.join("trace");
     std::fs::create_dir_all(&trace_dir).unwrap();
     let out = dir.join("out");
+    // `tracer [GLOBAL…] report CASE --trace DIR --out OUT [EXTRA…]`, expected to fail.
+    let refused = |global: &[&str], case: &Path, extra: &[&str]| {
+        let mut args = global.to_vec();
+        args.extend([
+            "report",
+            s(case),
+            "--trace",
+            s(&trace_dir),
+            "--out",
+            s(&out),
+        ]);
+        args.extend_from_slice(extra);
+        stderr(&fails(&args))
+    };
     // No trace yet.
-    let e = stderr(&fails(&[
-        "report",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-    ]));
+    let e = refused(&[], &case, &[]);
     assert!(e.contains("no trace.json"), "{e}");
     // A trace file that is not one.
     std::fs::write(trace_dir.join("trace.json"), "{\"tool\": \"x\"").unwrap();
-    let e = stderr(&fails(&[
-        "report",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-    ]));
+    let e = refused(&[], &case, &[]);
     assert!(e.contains("trace.json: not a tracer trace file"), "{e}");
     // A trace of another case.
     let other = dir.join("other.toml");
@@ -391,14 +391,10 @@ fn report_inputs_that_do_not_fit_are_refused() {
     )
     .unwrap();
     let real_db = dir.join("real");
-    ok(&[
-        "--db",
-        s(&real_db),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        s(&support::fixture("bitcoin/blk-heights-0-4312.dat")),
-    ]);
+    support::ingest_main(
+        &real_db,
+        &support::fixture("bitcoin/blk-heights-0-4312.dat"),
+    );
     ok(&[
         "--db",
         s(&real_db),
@@ -409,54 +405,22 @@ fn report_inputs_that_do_not_fit_are_refused() {
         "--level",
         "address",
     ]);
-    let e = stderr(&fails(&[
-        "report",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-    ]));
+    let e = refused(&[], &case, &[]);
     assert!(
         e.contains("was traced for case OSAKA-2026-0002, not TOKYO-2026-0001"),
         "{e}"
     );
     // A ledger other than the one traced.
-    let e = stderr(&fails(&[
-        "--db",
-        s(&db),
-        "report",
-        s(&other),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-    ]));
+    let e = refused(&["--db", s(&db)], &other, &[]);
     assert!(e.contains("trace again on this ledger"), "{e}");
     // A price file with a bad line.
     let prices = dir.join("p.csv");
     std::fs::write(&prices, "date,symbol,jpy\n2009-01-12,BTC,cheap\n").unwrap();
-    let e = stderr(&fails(&[
-        "report",
-        s(&other),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-        "--prices",
-        s(&prices),
-    ]));
+    let e = refused(&[], &other, &["--prices", s(&prices)]);
     assert!(e.contains("p.csv:2: \"cheap\" is not a price"), "{e}");
     // A broken case file.
     std::fs::write(&case, "format = 1\n[case]\nid = 3\n").unwrap();
-    let e = stderr(&fails(&[
-        "report",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&out),
-    ]));
+    let e = refused(&[], &case, &[]);
     assert!(e.contains("case.toml:"), "{e}");
     assert!(!out.exists(), "nothing written on refusal");
 }
@@ -466,14 +430,7 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = dir.join("db");
-    ok(&[
-        "--db",
-        s(&db),
-        "ingest",
-        "bitcoin",
-        "--blocks-dir",
-        s(&support::fixture("bitcoin/blk-heights-0-4312.dat")),
-    ]);
+    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
     let case = support::fixture("cases/tokyo-2026-0001.toml");
     let trace_dir = dir.join("trace");
     ok(&[
