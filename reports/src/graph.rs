@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::lang::Lang;
 use crate::report::Report;
 
 /// Hops drawn at most (the largest by amount).
@@ -50,6 +51,16 @@ pub struct Layout {
     pub nodes: Vec<NodeBox>,
     /// Arrows.
     pub arrows: Vec<Arrow>,
+}
+
+/// The note under a graph that shows only the largest hops (`None` when it
+/// shows them all).
+pub fn cut_note(lang: Lang, hops: usize) -> Option<String> {
+    (hops > GRAPH_MAX_HOPS).then(|| {
+        lang.t("graph_cut")
+            .replace("{n}", &GRAPH_MAX_HOPS.to_string())
+            .replace("{m}", &hops.to_string())
+    })
 }
 
 /// `1Q2TWHE3…Jvm3`: enough of an address to recognise it.
@@ -127,5 +138,20 @@ pub fn layout(r: &Report) -> Layout {
         height: MARGIN * 2.0 + rows as f32 * ROW_H,
         nodes,
         arrows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_graph_says_how_many_hops_it_shows() {
+        assert_eq!(cut_note(Lang::En, GRAPH_MAX_HOPS), None);
+        assert_eq!(
+            cut_note(Lang::En, GRAPH_MAX_HOPS + 1).as_deref(),
+            Some("The graph shows the 120 largest of 121 hops.")
+        );
+        assert!(cut_note(Lang::Ja, 500).unwrap().contains("全500件"));
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::graph::GRAPH_MAX_HOPS;
+use crate::graph::cut_note;
 use crate::lang::Lang;
 use crate::report::{HopRow, Report};
 
@@ -157,11 +157,7 @@ pub fn render(r: &Report) -> String {
     endpoint_section(&mut o, r);
     let _ = write!(o, "<h2>{}</h2>", esc(l.t("graph")));
     o.push_str(&crate::svg::flow_graph(r));
-    if r.hops.len() > GRAPH_MAX_HOPS {
-        let note = l
-            .t("graph_cut")
-            .replace("{n}", &GRAPH_MAX_HOPS.to_string())
-            .replace("{m}", &r.hops.len().to_string());
+    if let Some(note) = cut_note(l, r.hops.len()) {
         let _ = write!(o, "<p class=\"note\">{}</p>", esc(&note));
     }
     summary_section(&mut o, r);

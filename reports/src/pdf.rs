@@ -20,7 +20,7 @@ use krilla::text::{Font, TextDirection};
 use krilla::Document;
 use sha2::{Digest, Sha256};
 
-use crate::graph::{layout, BOX_H, BOX_W, GRAPH_MAX_HOPS};
+use crate::graph::{cut_note, layout, BOX_H, BOX_W};
 use crate::report::Report;
 use crate::Error;
 
@@ -383,10 +383,7 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
 
     flow.heading(&t("graph"), 11.0);
     flow.graph(r);
-    if r.hops.len() > GRAPH_MAX_HOPS {
-        let note = t("graph_cut")
-            .replace("{n}", &GRAPH_MAX_HOPS.to_string())
-            .replace("{m}", &r.hops.len().to_string());
+    if let Some(note) = cut_note(l, r.hops.len()) {
         flow.para(&note, SMALL);
     }
 
