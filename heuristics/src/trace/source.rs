@@ -70,6 +70,8 @@ pub struct Source<'a> {
     addrs: HashMap<AddrId, Rc<AddrInfo>>,
     attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
     exchanges: Option<Rc<std::collections::BTreeMap<AddrId, String>>>,
+    /// Per address, the transactions in which it sweeps as a deposit address.
+    sweeps: HashMap<AddrId, Vec<TxId>>,
 }
 
 impl<'a> Source<'a> {
@@ -110,6 +112,7 @@ impl<'a> Source<'a> {
             addrs: HashMap::default(),
             attribution: HashMap::default(),
             exchanges: None,
+            sweeps: HashMap::default(),
         })
     }
 
@@ -239,6 +242,9 @@ impl<'a> Source<'a> {
     /// Whether `addr`, in transaction `tx`, sweeps into an exchange wallet
     /// as that exchange's deposit address ([`crate::deposit`]).
     pub fn deposit_sweep(&mut self, addr: AddrId, tx: TxId) -> Result<bool> {
+        if let Some(txs) = self.sweeps.get(&addr) {
+            return Ok(txs.contains(&tx));
+        }
         let Some(analysis) = self.analysis else {
             return Ok(false);
         };
@@ -251,11 +257,13 @@ impl<'a> Source<'a> {
             }
         };
         let params = crate::deposit::DepositParams::default();
-        Ok(
-            crate::deposit::sweeps_of(self.store, addr, &exchanges, &params)?
-                .iter()
-                .any(|s| s.tx == tx),
-        )
+        let txs: Vec<TxId> = crate::deposit::sweeps_of(self.store, addr, &exchanges, &params)?
+            .iter()
+            .map(|s| s.tx)
+            .collect();
+        let found = txs.contains(&tx);
+        self.sweeps.insert(addr, txs);
+        Ok(found)
     }
 
     /// What the tags say about node `n` if they make it a service.
