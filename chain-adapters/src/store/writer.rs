@@ -395,10 +395,13 @@ impl<'a> LedgerWriter<'a> {
                 None => 0,
             };
             if let Some(a) = addr {
-                touched.entry((a, asset)).or_default().0 += o.value;
+                // Token amounts come from untrusted logs: sum without overflow.
+                let t = touched.entry((a, asset)).or_default();
+                t.0 = t.0.saturating_add(o.value);
             }
             if let Some(f) = from {
-                touched.entry((f, asset)).or_default().1 += o.value;
+                let t = touched.entry((f, asset)).or_default();
+                t.1 = t.1.saturating_add(o.value);
             }
             if b.chain == Chain::Bitcoin && o.kind != AddressKind::NullData {
                 // A later duplicate txid (BIP30 cases) overwrites, as in Bitcoin Core.
@@ -680,5 +683,75 @@ impl Drop for LedgerWriter<'_> {
     /// A batch handed to the background is a whole batch: let it land.
     fn drop(&mut self) {
         let _ = self.wait_in_flight();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{NewOutput, TokenInfo};
+    use crate::store::StoreOptions;
+
+    fn account(b: u8) -> AddressKey {
+        AddressKey {
+            chain: Chain::Ethereum,
+            kind: AddressKind::Account,
+            payload: vec![b; 20],
+            detail: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn huge_token_amounts_sum_without_wrapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), StoreOptions::default()).unwrap();
+        let spam = |to: u8| NewOutput {
+            addr: Some(account(to)),
+            kind: AddressKind::Account,
+            value: Amount::MAX,
+            token: Some(account(9)),
+            from: Some(account(1)),
+        };
+        let block = NewBlock {
+            chain: Chain::Ethereum,
+            height: 5,
+            hash: [5; 32],
+            prev_hash: [4; 32],
+            time: 1,
+            size: 0,
+            txs: vec![NewTx {
+                hash: [7; 32],
+                version: 2,
+                locktime: 0,
+                size: 0,
+                vsize: 0,
+                flags: 0,
+                inputs: vec![NewInput::Fee {
+                    payer: account(1),
+                    value: 21,
+                }],
+                outputs: vec![spam(2), spam(2)],
+            }],
+            tokens: vec![(account(9), TokenInfo::default())],
+            contracts: vec![(account(9), 0)],
+        };
+        let mut w = store.writer().unwrap();
+        w.add_block(&block).unwrap();
+        w.finish().unwrap();
+        let to = store.addr_id(&account(2)).unwrap().unwrap();
+        let token = store.addr_id(&account(9)).unwrap().unwrap();
+        let h = store.history(to).unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].asset, crate::ledger::asset_of_token(token));
+        assert_eq!(h[0].received, Amount::MAX, "saturated, not wrapped");
+        let from = store.addr_id(&account(1)).unwrap().unwrap();
+        let sent: Vec<(u32, Amount)> = store
+            .history(from)
+            .unwrap()
+            .iter()
+            .map(|e| (e.asset, e.sent))
+            .collect();
+        assert_eq!(sent, vec![(0, 21), (h[0].asset, Amount::MAX)]);
+        assert_eq!(store.contract_mark(token).unwrap(), Some(0));
     }
 }
