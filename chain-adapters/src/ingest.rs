@@ -126,9 +126,11 @@ pub(crate) fn add_and_maybe_commit(
     summary.bytes += u64::from(block.size);
     progress.block(block.height, u64::from(block.size));
     if w.pending_blocks() >= opts.batch_blocks || w.pending_bytes() >= opts.batch_bytes {
+        let before = w.durable_tip(block.chain);
         w.commit()?;
-        if let Some(t) = w.durable_tip(block.chain) {
-            progress.committed(t.height);
+        match w.durable_tip(block.chain) {
+            Some(t) if Some(t) != before => progress.committed(t.height),
+            _ => {}
         }
     }
     Ok(())
@@ -250,10 +252,11 @@ pub fn ingest_blk_files(
             add_and_maybe_commit(&mut w, &to_new_block(g, 0), opts, &mut summary, progress)?;
         }
     }
-    store.set_bulk_load(true)?;
+    w.set_bulk_load(true)?;
     let result = ingest_chain(&files, &chain, start, &mut w, opts, &mut summary, progress);
-    // Compaction of the bulk-loaded column families resumes in the background.
-    let resumed = store.set_bulk_load(false);
+    // Everything is flushed; compaction of the bulk-loaded column families
+    // resumes in the background.
+    let resumed = w.set_bulk_load(false);
     result?;
     resumed?;
     finish(&mut w, Chain::Bitcoin, &mut summary, started)?;

@@ -10,6 +10,13 @@ mod render;
 mod report_cmd;
 mod trace_cmd;
 
+
+/// mimalloc: worker threads decode blocks the writer thread frees; glibc's
+/// per-thread arenas keep such memory, mimalloc returns it, so ingest memory
+/// stays bounded by the cache and batch settings.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -18,6 +18,8 @@
 //! committed block. Query commands open the DB read-only, so they work while
 //! an ingest runs.
 
+mod cache;
+mod utxo;
 mod writer;
 
 pub use writer::LedgerWriter;
@@ -63,8 +65,16 @@ pub const COLUMN_FAMILIES: [&str; 10] = [
     CF_SPENDS,
 ];
 
+/// Column families that ingest writes but never reads: bulk load leaves
+/// them uncompacted.
+const WRITE_ONLY_AT_INGEST: [&str; 5] = [CF_TXS, CF_TX_INDEX, CF_HISTORY, CF_SPENDS, CF_ADDRS];
+
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_COUNTERS: &[u8] = b"counters";
+/// Tx id (BE) up to which the `utxo` column family is current (absent: the
+/// next tx id, as in ledgers written before the unspent-output set was
+/// written lazily).
+const META_UTXO_SYNCED: &[u8] = b"utxo_synced_to";
 /// Prefix of token records: `token/` + contract address id (BE) → [`TokenInfo`].
 const META_TOKEN_PREFIX: &[u8] = b"token/";
 /// Prefix of contract marks: `contract/` + address id (BE) → tx id (BE) of
@@ -216,6 +226,9 @@ impl Store {
         db_opts.set_max_open_files(512);
         db_opts.set_max_background_jobs(2);
         db_opts.set_keep_log_file_num(3);
+        // Bulk load writes without the WAL: flushing every column family at
+        // once keeps what reaches the disk a prefix of whole batches.
+        db_opts.set_atomic_flush(true);
         let cfs = COLUMN_FAMILIES
             .iter()
             .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache, opts)));
@@ -356,6 +369,11 @@ impl Store {
                 Ok(c)
             })?
             .unwrap_or_default())
+    }
+
+    /// Tx id up to which the stored unspent outputs are current, if marked.
+    fn utxo_synced_to(&self) -> Result<Option<TxId>> {
+        self.decoded(CF_META, META_UTXO_SYNCED, be_u64)
     }
 
     /// Block at `height` on `chain`'s stored main chain.
@@ -517,16 +535,17 @@ impl Store {
         Ok(sha256::Hash::from_engine(eng).to_string())
     }
 
-    /// Decodes every record of `cf` from key `start` on, in key order, and
-    /// hands it to `f`.
+    /// Decodes the records of `cf` from key `start` on, in key order, and
+    /// hands them to `f` while it returns `true`. Returns whether every
+    /// record was seen.
     fn for_each_record<K, V>(
         &self,
         cf: &'static str,
         start: &[u8],
         key: impl Fn(&[u8]) -> Result<K, DecodeError>,
         value: impl Fn(&[u8]) -> Result<V, DecodeError>,
-        mut f: impl FnMut(K, V),
-    ) -> Result<()> {
+        mut f: impl FnMut(K, V) -> bool,
+    ) -> Result<bool> {
         let mode = IteratorMode::From(start, Direction::Forward);
         for item in self.db.iterator_cf(self.cf(cf), mode) {
             let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
@@ -535,14 +554,40 @@ impl Store {
                 key: hex::encode(&k),
                 source,
             };
-            f(key(&k).map_err(corrupt)?, value(&v).map_err(corrupt)?);
+            if !f(key(&k).map_err(corrupt)?, value(&v).map_err(corrupt)?) {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Calls `f` for every address id and key, in id order.
-    pub fn for_each_address(&self, f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
-        self.for_each_record(CF_ADDRS, &[], be_u32, AddressKey::decode, f)
+    pub fn for_each_address(&self, mut f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
+        self.for_each_record(CF_ADDRS, &[], be_u32, AddressKey::decode, |id, k| {
+            f(id, k);
+            true
+        })
+        .map(drop)
+    }
+
+    /// Hands every address-index entry (index key, id) to `f` while it
+    /// returns `true`; returns whether every entry was seen.
+    fn scan_address_index(&self, f: impl FnMut(Vec<u8>, AddrId) -> bool) -> Result<bool> {
+        self.for_each_record(CF_ADDR_INDEX, &[], |k| Ok(k.to_vec()), be_u32, f)
+    }
+
+    /// Hands every unspent output (txid, vout, producing tx, output) to `f`
+    /// while it returns `true`; returns whether every one was seen.
+    fn scan_unspent(&self, f: impl FnMut((Hash32, u32), (TxId, Unspent)) -> bool) -> Result<bool> {
+        let key = |k: &[u8]| -> Result<(Hash32, u32), DecodeError> {
+            let bad = || DecodeError { what: "utxo key" };
+            let txid: Hash32 = k
+                .get(..32)
+                .and_then(|t| t.try_into().ok())
+                .ok_or_else(bad)?;
+            Ok((txid, be_u32(k.get(32..).ok_or_else(bad)?)?))
+        };
+        self.for_each_record(CF_UTXO, &[], key, decode_utxo, f)
     }
 
     /// Calls `f` for every transaction, in id order.
@@ -573,6 +618,7 @@ impl Store {
                             let _ =
                                 send.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
                         }
+                        true
                     },
                 )?;
                 let _ = send.send(chunk);
@@ -600,7 +646,8 @@ impl Store {
     /// reads) are not compacted until the mode ends, so a long ingest spends
     /// its CPU on new blocks instead of re-sorting the same records repeatedly.
     /// Look-up CFs (UTXOs, address and block indexes) keep compacting.
-    pub fn set_bulk_load(&self, on: bool) -> Result<()> {
+    /// See [`LedgerWriter::set_bulk_load`].
+    fn set_bulk_load(&self, on: bool) -> Result<()> {
         let (slowdown, stop) = if on {
             (100_000, 100_000)
         } else {
@@ -615,14 +662,7 @@ impl Store {
             ("level0_slowdown_writes_trigger", slowdown.as_str()),
             ("level0_stop_writes_trigger", stop.as_str()),
         ];
-        for name in [
-            CF_TXS,
-            CF_TX_INDEX,
-            CF_HISTORY,
-            CF_SPENDS,
-            CF_ADDRS,
-            CF_BLOCKS,
-        ] {
+        for name in WRITE_ONLY_AT_INGEST.into_iter().chain([CF_BLOCKS]) {
             self.db
                 .set_options_cf(self.cf(name), &opts)
                 .map_err(|e| db_err(&self.path, e))?;
