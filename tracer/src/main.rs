@@ -10,10 +10,8 @@ mod render;
 mod report_cmd;
 mod trace_cmd;
 
-
-/// mimalloc: worker threads decode blocks the writer thread frees; glibc's
-/// per-thread arenas keep such memory, mimalloc returns it, so ingest memory
-/// stays bounded by the cache and batch settings.
+/// mimalloc: cheaper than glibc's malloc for the many small allocations of
+/// block decoding and ingest (the `large` chain: 24 s of CPU instead of 28 s).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
