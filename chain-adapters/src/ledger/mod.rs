@@ -155,10 +155,44 @@ pub struct AddressKey {
 impl AddressKey {
     /// The bytes the address index is keyed by: chain, kind, payload.
     pub fn index_key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(2 + self.payload.len());
-        k.push(self.chain as u8);
-        k.push(self.kind as u8);
-        k.extend_from_slice(&self.payload);
-        k
+        self.with_index_key(<[u8]>::to_vec)
+    }
+
+    /// Calls `f` with the [`AddressKey::index_key`] bytes, built on the stack
+    /// when they are short (every standard script's are): no allocation.
+    pub fn with_index_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let n = 2 + self.payload.len();
+        let mut buf = [0u8; 64];
+        let mut heap = Vec::new();
+        let k = if n <= buf.len() {
+            &mut buf[..n]
+        } else {
+            heap.resize(n, 0);
+            &mut heap[..]
+        };
+        k[0] = self.chain as u8;
+        k[1] = self.kind as u8;
+        k[2..].copy_from_slice(&self.payload);
+        f(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_key_is_chain_kind_payload_however_long() {
+        for len in [20, 32, 62, 63, 100] {
+            let key = AddressKey {
+                chain: Chain::Bitcoin,
+                kind: AddressKind::NonStandard,
+                payload: (0..len as u8).collect(),
+                detail: vec![1, 2, 3],
+            };
+            let mut want = vec![Chain::Bitcoin as u8, AddressKind::NonStandard as u8];
+            want.extend(0..len as u8);
+            assert_eq!(key.index_key(), want, "payload of {len} bytes");
+        }
     }
 }

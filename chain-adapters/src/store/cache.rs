@@ -11,25 +11,10 @@
 // foldhash: fast and seeded per process, so crafted chain data cannot force collisions.
 use foldhash::HashMap;
 
-use crate::ledger::{AddrId, AddressKey};
+use crate::ledger::AddrId;
 
 /// Bytes one address entry costs at most, table overhead included.
 const ADDR_ENTRY_BYTES: usize = 64;
-
-/// Calls `f` with `key`'s address-index key (chain, kind, payload), built on
-/// the stack when it is short (every standard script's is).
-pub(super) fn with_index_key<R>(key: &AddressKey, f: impl FnOnce(&[u8]) -> R) -> R {
-    let n = 2 + key.payload.len();
-    let mut buf = [0u8; 64];
-    if n <= buf.len() {
-        buf[0] = key.chain as u8;
-        buf[1] = key.kind as u8;
-        buf[2..n].copy_from_slice(&key.payload);
-        f(&buf[..n])
-    } else {
-        f(&key.index_key())
-    }
-}
 
 /// Address index keys to ids, the common key sizes held inline (no heap
 /// allocation per entry).
@@ -75,11 +60,11 @@ impl AddrIds {
         *self = AddrIds::default();
     }
 
-    /// Every entry, in no particular order, emptying `self`.
-    fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, AddrId)> + '_ {
-        let short = self.short.drain().map(|(k, v)| (k.to_vec(), v));
-        let long = self.long.drain().map(|(k, v)| (k.to_vec(), v));
-        short.chain(long).chain(self.other.drain())
+    /// Hands every entry to `f`, in no particular order.
+    fn for_each(self, mut f: impl FnMut(&[u8], AddrId)) {
+        self.short.into_iter().for_each(|(k, id)| f(&k, id));
+        self.long.into_iter().for_each(|(k, id)| f(&k, id));
+        self.other.into_iter().for_each(|(k, id)| f(&k, id));
     }
 }
 
@@ -127,10 +112,8 @@ impl AddrCache {
     }
 
     /// Takes in every entry of `batch` (addresses that have reached the DB).
-    pub fn absorb(&mut self, mut batch: AddrIds) {
-        for (k, id) in batch.drain() {
-            self.insert(&k, id);
-        }
+    pub fn absorb(&mut self, batch: AddrIds) {
+        batch.for_each(|k, id| self.insert(k, id));
     }
 
     /// Marks a cache filled from the whole index as complete.

@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashSet};
 
 use rocksdb::WriteBatch;
 
-use super::cache::{with_index_key, AddrCache, AddrIds};
+use super::cache::{AddrCache, AddrIds};
 use super::utxo::{tx_changes, UtxoKey, UtxoSet, UtxoWrites};
 use super::{
     block_key, db_err, encode_utxo, hash_key, history_key, meta_contract_key, meta_tip_key,
@@ -338,7 +338,7 @@ impl<'a> LedgerWriter<'a> {
 
     /// Id of `key`, allocating the next dense id if the ledger has not seen it.
     fn resolve_addr(&mut self, key: &AddressKey) -> Result<AddrId> {
-        let known = with_index_key(key, |ik| {
+        let known = key.with_index_key(|ik| {
             self.new_addrs
                 .get(ik)
                 .or_else(|| self.in_flight.as_ref().and_then(|f| f.addrs.get(ik)))
@@ -349,7 +349,7 @@ impl<'a> LedgerWriter<'a> {
         }
         if !self.addr_cache.is_complete() {
             if let Some(id) = self.store.addr_id(key)? {
-                with_index_key(key, |ik| self.addr_cache.insert(ik, id));
+                key.with_index_key(|ik| self.addr_cache.insert(ik, id));
                 return Ok(id);
             }
         }
