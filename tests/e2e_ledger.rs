@@ -129,6 +129,32 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
     assert_eq!(balance_total, coinbase_total - fees);
     assert_eq!(balance_total, 4313 * 5_000_000_000u128);
     assert_eq!(store.tip(Chain::Bitcoin).unwrap().unwrap().height, 4312);
+
+    // Each transaction knows which of its addresses appear for the first
+    // time: exactly those whose history starts with it. Tx 170 introduces
+    // Hal Finney's address, not Satoshi's change back to the block-9 key.
+    let mut txs = Vec::new();
+    store.for_each_tx(|id, t| txs.push((id, t))).unwrap();
+    let (mut fresh, mut reused) = (0, 0);
+    for (id, t) in &txs {
+        for a in t.outputs.iter().filter_map(|o| o.addr) {
+            let first = store.history(a).unwrap()[0].tx;
+            assert_eq!(t.introduces(a), first == *id, "tx {id}, address {a}");
+            if t.introduces(a) {
+                fresh += 1;
+            } else {
+                reused += 1;
+            }
+        }
+    }
+    assert!(fresh > 4313 && reused > 0, "{fresh} fresh, {reused} reused");
+    let (_, t170) = txs
+        .iter()
+        .find(|(_, t)| Chain::Bitcoin.hash_hex(&t.hash) == TX_170)
+        .unwrap();
+    let (hal, change) = (t170.outputs[0].addr.unwrap(), t170.outputs[1].addr.unwrap());
+    assert_eq!(t170.inputs[0].addr, Some(change));
+    assert!(t170.introduces(hal) && !t170.introduces(change));
     drop(store);
 
     // Ingesting the same file again adds nothing and changes nothing.

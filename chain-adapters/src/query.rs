@@ -16,9 +16,24 @@ use crate::store::Store;
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc(secs: u64) -> String {
-    chrono::DateTime::from_timestamp(secs as i64, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| format!("@{secs}"))
+    use chrono::{Datelike, Timelike};
+    match i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+    {
+        // Written field by field: a trace report formats one per hop.
+        Some(t) if (0..=9999).contains(&t.year()) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => format!("@{secs}"),
+    }
 }
 
 /// Formats satoshi as BTC with 8 decimals.
@@ -544,4 +559,20 @@ pub fn address(
         sent: entries.iter().map(|e| e.sent).sum(),
         entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_formats_block_times() {
+        // Block 170 (Satoshi → Hal Finney) and the genesis block.
+        assert_eq!(utc(1_231_731_025), "2009-01-12 03:30:25 UTC");
+        assert_eq!(utc(1_231_006_505), "2009-01-03 18:15:05 UTC");
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        // Untrusted Ethereum timestamps: past year 9999, and out of range.
+        assert_eq!(utc(253_402_300_800), "+10000-01-01 00:00:00 UTC");
+        assert_eq!(utc(u64::MAX), format!("@{}", u64::MAX));
+    }
 }

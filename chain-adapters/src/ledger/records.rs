@@ -156,6 +156,9 @@ pub struct TxRecord {
     pub flags: u8,
     /// Fee paid (inputs minus outputs; 0 for a coinbase).
     pub fee: Amount,
+    /// The address id counter before this transaction: its addresses with
+    /// ids at or above it appear in the ledger here for the first time.
+    pub first_new_addr: AddrId,
     /// Value leaving addresses.
     pub inputs: Vec<Input>,
     /// Value arriving at addresses.
@@ -166,6 +169,12 @@ impl TxRecord {
     /// Whether this is a block's coinbase.
     pub fn is_coinbase(&self) -> bool {
         self.flags & TX_COINBASE != 0
+    }
+
+    /// Whether address `a` (one of this transaction's) appears here for the
+    /// first time in the ledger (a fresh address).
+    pub fn introduces(&self, a: AddrId) -> bool {
+        a >= self.first_new_addr
     }
 
     /// Compact binary form.
@@ -181,6 +190,7 @@ impl TxRecord {
             .uvar(self.vsize.into())
             .byte(self.flags)
             .uvar(self.fee)
+            .uvar(self.first_new_addr.into())
             .uvar(self.inputs.len() as u128);
         for i in &self.inputs {
             match i.prev {
@@ -216,6 +226,7 @@ impl TxRecord {
         let vsize = r.u32("tx vsize")?;
         let flags = r.byte("tx flags")?;
         let fee = r.uvar("tx fee")?;
+        let first_new_addr = r.u32("tx first address")?;
         let n_in = r.count("input count")?;
         let mut inputs = Vec::with_capacity(n_in);
         for _ in 0..n_in {
@@ -259,6 +270,7 @@ impl TxRecord {
             vsize,
             flags,
             fee,
+            first_new_addr,
             inputs,
             outputs,
         })
@@ -577,6 +589,7 @@ mod tests {
             vsize: 275,
             flags: 0,
             fee: 0,
+            first_new_addr: 4,
             inputs: vec![Input {
                 prev: Some(OutRef { tx: 9, vout: 0 }),
                 addr: Some(3),

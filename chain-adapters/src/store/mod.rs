@@ -38,7 +38,8 @@ use crate::ledger::{
 };
 
 /// Version of the on-disk layout; a DB of another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// (2: transaction records carry the address id counter before them.)
+pub const SCHEMA_VERSION: u32 = 2;
 
 const CF_META: &str = "meta";
 const CF_BLOCKS: &str = "blocks";
@@ -469,35 +470,38 @@ impl Store {
         self.decoded(CF_META, &meta_contract_key(id), be_u64)
     }
 
-    /// The transaction in which each address first appeared (its first
-    /// history line), read with one iterator without loading the rest of
-    /// their histories.
-    pub fn first_seen(&self, ids: &[AddrId]) -> Result<Vec<Option<TxId>>> {
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_HISTORY));
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let prefix = id.to_be_bytes();
-            it.seek(prefix);
-            out.push(match it.key() {
-                Some(k) if k.starts_with(&prefix) => Some(history_tx(k)?),
-                _ => None,
-            });
-        }
-        it.status().map_err(|e| db_err(&self.path, e))?;
-        Ok(out)
-    }
-
     /// Where each of `outs` was spent, in one batched read.
     pub fn spent_by_many(&self, outs: &[OutRef]) -> Result<Vec<Option<SpentBy>>> {
-        let cf = self.cf(CF_SPENDS);
         let keys: Vec<[u8; 12]> = outs.iter().map(OutRef::key).collect();
-        let values = self.db.batched_multi_get_cf(cf, keys.iter(), false);
-        let mut out = Vec::with_capacity(outs.len());
+        self.decoded_many(CF_SPENDS, &keys, SpentBy::decode)
+    }
+
+    /// Transactions `ids`, in one batched read (`None` for an unknown id).
+    pub fn txs(&self, ids: &[TxId]) -> Result<Vec<Option<TxRecord>>> {
+        let keys: Vec<[u8; 8]> = ids.iter().map(|id| id.to_be_bytes()).collect();
+        self.decoded_many(CF_TXS, &keys, TxRecord::decode)
+    }
+
+    /// Addresses `ids`, in one batched read (`None` for an unknown id).
+    pub fn addresses(&self, ids: &[AddrId]) -> Result<Vec<Option<AddressKey>>> {
+        let keys: Vec<[u8; 4]> = ids.iter().map(|id| id.to_be_bytes()).collect();
+        self.decoded_many(CF_ADDRS, &keys, AddressKey::decode)
+    }
+
+    /// The records at `keys` of column family `cf`, decoded, in one batched
+    /// read (RocksDB sorts the keys and visits each block once).
+    fn decoded_many<K: AsRef<[u8]>, T>(
+        &self,
+        cf: &'static str,
+        keys: &[K],
+        decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Vec<Option<T>>> {
+        let values = self.db.batched_multi_get_cf(self.cf(cf), keys, false);
+        let mut out = Vec::with_capacity(keys.len());
         for (k, v) in keys.iter().zip(values) {
-            let v = v.map_err(|e| db_err(&self.path, e))?;
-            out.push(match v {
-                Some(v) => Some(SpentBy::decode(&v).map_err(|source| Error::CorruptRecord {
-                    record: CF_SPENDS,
+            out.push(match v.map_err(|e| db_err(&self.path, e))? {
+                Some(v) => Some(decode(&v).map_err(|source| Error::CorruptRecord {
+                    record: cf,
                     key: hex::encode(k),
                     source,
                 })?),

@@ -458,6 +458,7 @@ impl<'a> LedgerWriter<'a> {
     fn add_tx(&mut self, b: &NewBlock, index: u32, tx: &NewTx) -> Result<()> {
         let id = self.counters.next_tx;
         self.counters.next_tx += 1;
+        let first_new_addr = self.counters.next_addr;
         let mut touched: HashMap<(AddrId, u32), (Amount, Amount)> = HashMap::default();
         let mut inputs = Vec::with_capacity(tx.inputs.len());
         for (i, input) in tx.inputs.iter().enumerate() {
@@ -580,6 +581,7 @@ impl<'a> LedgerWriter<'a> {
             vsize: tx.vsize,
             flags: tx.flags,
             fee,
+            first_new_addr,
             inputs,
             outputs,
         };

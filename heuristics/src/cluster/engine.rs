@@ -60,8 +60,6 @@ pub struct Engine {
     pub coinjoins: Vec<(TxId, CoinJoin)>,
     /// Next transaction id to process.
     pub next_tx: TxId,
-    /// Addresses seen so far (ids below this are not fresh).
-    seen: AddrId,
     /// Addresses whose facts changed (an incremental save finds changed
     /// clusters by comparing cluster ids).
     pub(crate) touched: Vec<bool>,
@@ -83,7 +81,6 @@ impl Engine {
             conflicts: Vec::new(),
             coinjoins: Vec::new(),
             next_tx: 0,
-            seen: 0,
             touched: Vec::new(),
             votes: Vec::new(),
         }
@@ -104,7 +101,6 @@ impl Engine {
         e.touched = vec![false; clusters.len()];
         e.facts = facts;
         e.next_tx = next_tx;
-        e.seen = clusters.len() as AddrId;
         e
     }
 
@@ -228,7 +224,6 @@ impl Engine {
         observer: &mut dyn Observer,
     ) {
         self.next_tx = id + 1;
-        let seen = self.seen;
         let max = tx
             .outputs
             .iter()
@@ -238,7 +233,6 @@ impl Engine {
             .max();
         if let Some(m) = max {
             self.grow(m as usize + 1);
-            self.seen = self.seen.max(m + 1);
         }
         let height = u32::try_from(tx.height).unwrap_or(u32::MAX);
         for o in tx.outputs.iter().filter(|o| o.asset == 0) {
@@ -282,7 +276,7 @@ impl Engine {
                 }
             }
             if self.level == Level::CospendChange {
-                decision = self.change(id, tx, first, seen, forward);
+                decision = self.change(id, tx, first, forward);
             }
         }
         observer.judged(id, tx, detected.as_ref(), &self.votes, decision.as_ref());
@@ -293,7 +287,6 @@ impl Engine {
         id: TxId,
         tx: &TxRecord,
         sender: AddrId,
-        seen: AddrId,
         forward: Option<&ForwardFacts>,
     ) -> Option<ChangeDecision> {
         let input_kinds: Vec<AddressKind> = tx
@@ -308,7 +301,7 @@ impl Engine {
         let fresh: Vec<bool> = tx
             .outputs
             .iter()
-            .map(|o| o.addr.is_some_and(|a| a >= seen))
+            .map(|o| o.addr.is_some_and(|a| tx.introduces(a)))
             .collect();
         let ctx = TxContext {
             tx,

@@ -22,7 +22,7 @@ use super::view::{Book, Hop, Rule, Stop, Trace};
 use super::{Granularity, Params, Progress, SeedCoin};
 use crate::error::{Error, Result};
 
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use super::HashMap;
 
 /// Traces `seeds` (outputs of account-chain transactions, all of one
 /// asset) forward under `params`.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use super::HashMap;
 use std::rc::Rc;
 
 use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};

@@ -38,6 +38,9 @@ pub use view::{
 };
 
 use chain_adapters::ledger::{Amount, OutRef};
+
+/// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use serde::Serialize;
 
 use crate::change::VotePolicy;

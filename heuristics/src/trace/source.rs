@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use chain_adapters::ledger::{
-    AddrId, AddressKind, Amount, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
+    AddrId, AddressKey, AddressKind, Amount, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
 };
 
 use super::account::Line;
 
-/// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use super::HashMap;
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
 
@@ -65,7 +64,8 @@ pub struct Source<'a> {
     pub checkpoint: Option<Checkpoint>,
     txs: HashMap<TxId, Rc<TxRecord>>,
     spends: HashMap<TxId, Rc<Vec<Option<SpentBy>>>>,
-    blocks: HashMap<u64, (u64, AddrId)>,
+    /// Block times by height.
+    blocks: HashMap<u64, u64>,
     nodes: HashMap<AddrId, NodeId>,
     addrs: HashMap<AddrId, Rc<AddrInfo>>,
     attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
@@ -130,13 +130,38 @@ impl<'a> Source<'a> {
         Ok(t)
     }
 
-    /// Block time (unix seconds) at `height` of `chain`.
-    pub fn time(&mut self, chain: Chain, height: u64) -> Result<u64> {
-        Ok(self.block(chain, height)?.0)
+    /// Reads the transactions among `ids` not read yet, in one batched read.
+    pub fn prefetch_txs(&mut self, ids: impl IntoIterator<Item = TxId>) -> Result<()> {
+        let mut wanted: Vec<TxId> = ids
+            .into_iter()
+            .filter(|id| !self.txs.contains_key(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for (id, t) in wanted.iter().zip(self.store.txs(&wanted)?) {
+            let t = t.ok_or_else(|| missing(self.store, "tx", id))?;
+            self.txs.insert(*id, Rc::new(t));
+        }
+        Ok(())
     }
 
-    /// Time and first new address id of the block at `height`.
-    fn block(&mut self, chain: Chain, height: u64) -> Result<(u64, AddrId)> {
+    /// Reads the addresses among `ids` not read yet, in one batched read.
+    pub fn prefetch_addrs(&mut self, ids: impl IntoIterator<Item = AddrId>) -> Result<()> {
+        let mut wanted: Vec<AddrId> = ids
+            .into_iter()
+            .filter(|a| !self.addrs.contains_key(a))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for (a, key) in wanted.iter().zip(self.store.addresses(&wanted)?) {
+            let key = key.ok_or_else(|| missing(self.store, "address", a))?;
+            self.addrs.insert(*a, Rc::new(self.info(&key)));
+        }
+        Ok(())
+    }
+
+    /// Block time (unix seconds) at `height` of `chain`.
+    pub fn time(&mut self, chain: Chain, height: u64) -> Result<u64> {
         if let Some(&t) = self.blocks.get(&height) {
             return Ok(t);
         }
@@ -144,8 +169,8 @@ impl<'a> Source<'a> {
             .store
             .block(chain, height)?
             .ok_or_else(|| missing(self.store, "block", height))?;
-        self.blocks.insert(height, (b.time, b.first_new_addr));
-        Ok((b.time, b.first_new_addr))
+        self.blocks.insert(height, b.time);
+        Ok(b.time)
     }
 
     /// Where each output of transaction `id` was spent.
@@ -175,13 +200,17 @@ impl<'a> Source<'a> {
             .store
             .address(a)?
             .ok_or_else(|| missing(self.store, "address", a))?;
-        let info = Rc::new(AddrInfo {
-            shown: self.view.show(&key),
-            kind: key.kind,
-            chain: key.chain,
-        });
+        let info = Rc::new(self.info(&key));
         self.addrs.insert(a, info.clone());
         Ok(info)
+    }
+
+    fn info(&self, key: &AddressKey) -> AddrInfo {
+        AddrInfo {
+            shown: self.view.show(key),
+            kind: key.kind,
+            chain: key.chain,
+        }
     }
 
     /// The level and analysis store when node `n` is a cluster of the build
@@ -359,6 +388,7 @@ impl<'a> Source<'a> {
         if tx.is_coinbase() || !(2..=CHANGE_MAX_OUTPUTS).contains(&addressed) {
             return Ok(None);
         }
+        self.prefetch_addrs(tx.inputs.iter().filter_map(|i| i.addr))?;
         let mut input_kinds = Vec::with_capacity(tx.inputs.len());
         for i in &tx.inputs {
             input_kinds.push(match i.addr {
@@ -366,29 +396,15 @@ impl<'a> Source<'a> {
                 None => AddressKind::NonStandard,
             });
         }
-        // Addresses older than the block cannot be fresh; only newer ones
-        // need a look-up of where they first appeared.
-        let (_, first_new) = self.block(tx.chain, tx.height)?;
-        let newer: Vec<AddrId> = tx
-            .outputs
-            .iter()
-            .filter_map(|o| o.addr.filter(|&a| a >= first_new))
-            .collect();
-        let first: HashMap<AddrId, Option<TxId>> = newer
-            .iter()
-            .copied()
-            .zip(self.store.first_seen(&newer)?)
-            .collect();
         let fresh: Vec<bool> = tx
             .outputs
             .iter()
-            .map(|o| {
-                o.addr
-                    .is_some_and(|a| first.get(&a).copied().flatten() == Some(id))
-            })
+            .map(|o| o.addr.is_some_and(|a| tx.introduces(a)))
             .collect();
+        let spends = self.spends(id, tx)?;
+        self.prefetch_txs(spends.iter().flatten().map(|s| s.tx))?;
         let mut spenders = Vec::with_capacity(tx.outputs.len());
-        for s in self.spends(id, tx)?.iter() {
+        for s in spends.iter() {
             spenders.push(match s {
                 Some(s) => Spender::of(&*self.tx(s.tx)?),
                 None => Spender::default(),

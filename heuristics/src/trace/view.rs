@@ -4,13 +4,14 @@
 //! ids at the end, so output bytes depend only on the inputs.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, TxId};
 use chain_adapters::query::utc;
 use serde::Serialize;
 
 use super::source::{Attribution, NodeId, Source};
-use super::{Params, TRACE_FORMAT};
+use super::{HashMap, Params, TRACE_FORMAT};
 use crate::change::HeuristicSet;
 use crate::cluster::MULTI_INPUT_PRIOR;
 use crate::error::Result;
@@ -510,6 +511,15 @@ impl Book {
     ) -> Result<Trace> {
         let seed_value = self.summary.seed_value;
         let share = |a: Amount| share(a, seed_value);
+        // Every address shown, read in one batch rather than one by one.
+        src.prefetch_addrs(
+            self.nodes
+                .iter()
+                .map(|(&n, s)| s.first_addr.unwrap_or(n))
+                .chain(self.edges.iter().map(|e| e.addr))
+                .chain(self.endpoints.values().map(|acc| acc.deposit)),
+        )?;
+        let mut labels = Labels::default();
         let mut index = BTreeMap::new();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (i, (&n, s)) in self.nodes.iter().enumerate() {
@@ -531,16 +541,16 @@ impl Book {
         let mut sorted = self.edges;
         sorted.sort_by_key(|e| (e.out, e.from, e.to));
         for e in sorted {
-            let (tx, when) = tx_when(src, e.out.tx)?;
+            let tx = labels.of(src, e.out.tx)?;
             let (rule, heuristics, confidence) = e.rule.parts();
             edges.push(EdgeView {
                 from: index[&e.from],
                 to: index[&e.to],
-                txid: tx,
+                txid: tx.txid.clone(),
                 vout: e.out.vout,
                 address: src.show(e.addr)?,
-                height: when.0,
-                time: utc(when.1),
+                height: tx.height,
+                time: tx.time.clone(),
                 value: e.value,
                 amount: e.amount,
                 share: share(e.amount),
@@ -556,13 +566,13 @@ impl Book {
             let mut outputs = Vec::with_capacity(acc.outputs.len());
             let mut amount = 0;
             for &(out, hop, value, a) in &acc.outputs {
-                let (txid, when) = tx_when(src, out.tx)?;
+                let tx = labels.of(src, out.tx)?;
                 amount += a;
                 outputs.push(EndpointOutput {
-                    txid,
+                    txid: tx.txid.clone(),
                     vout: out.vout,
-                    height: when.0,
-                    time: utc(when.1),
+                    height: tx.height,
+                    time: tx.time.clone(),
                     value,
                     amount: a,
                     hop,
@@ -570,7 +580,7 @@ impl Book {
             }
             let (rule, sweep, confidence) = acc.evidence;
             let sweep_txid = match sweep {
-                Some(t) => Some(tx_when(src, t)?.0),
+                Some(t) => Some(labels.of(src, t)?.txid.clone()),
                 None => None,
             };
             endpoints.push(Endpoint {
@@ -601,12 +611,12 @@ impl Book {
         });
         let mut barriers = Vec::with_capacity(self.barriers.len());
         for (tx, (kind, amount)) in self.barriers {
-            let (txid, when) = tx_when(src, tx)?;
+            let tx = labels.of(src, tx)?;
             barriers.push(Barrier {
-                txid,
+                txid: tx.txid.clone(),
                 kind,
-                height: when.0,
-                time: utc(when.1),
+                height: tx.height,
+                time: tx.time.clone(),
                 amount,
             });
         }
@@ -615,9 +625,9 @@ impl Book {
         for (out, amount) in self.seeds {
             let t = src.tx(out.tx)?;
             let o = &t.outputs[out.vout as usize];
-            let (txid, when) = tx_when(src, out.tx)?;
+            let tx = labels.of(src, out.tx)?;
             seeds.push(SeedView {
-                txid,
+                txid: tx.txid.clone(),
                 vout: out.vout,
                 address: match o.addr {
                     Some(a) => Some(src.show(a)?),
@@ -625,8 +635,8 @@ impl Book {
                 },
                 value: o.value,
                 amount,
-                height: when.0,
-                time: utc(when.1),
+                height: tx.height,
+                time: tx.time.clone(),
             });
         }
         Ok(Trace {
@@ -667,11 +677,33 @@ fn role_name(r: u8) -> &'static str {
     }
 }
 
-/// The txid (display hex) and (height, time) of transaction `id`.
-fn tx_when(src: &mut Source<'_>, id: TxId) -> Result<(String, (u64, u64))> {
-    let t = src.tx(id)?;
-    let time = src.time(t.chain, t.height)?;
-    Ok((t.chain.hash_hex(&t.hash), (t.height, time)))
+/// How a transaction is shown in a trace: txid (display hex), block
+/// height and time.
+struct TxLabel {
+    txid: String,
+    height: u64,
+    time: String,
+}
+
+/// Transaction labels, each formatted once (a trace shows a transaction
+/// once per hop out of it).
+#[derive(Default)]
+struct Labels(HashMap<TxId, Rc<TxLabel>>);
+
+impl Labels {
+    fn of(&mut self, src: &mut Source<'_>, id: TxId) -> Result<Rc<TxLabel>> {
+        if let Some(l) = self.0.get(&id) {
+            return Ok(Rc::clone(l));
+        }
+        let t = src.tx(id)?;
+        let l = Rc::new(TxLabel {
+            txid: t.chain.hash_hex(&t.hash),
+            height: t.height,
+            time: utc(src.time(t.chain, t.height)?),
+        });
+        self.0.insert(id, Rc::clone(&l));
+        Ok(l)
+    }
 }
 
 /// The unit of the first seed's asset (BTC for a trace without seeds).
