@@ -254,8 +254,7 @@ pub fn ingest_blk_files(
     }
     w.set_bulk_load(true)?;
     let result = ingest_chain(&files, &chain, start, &mut w, opts, &mut summary, progress);
-    // Everything is flushed; compaction of the bulk-loaded column families
-    // resumes in the background.
+    // Everything is flushed, and the bulk-loaded column families compacted.
     let resumed = w.set_bulk_load(false);
     result?;
     resumed?;

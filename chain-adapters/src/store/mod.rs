@@ -70,6 +70,9 @@ pub const COLUMN_FAMILIES: [&str; 10] = [
 /// them uncompacted.
 const WRITE_ONLY_AT_INGEST: [&str; 5] = [CF_TXS, CF_TX_INDEX, CF_HISTORY, CF_SPENDS, CF_ADDRS];
 
+/// Column families keyed by ids that grow with the chain.
+const APPEND_ONLY: [&str; 3] = [CF_BLOCKS, CF_TXS, CF_ADDRS];
+
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_COUNTERS: &[u8] = b"counters";
 /// Tx id (BE) up to which the `utxo` column family is current (absent: the
@@ -246,6 +249,20 @@ impl Store {
             cache_mb: opts.cache_mb,
         };
         store.check_schema()?;
+        if !read_only {
+            // Keys of these grow with ingest order: the files of one flush
+            // after another do not overlap, and compaction can move them
+            // instead of rewriting them.
+            for name in APPEND_ONLY {
+                store
+                    .db
+                    .set_options_cf(
+                        store.cf(name),
+                        &[("compaction_options_universal", "{allow_trivial_move=true}")],
+                    )
+                    .map_err(|e| db_err(path, e))?;
+            }
+        }
         Ok(store)
     }
 
@@ -650,6 +667,32 @@ impl Store {
     /// reads) are not compacted until the mode ends, so a long ingest spends
     /// its CPU on new blocks instead of re-sorting the same records repeatedly.
     /// Look-up CFs (UTXOs, address and block indexes) keep compacting.
+    /// Waits until background compaction has nothing left to do: after a
+    /// bulk load, each column family is back to a few sorted runs, so a
+    /// reader searches a few files per look-up rather than one per flush.
+    fn wait_for_compaction(&self) -> Result<()> {
+        self.db
+            .wait_for_compact(&rocksdb::WaitForCompactOptions::default())
+            .map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Sorted runs of column family `name` that a look-up may search (the
+    /// files of level 0 and each non-empty level below it), and whether it
+    /// waits for a compaction.
+    #[cfg(test)]
+    fn sorted_runs(&self, name: &str) -> (u64, bool) {
+        let int = |prop: &str| {
+            self.db
+                .property_int_value_cf(self.cf(name), prop)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        let files = |level: usize| int(&format!("rocksdb.num-files-at-level{level}"));
+        let runs = files(0) + (1..7).filter(|&l| files(l) > 0).count() as u64;
+        (runs, int("rocksdb.compaction-pending") > 0)
+    }
+
     /// See [`LedgerWriter::set_bulk_load`].
     fn set_bulk_load(&self, on: bool) -> Result<()> {
         let (slowdown, stop) = if on {

@@ -263,16 +263,22 @@ impl<'a> LedgerWriter<'a> {
     /// every column family at once — and only then counts as durable: a
     /// crash loses the batches since, and the ledger on disk is always at a
     /// whole batch that ingest resumes from. Ending the mode flushes
-    /// everything.
+    /// everything, turns compaction back on and waits for it, so readers
+    /// get a compacted ledger.
     pub fn set_bulk_load(&mut self, on: bool) -> Result<()> {
+        let was_bulk = self.bulk;
         if !on {
             self.finish()?;
-            if self.bulk {
+            if was_bulk {
                 self.store.flush()?;
             }
         }
         self.bulk = on;
-        self.store.set_bulk_load(on)
+        self.store.set_bulk_load(on)?;
+        if !on && was_bulk {
+            self.store.wait_for_compaction()?;
+        }
+        Ok(())
     }
 
     /// Waits for the batch being written in the background; its overlays are
@@ -901,6 +907,35 @@ mod tests {
             stopped.fingerprint().unwrap(),
             reference.fingerprint().unwrap()
         );
+    }
+
+    /// Ending a bulk load waits for compaction: each column family of the
+    /// ledger on disk is back to a few sorted runs, however many flushes the
+    /// load made (here one every 8 commits of 10 blocks: 54), as soon as
+    /// ingest returns.
+    #[test]
+    fn a_bulk_load_ends_compacted() {
+        use crate::ingest::{ingest_blk_files, IngestOptions, Quiet};
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+        let blk = std::path::Path::new(&manifest)
+            .join("../tests/fixtures/bitcoin/blk-heights-0-4312.dat");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let opts = IngestOptions {
+            batch_blocks: 10,
+            ..IngestOptions::default()
+        };
+        let s = ingest_blk_files(&store, &blk, bitcoin::Network::Bitcoin, &opts, &Quiet).unwrap();
+        assert_eq!((s.blocks, s.txs), (4313, 4371));
+        for cf in COLUMN_FAMILIES {
+            let (runs, pending) = store.sorted_runs(cf);
+            assert!(runs <= 4, "{cf}: {runs} sorted runs after the bulk load");
+            let bulk_loaded = super::super::WRITE_ONLY_AT_INGEST.contains(&cf) || cf == CF_BLOCKS;
+            assert!(
+                !(bulk_loaded && pending),
+                "{cf}: compaction pending after the bulk load"
+            );
+        }
     }
 
     #[test]
