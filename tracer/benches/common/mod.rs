@@ -8,6 +8,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+/// In-process measurements use the allocator of the `tracer` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
