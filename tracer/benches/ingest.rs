@@ -12,7 +12,8 @@
 //! `TRACER_BENCH_PRESET=small|medium`, seed `TRACER_BENCH_SEED` (default 1);
 //! or any regtest blocks directory given with `TRACER_BENCH_BLOCKS_DIR=DIR`.
 //! `TRACER_BENCH_OUT=DIR` keeps the simulated chain there
-//! (`TRACER_BENCH_GENERATE_ONLY=1`: and stops).
+//! (`TRACER_BENCH_GENERATE_ONLY=1`: and stops). `TRACER_BENCH_PARSE_ONLY=1`
+//! stops after the parse measurements.
 //!
 //! Run: `cargo bench -p tracer --bench ingest`
 
@@ -99,6 +100,9 @@ fn main() {
         bi_txs as f64 / s
     );
 
+    if std::env::var_os("TRACER_BENCH_PARSE_ONLY").is_some() {
+        return;
+    }
     for cache in [64, 512] {
         let db = tmp.path().join(format!("db-{cache}"));
         let (secs, rss, summary) = measured(&[

@@ -20,7 +20,7 @@ use bitcoin::p2p::Magic;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Network};
 
-use super::convert::{to_verified_new_block, verified_txids};
+use super::convert::{decode_verified_new_block, verified_txids};
 use super::network::{network_name, network_of_magic};
 use crate::error::{Error, Result};
 use crate::ledger::NewBlock;
@@ -293,12 +293,18 @@ impl BlockFiles {
     }
 
     /// Reads and decodes the block at `loc`, checking its hash.
-    fn decode_at(&self, loc: &BlockLocation) -> Result<Block> {
+    /// The bytes of the block at `loc`.
+    fn bytes_at(&self, loc: &BlockLocation) -> Result<Vec<u8>> {
         let (path, file, _) = &self.files[loc.file];
         let mut buf = vec![0u8; loc.size as usize];
         file.read_exact_at(&mut buf, loc.offset + 8)
             .map_err(|e| Error::io(path, e))?;
         unxor(&mut buf, loc.offset + 8, &self.xor);
+        Ok(buf)
+    }
+
+    fn decode_at(&self, loc: &BlockLocation) -> Result<Block> {
+        let buf = self.bytes_at(loc)?;
         let block: Block = deserialize(&buf).map_err(|e| self.corrupt(loc, e.to_string()))?;
         if block.block_hash() != loc.hash {
             return Err(self.corrupt(loc, "header changed since the scan".into()));
@@ -323,8 +329,13 @@ impl BlockFiles {
 
     /// Reads the block at `loc`, verifies it and converts it for the ledger at `height`.
     pub fn read_new_block(&self, loc: &BlockLocation, height: u64) -> Result<NewBlock> {
-        let block = self.decode_at(loc)?;
-        to_verified_new_block(&block, height).map_err(|reason| self.corrupt(loc, reason))
+        let buf = self.bytes_at(loc)?;
+        let (hash, block) =
+            decode_verified_new_block(&buf, height).map_err(|reason| self.corrupt(loc, reason))?;
+        if hash != loc.hash {
+            return Err(self.corrupt(loc, "header changed since the scan".into()));
+        }
+        Ok(block)
     }
 
     /// Orders the scanned blocks into the chain with the most work from
@@ -433,6 +444,38 @@ fn skip_zeros<R: Read>(r: &mut R, pos: u64, seen: &[u8], len: u64) -> std::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Txids, sizes and virtual sizes taken from each transaction's bytes
+    /// equal rust-bitcoin's (serialize again and hash) on real blocks:
+    /// 11,968 transactions, 950 of them with witnesses.
+    #[test]
+    fn transaction_facts_from_bytes_match_the_decoded_transactions() {
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+        let dir = Path::new(&manifest).join("../tests/fixtures/bitcoin");
+        let (mut txs, mut segwit) = (0, 0);
+        for name in [
+            "blk-heights-0-4312.dat",
+            "segwit-2-blocks.blk",
+            "block-2019-01.blk",
+        ] {
+            let files = BlockFiles::open(&dir.join(name)).unwrap();
+            for loc in files.scan(Network::Bitcoin).unwrap() {
+                let bytes = files.bytes_at(&loc).unwrap();
+                let (hash, from_bytes) = decode_verified_new_block(&bytes, 7).unwrap();
+                assert_eq!(hash, loc.hash);
+                let block: Block = deserialize(&bytes).unwrap();
+                let decoded = super::super::convert::to_new_block(&block, 7);
+                assert_eq!(from_bytes.size, decoded.size);
+                assert_eq!(from_bytes.txs.len(), decoded.txs.len());
+                for (a, b) in from_bytes.txs.iter().zip(&decoded.txs) {
+                    assert_eq!((a.hash, a.size, a.vsize), (b.hash, b.size, b.vsize));
+                    txs += 1;
+                    segwit += usize::from(a.size != a.vsize);
+                }
+            }
+        }
+        assert_eq!((txs, segwit), (4371 + 4699 + 2898, 950));
+    }
 
     /// Real blocks 0–4312, damaged at pseudo-random places: the reader must
     /// return an error or blocks, never panic.

@@ -5,11 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
-use bitcoin::consensus::deserialize;
-use bitcoin::{Block, BlockHash};
+use bitcoin::BlockHash;
 use serde_json::{json, Value};
 
-use super::convert::to_verified_new_block;
+use super::convert::decode_verified_new_block;
 use crate::error::{Error, Result};
 use crate::ledger::NewBlock;
 
@@ -185,15 +184,12 @@ impl RpcClient {
         })?;
         let bytes =
             hex::decode(hex_str).map_err(|e| self.err("getblock", format!("bad hex: {e}")))?;
-        let block: Block = deserialize(&bytes)
-            .map_err(|e| self.err("getblock", format!("block {hash} does not decode: {e}")))?;
-        if block.block_hash() != *hash {
-            return Err(self.err(
-                "getblock",
-                format!("asked for {hash}, got {}", block.block_hash()),
-            ));
+        let (got, block) = decode_verified_new_block(&bytes, height)
+            .map_err(|e| self.err("getblock", format!("block {hash}: {e}")))?;
+        if got != *hash {
+            return Err(self.err("getblock", format!("asked for {hash}, got {got}")));
         }
-        to_verified_new_block(&block, height).map_err(|e| self.err("getblock", e))
+        Ok(block)
     }
 }
 
