@@ -228,7 +228,10 @@ impl Store {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_open_files(512);
-        db_opts.set_max_background_jobs(2);
+        // Three background jobs give two compaction threads (RocksDB keeps a
+        // quarter for flushes): the compaction closing a bulk load uses both
+        // cores (large chain: 18.8–19.1 → 16.4–17.5 s).
+        db_opts.set_max_background_jobs(3);
         db_opts.set_keep_log_file_num(3);
         // Bulk load writes without the WAL: flushing every column family at
         // once keeps what reaches the disk a prefix of whole batches.
