@@ -132,12 +132,7 @@ impl<'a> Source<'a> {
 
     /// Reads the transactions among `ids` not read yet, in one batched read.
     pub fn prefetch_txs(&mut self, ids: impl IntoIterator<Item = TxId>) -> Result<()> {
-        let mut wanted: Vec<TxId> = ids
-            .into_iter()
-            .filter(|id| !self.txs.contains_key(id))
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = not_cached(ids, &self.txs);
         for (id, t) in wanted.iter().zip(self.store.txs(&wanted)?) {
             let t = t.ok_or_else(|| missing(self.store, "tx", id))?;
             self.txs.insert(*id, Rc::new(t));
@@ -147,12 +142,7 @@ impl<'a> Source<'a> {
 
     /// Reads the addresses among `ids` not read yet, in one batched read.
     pub fn prefetch_addrs(&mut self, ids: impl IntoIterator<Item = AddrId>) -> Result<()> {
-        let mut wanted: Vec<AddrId> = ids
-            .into_iter()
-            .filter(|a| !self.addrs.contains_key(a))
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = not_cached(ids, &self.addrs);
         for (a, key) in wanted.iter().zip(self.store.addresses(&wanted)?) {
             let key = key.ok_or_else(|| missing(self.store, "address", a))?;
             self.addrs.insert(*a, Rc::new(self.info(&key)));
@@ -424,6 +414,17 @@ impl<'a> Source<'a> {
     fn kind(&mut self, a: AddrId) -> Result<AddressKind> {
         Ok(self.addr(a)?.kind)
     }
+}
+
+/// The ids among `ids` that `cache` lacks, sorted, each once.
+fn not_cached<K, V>(ids: impl IntoIterator<Item = K>, cache: &HashMap<K, V>) -> Vec<K>
+where
+    K: Copy + Ord + std::hash::Hash,
+{
+    let mut wanted: Vec<K> = ids.into_iter().filter(|k| !cache.contains_key(k)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
 }
 
 fn summarise(mut tags: Vec<(crate::tags::Tag, String)>) -> Attribution {
