@@ -14,3 +14,14 @@ pub mod query;
 pub mod store;
 
 pub use error::{Error, Result};
+
+/// A file of the project's `tests/fixtures`, found through Cargo's run-time
+/// `CARGO_MANIFEST_DIR`: this checkout, even when the test binary was built
+/// from another one sharing the target directory.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> std::path::PathBuf {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    std::path::Path::new(&manifest)
+        .join("../tests/fixtures")
+        .join(name)
+}

@@ -292,7 +292,6 @@ impl BlockFiles {
         Ok(())
     }
 
-    /// Reads and decodes the block at `loc`, checking its hash.
     /// The bytes of the block at `loc`.
     fn bytes_at(&self, loc: &BlockLocation) -> Result<Vec<u8>> {
         let (path, file, _) = &self.files[loc.file];
@@ -303,13 +302,20 @@ impl BlockFiles {
         Ok(buf)
     }
 
+    /// Reads and decodes the block at `loc`, checking its hash.
     fn decode_at(&self, loc: &BlockLocation) -> Result<Block> {
         let buf = self.bytes_at(loc)?;
         let block: Block = deserialize(&buf).map_err(|e| self.corrupt(loc, e.to_string()))?;
-        if block.block_hash() != loc.hash {
+        self.check_hash(loc, block.block_hash())?;
+        Ok(block)
+    }
+
+    /// Fails if the block read at `loc` is not the one the scan found there.
+    fn check_hash(&self, loc: &BlockLocation, hash: BlockHash) -> Result<()> {
+        if hash != loc.hash {
             return Err(self.corrupt(loc, "header changed since the scan".into()));
         }
-        Ok(block)
+        Ok(())
     }
 
     fn corrupt(&self, loc: &BlockLocation, reason: String) -> Error {
@@ -332,9 +338,7 @@ impl BlockFiles {
         let buf = self.bytes_at(loc)?;
         let (hash, block) =
             decode_verified_new_block(&buf, height).map_err(|reason| self.corrupt(loc, reason))?;
-        if hash != loc.hash {
-            return Err(self.corrupt(loc, "header changed since the scan".into()));
-        }
+        self.check_hash(loc, hash)?;
         Ok(block)
     }
 
@@ -450,15 +454,13 @@ mod tests {
     /// 11,968 transactions, 950 of them with witnesses.
     #[test]
     fn transaction_facts_from_bytes_match_the_decoded_transactions() {
-        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
-        let dir = Path::new(&manifest).join("../tests/fixtures/bitcoin");
         let (mut txs, mut segwit) = (0, 0);
         for name in [
             "blk-heights-0-4312.dat",
             "segwit-2-blocks.blk",
             "block-2019-01.blk",
         ] {
-            let files = BlockFiles::open(&dir.join(name)).unwrap();
+            let files = BlockFiles::open(&crate::fixture(&format!("bitcoin/{name}"))).unwrap();
             for loc in files.scan(Network::Bitcoin).unwrap() {
                 let bytes = files.bytes_at(&loc).unwrap();
                 let (hash, from_bytes) = decode_verified_new_block(&bytes, 7).unwrap();
@@ -481,10 +483,7 @@ mod tests {
     /// return an error or blocks, never panic.
     #[test]
     fn damaged_files_never_panic() {
-        // Cargo's run-time CARGO_MANIFEST_DIR: this checkout, even when the
-        // binary was built from another one sharing the target directory.
-        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
-        let fixture = Path::new(&manifest).join("../tests/fixtures/bitcoin/blk-heights-0-4312.dat");
+        let fixture = crate::fixture("bitcoin/blk-heights-0-4312.dat");
         let good = std::fs::read(&fixture).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blk00000.dat");

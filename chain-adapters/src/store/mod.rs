@@ -66,9 +66,16 @@ pub const COLUMN_FAMILIES: [&str; 10] = [
     CF_SPENDS,
 ];
 
-/// Column families that ingest writes but never reads: bulk load leaves
-/// them uncompacted.
-const WRITE_ONLY_AT_INGEST: [&str; 5] = [CF_TXS, CF_TX_INDEX, CF_HISTORY, CF_SPENDS, CF_ADDRS];
+/// Column families that ingest writes but does not look up (and the block
+/// records): a bulk load compacts them only once, at its end.
+const BULK_LOADED: [&str; 6] = [
+    CF_TXS,
+    CF_TX_INDEX,
+    CF_HISTORY,
+    CF_SPENDS,
+    CF_ADDRS,
+    CF_BLOCKS,
+];
 
 /// Column families keyed by ids that grow with the chain.
 const APPEND_ONLY: [&str; 3] = [CF_BLOCKS, CF_TXS, CF_ADDRS];
@@ -660,16 +667,9 @@ impl Store {
     /// Flushes every memtable to disk, so that the write-ahead log is empty
     /// and the next open (a query) does not have to replay it.
     pub fn flush(&self) -> Result<()> {
-        let cfs: Vec<_> = COLUMN_FAMILIES.iter().map(|n| self.cf(n)).collect();
-        self.db
-            .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
-            .map_err(|e| db_err(&self.path, e))
+        flush_all(&self.db).map_err(|e| db_err(&self.path, e))
     }
 
-    /// Bulk-load mode: the column families that ingest only writes (never
-    /// reads) are not compacted until the mode ends, so a long ingest spends
-    /// its CPU on new blocks instead of re-sorting the same records repeatedly.
-    /// Look-up CFs (UTXOs, address and block indexes) keep compacting.
     /// Waits until background compaction has nothing left to do: after a
     /// bulk load, each column family is back to a few sorted runs, so a
     /// reader searches a few files per look-up rather than one per flush.
@@ -696,7 +696,11 @@ impl Store {
         (runs, int("rocksdb.compaction-pending") > 0)
     }
 
-    /// See [`LedgerWriter::set_bulk_load`].
+    /// Bulk-load mode ([`LedgerWriter::set_bulk_load`]): the
+    /// [`BULK_LOADED`] column families are not compacted until the mode
+    /// ends, so a long ingest spends its CPU on new blocks instead of
+    /// re-sorting the same records repeatedly. Look-up CFs (UTXOs, address
+    /// and block indexes) keep compacting.
     fn set_bulk_load(&self, on: bool) -> Result<()> {
         let (slowdown, stop) = if on {
             (100_000, 100_000)
@@ -712,7 +716,7 @@ impl Store {
             ("level0_slowdown_writes_trigger", slowdown.as_str()),
             ("level0_stop_writes_trigger", stop.as_str()),
         ];
-        for name in WRITE_ONLY_AT_INGEST.into_iter().chain([CF_BLOCKS]) {
+        for name in BULK_LOADED {
             self.db
                 .set_options_cf(self.cf(name), &opts)
                 .map_err(|e| db_err(&self.path, e))?;
@@ -727,6 +731,16 @@ impl Store {
         }
         LedgerWriter::new(self)
     }
+}
+
+/// Flushes the memtables of every column family together (the DB flushes
+/// atomically: what reaches the disk is a prefix of whole batches).
+fn flush_all(db: &DB) -> std::result::Result<(), rocksdb::Error> {
+    let cfs: Vec<_> = COLUMN_FAMILIES
+        .iter()
+        .filter_map(|n| db.cf_handle(n))
+        .collect();
+    db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
 }
 
 fn block_key(chain: Chain, height: u64) -> [u8; 9] {

@@ -7,7 +7,7 @@
 //! `utxo_synced_to`, the transaction id up to which it is current; every
 //! write of the set goes in the same atomic batch as the blocks it covers.
 //! After a crash the writer replays the ledger's transactions above that id
-//! (see [`replay`]), so the set on disk again matches the tip.
+//! (their changes: [`tx_changes`]), so the set on disk again matches the tip.
 //!
 //! While the set holds every unspent output (it is *complete*: the ledger was
 //! empty, or small enough to load whole, and nothing has been evicted), a
@@ -18,10 +18,16 @@
 // foldhash: fast and seeded per process, so crafted chain data cannot force collisions.
 use foldhash::{HashMap, HashSet};
 
-use crate::ledger::{Amount, Chain, Hash32, TxId, Unspent};
+use crate::ledger::{AddressKind, Amount, Chain, Hash32, TxId, Unspent};
 
 /// Bytes one entry costs at most, table overhead included.
 const ENTRY_BYTES: usize = 80;
+
+/// Whether an output of `kind` on `chain` joins the unspent-output set
+/// (Bitcoin outputs except OP_RETURN, which can never be spent).
+pub(super) fn joins_unspent(chain: Chain, kind: AddressKind) -> bool {
+    chain == Chain::Bitcoin && kind != AddressKind::NullData
+}
 
 /// An unspent output's key: txid, vout.
 pub(super) type UtxoKey = (Hash32, u32);
@@ -199,7 +205,7 @@ pub(super) fn tx_changes(
         }
     }
     for (vout, o) in tx.outputs.iter().enumerate() {
-        if o.kind != crate::ledger::AddressKind::NullData {
+        if joins_unspent(tx.chain, o.kind) {
             let u = Unspent {
                 addr: o.addr,
                 value: o.value,

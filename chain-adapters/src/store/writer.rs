@@ -6,19 +6,18 @@ use foldhash::{HashMap, HashSet};
 use rocksdb::WriteBatch;
 
 use super::cache::{AddrCache, AddrIds};
-use super::utxo::{tx_changes, UtxoKey, UtxoSet, UtxoWrites};
+use super::utxo::{joins_unspent, tx_changes, UtxoKey, UtxoSet, UtxoWrites};
 use super::{
-    block_key, db_err, encode_utxo, hash_key, history_key, meta_contract_key, meta_tip_key,
-    meta_token_key, utxo_key, Counters, Store, Tip, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS,
-    CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS, CF_TXS, CF_TX_INDEX, CF_UTXO, COLUMN_FAMILIES,
-    META_COUNTERS, META_UTXO_SYNCED,
+    block_key, db_err, encode_utxo, flush_all, hash_key, history_key, meta_contract_key,
+    meta_tip_key, meta_token_key, utxo_key, Counters, Store, Tip, CF_ADDRS, CF_ADDR_INDEX,
+    CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS, CF_TXS, CF_TX_INDEX, CF_UTXO,
+    COLUMN_FAMILIES, META_COUNTERS, META_UTXO_SYNCED,
 };
 use crate::error::{Error, Result};
 use crate::ledger::codec::Writer;
 use crate::ledger::{
-    asset_of_token, AddrId, AddressKey, AddressKind, Amount, BlockRecord, Chain, Hash32,
-    HistoryEntry, Input, NewBlock, NewInput, NewTx, OutRef, Output, SpentBy, TxId, TxRecord,
-    Unspent, TX_COINBASE,
+    asset_of_token, AddrId, AddressKey, Amount, BlockRecord, Chain, Hash32, HistoryEntry, Input,
+    NewBlock, NewInput, NewTx, OutRef, Output, SpentBy, TxId, TxRecord, Unspent, TX_COINBASE,
 };
 
 /// In bulk load, the unspent-output set is written to the store, and the
@@ -218,7 +217,7 @@ impl<'a> LedgerWriter<'a> {
                 })?;
                 self.stage_utxo_writes(&w);
             }
-            self.put(CF_META, META_UTXO_SYNCED, &stop.to_be_bytes());
+            self.mark_utxos_synced(stop);
             self.start_write(true)?;
             self.wait_in_flight()?;
             id = stop;
@@ -236,17 +235,19 @@ impl<'a> LedgerWriter<'a> {
         }
     }
 
+    /// Stages the mark saying the `utxo` column family is current up to
+    /// (not including) transaction `to`.
+    fn mark_utxos_synced(&mut self, to: TxId) {
+        self.put(CF_META, META_UTXO_SYNCED, &to.to_be_bytes());
+    }
+
     /// Stages what the store lacks of the unspent-output set, with the mark
     /// saying it is current up to the pending batch.
     fn write_utxos(&mut self) {
         let w = self.utxos.take_writes();
         self.stage_utxo_writes(&w);
         self.utxo_deletes.extend(w.deletes);
-        self.put(
-            CF_META,
-            META_UTXO_SYNCED,
-            &self.counters.next_tx.to_be_bytes(),
-        );
+        self.mark_utxos_synced(self.counters.next_tx);
         self.utxo_commits = 0;
     }
 
@@ -534,7 +535,7 @@ impl<'a> LedgerWriter<'a> {
                 let t = touched.entry((f, asset)).or_default();
                 t.1 = t.1.saturating_add(o.value);
             }
-            if b.chain == Chain::Bitcoin && o.kind != AddressKind::NullData {
+            if joins_unspent(b.chain, o.kind) {
                 let u = Unspent {
                     addr,
                     value: o.value,
@@ -684,12 +685,7 @@ impl<'a> LedgerWriter<'a> {
                 }
                 db.write_opt(batch, &wo).map_err(|e| e.to_string())?;
                 if flush {
-                    let cfs: Vec<_> = COLUMN_FAMILIES
-                        .iter()
-                        .filter_map(|n| db.cf_handle(n))
-                        .collect();
-                    db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
-                        .map_err(|e| e.to_string())?;
+                    flush_all(&db).map_err(|e| e.to_string())?;
                 }
                 Ok(staged)
             })
@@ -748,11 +744,7 @@ impl<'a> LedgerWriter<'a> {
         }
         self.tips.insert(chain, new_tip);
         self.dirty_tips.insert(chain);
-        self.put(
-            CF_META,
-            META_UTXO_SYNCED,
-            &self.counters.next_tx.to_be_bytes(),
-        );
+        self.mark_utxos_synced(self.counters.next_tx);
         self.put_checkpoint();
         self.start_write(true)?;
         self.wait_in_flight()?;
@@ -847,7 +839,7 @@ impl Drop for LedgerWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{NewOutput, TokenInfo};
+    use crate::ledger::{AddressKind, NewOutput, TokenInfo};
     use crate::store::StoreOptions;
 
     fn account(b: u8) -> AddressKey {
@@ -867,9 +859,7 @@ mod tests {
     fn unspent_outputs_behind_the_tip_are_replayed() {
         use crate::bitcoin::blkfile::BlockFiles;
         use crate::ingest::{ingest_blk_files, IngestOptions, Quiet};
-        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
-        let blk = std::path::Path::new(&manifest)
-            .join("../tests/fixtures/bitcoin/blk-heights-0-4312.dat");
+        let blk = crate::fixture("bitcoin/blk-heights-0-4312.dat");
         let net = bitcoin::Network::Bitcoin;
         let opts = IngestOptions::default();
         let dir = tempfile::tempdir().unwrap();
@@ -916,9 +906,7 @@ mod tests {
     #[test]
     fn a_bulk_load_ends_compacted() {
         use crate::ingest::{ingest_blk_files, IngestOptions, Quiet};
-        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
-        let blk = std::path::Path::new(&manifest)
-            .join("../tests/fixtures/bitcoin/blk-heights-0-4312.dat");
+        let blk = crate::fixture("bitcoin/blk-heights-0-4312.dat");
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
         let opts = IngestOptions {
@@ -930,9 +918,8 @@ mod tests {
         for cf in COLUMN_FAMILIES {
             let (runs, pending) = store.sorted_runs(cf);
             assert!(runs <= 4, "{cf}: {runs} sorted runs after the bulk load");
-            let bulk_loaded = super::super::WRITE_ONLY_AT_INGEST.contains(&cf) || cf == CF_BLOCKS;
             assert!(
-                !(bulk_loaded && pending),
+                !(super::super::BULK_LOADED.contains(&cf) && pending),
                 "{cf}: compaction pending after the bulk load"
             );
         }
