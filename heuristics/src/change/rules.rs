@@ -16,8 +16,6 @@ pub struct TxContext<'a> {
     pub tx: &'a TxRecord,
     /// Script type of each input's address.
     pub input_kinds: &'a [AddressKind],
-    /// Whether each output's address appears for the first time here.
-    pub fresh: &'a [bool],
     /// How each output was spent later (empty when look-ahead is off).
     pub spenders: &'a [Spender],
 }
@@ -73,7 +71,7 @@ pub fn votes(ctx: &TxContext<'_>, out: &mut Vec<Vote>) {
     vote(
         FreshAddress,
         (!self_change)
-            .then(|| ctx.unique(|i| ctx.fresh.get(i) == Some(&true)))
+            .then(|| ctx.unique(|i| tx.outputs[i].addr.is_some_and(|a| tx.introduces(a))))
             .flatten(),
     );
     vote(AddressReuse, ctx.unique(|i| ctx.pays_back_to_input(i)));

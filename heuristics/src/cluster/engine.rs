@@ -298,15 +298,9 @@ impl Engine {
                     .unwrap_or(AddressKind::NonStandard)
             })
             .collect();
-        let fresh: Vec<bool> = tx
-            .outputs
-            .iter()
-            .map(|o| o.addr.is_some_and(|a| tx.introduces(a)))
-            .collect();
         let ctx = TxContext {
             tx,
             input_kinds: &input_kinds,
-            fresh: &fresh,
             spenders: forward.map(|f| f.spenders(id)).unwrap_or(&[]),
         };
         change::votes(&ctx, &mut self.votes);

@@ -19,10 +19,8 @@ use super::account::{book_held, Account, Release};
 use super::alloc::{Run, Runs};
 use super::source::{NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
-use super::{Granularity, Params, Progress, SeedCoin};
+use super::{Granularity, HashMap, Params, Progress, SeedCoin};
 use crate::error::{Error, Result};
-
-use super::HashMap;
 
 /// Traces `seeds` (outputs of account-chain transactions, all of one
 /// asset) forward under `params`.

@@ -2,8 +2,6 @@
 //! order, until the taint reaches services or a limit.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use super::HashMap;
 use std::rc::Rc;
 
 use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
@@ -12,7 +10,7 @@ use super::account::{book_held, Account, Release};
 use super::alloc::{proportional, Run, Runs};
 use super::source::{Attribution, NodeId, Source};
 use super::view::{Book, Hop, Rule, Stop, Trace};
-use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
+use super::{CoinJoinPolicy, Granularity, HashMap, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::Result;
 

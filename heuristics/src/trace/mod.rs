@@ -38,13 +38,13 @@ pub use view::{
 };
 
 use chain_adapters::ledger::{Amount, OutRef};
-
-/// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use serde::Serialize;
 
 use crate::change::VotePolicy;
 use crate::cluster::Level;
+
+/// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Format version of [`Trace`] output.
 pub const TRACE_FORMAT: u32 = 1;

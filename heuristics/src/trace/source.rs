@@ -8,14 +8,12 @@ use chain_adapters::ledger::{
     AddrId, AddressKey, AddressKind, Amount, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
 };
 
-use super::account::Line;
-
-use super::HashMap;
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
 
+use super::account::Line;
 use super::view::TagView;
-use super::Granularity;
+use super::{Granularity, HashMap};
 use crate::attribution::{self, service_of};
 use crate::change::{self, ChangeDecision, Spender, TxContext, VotePolicy};
 use crate::cluster::persist::{load_checkpoint, load_cluster_of};
@@ -386,11 +384,6 @@ impl<'a> Source<'a> {
                 None => AddressKind::NonStandard,
             });
         }
-        let fresh: Vec<bool> = tx
-            .outputs
-            .iter()
-            .map(|o| o.addr.is_some_and(|a| tx.introduces(a)))
-            .collect();
         let spends = self.spends(id, tx)?;
         self.prefetch_txs(spends.iter().flatten().map(|s| s.tx))?;
         let mut spenders = Vec::with_capacity(tx.outputs.len());
@@ -403,7 +396,6 @@ impl<'a> Source<'a> {
         let ctx = TxContext {
             tx,
             input_kinds: &input_kinds,
-            fresh: &fresh,
             spenders: &spenders,
         };
         let mut votes = Vec::new();
