@@ -107,6 +107,11 @@ impl Lang {
             "yes" => ("あり", "yes"),
             _ => return "",
         };
+        self.pick(ja, en)
+    }
+
+    /// `ja` or `en`, whichever is this language.
+    pub fn pick(self, ja: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Ja => ja,
             Lang::En => en,

@@ -11,10 +11,7 @@ use crate::link::Linkage;
 use crate::manifest::with_manifest;
 
 fn title(l: Lang) -> &'static str {
-    match l {
-        Lang::Ja => "事件間の関連分析報告書",
-        Lang::En => "Cross-case linkage report",
-    }
+    l.pick("事件間の関連分析報告書", "Cross-case linkage report")
 }
 
 fn label(l: Lang, key: &str) -> &'static str {
@@ -33,10 +30,12 @@ fn label(l: Lang, key: &str) -> &'static str {
         "none" => ("関連は見つかっていません。", "No link was found."),
         _ => ("", ""),
     };
-    match l {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
+    l.pick(ja, en)
+}
+
+/// The labels for `keys`, as a table header.
+fn labels(l: Lang, keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| label(l, k).to_string()).collect()
 }
 
 /// The bipartite graph: cases on the left, shared deposit addresses,
@@ -233,10 +232,7 @@ fn column(l: Lang, key: &str) -> &'static str {
         "group" => ("グループ", "group"),
         _ => ("", ""),
     };
-    match l {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
+    l.pick(ja, en)
 }
 
 fn csv_bytes(l: Lang, header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
@@ -337,10 +333,7 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
                 ]
             })
             .collect();
-        let head: Vec<String> = ["prefecture", "cases", "linked", "groups", "cross"]
-            .iter()
-            .map(|x| label(l, x).to_string())
-            .collect();
+        let head = labels(l, &["prefecture", "cases", "linked", "groups", "cross"]);
         f.table(&head, &[1.5, 1.0, 1.0, 1.0, 1.5], &rows, 8.0);
         f.heading(label(l, "groups"), 11.0);
         if k.groups.is_empty() {
@@ -389,10 +382,7 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
                 ]
             })
             .collect();
-        let head: Vec<String> = ["cases", "score", "shared", "evidence"]
-            .iter()
-            .map(|x| label(l, x).to_string())
-            .collect();
+        let head = labels(l, &["cases", "score", "shared", "evidence"]);
         f.table(&head, &[1.3, 0.4, 2.2, 2.4], &rows, 6.5);
         f.para(&format!("PDF font: {font_note}"), 6.5);
         for c in &k.commands {
