@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::html::esc;
 use crate::lang::Lang;
-use crate::link::Linkage;
+use crate::link::{LinkRow, Linkage};
 use crate::manifest::with_manifest;
 
 fn title(l: Lang) -> &'static str {
@@ -31,6 +31,49 @@ fn label(l: Lang, key: &str) -> &'static str {
         _ => ("", ""),
     };
     l.pick(ja, en)
+}
+
+/// Per prefecture: name, cases, linked cases, groups, groups reaching other
+/// prefectures.
+fn prefecture_rows(k: &Linkage) -> Vec<Vec<String>> {
+    k.prefectures
+        .iter()
+        .map(|p| {
+            vec![
+                p.prefecture.clone(),
+                p.cases.to_string(),
+                p.linked.to_string(),
+                p.groups.to_string(),
+                p.cross_prefecture_groups.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// Per suspected group: its number, cases and prefectures.
+fn group_rows(k: &Linkage) -> Vec<[String; 3]> {
+    k.groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            [
+                (i + 1).to_string(),
+                g.cases.join(", "),
+                g.prefectures.join(", "),
+            ]
+        })
+        .collect()
+}
+
+/// The evidence transactions of a link, sorted, each once.
+fn evidence(link: &LinkRow) -> Vec<&str> {
+    link.shared
+        .iter()
+        .flat_map(|s| s.evidence[0].iter().chain(&s.evidence[1]))
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// The labels for `keys`, as a table header.
@@ -99,16 +142,12 @@ fn html(k: &Linkage) -> String {
         label(l, "groups"),
         label(l, "cross")
     );
-    for p in &k.prefectures {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&p.prefecture),
-            p.cases,
-            p.linked,
-            p.groups,
-            p.cross_prefecture_groups
-        );
+    for row in prefecture_rows(k) {
+        o.push_str("<tr>");
+        for cell in row {
+            let _ = write!(o, "<td>{}</td>", esc(&cell));
+        }
+        o.push_str("</tr>");
     }
     o.push_str("</table>");
     let _ = write!(o, "<h2>{}</h2>", label(l, "groups"));
@@ -116,13 +155,12 @@ fn html(k: &Linkage) -> String {
         let _ = write!(o, "<p>{}</p>", label(l, "none"));
     } else {
         o.push_str("<table>");
-        for (i, g) in k.groups.iter().enumerate() {
+        for [n, cases, prefectures] in group_rows(k) {
             let _ = write!(
                 o,
-                "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-                i + 1,
-                esc(&g.cases.join(", ")),
-                esc(&g.prefectures.join(", "))
+                "<tr><th>{n}</th><td>{}</td><td>{}</td></tr>",
+                esc(&cases),
+                esc(&prefectures)
             );
         }
         o.push_str("</table>");
@@ -160,14 +198,6 @@ fn html(k: &Linkage) -> String {
                 )
             })
             .collect();
-        let evidence: Vec<String> = link
-            .shared
-            .iter()
-            .flat_map(|s| s.evidence[0].iter().chain(&s.evidence[1]))
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
         let _ = write!(
             o,
             "<tr><td>{} — {}</td><td>{:.2}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -175,7 +205,7 @@ fn html(k: &Linkage) -> String {
             esc(&link.b),
             link.score,
             esc(&shared.join("; ")),
-            esc(&evidence.join(" "))
+            esc(&evidence(link).join(" "))
         );
     }
     o.push_str("</table>");
@@ -320,37 +350,14 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
     crate::pdf::write(font, &meta, |f, font_note| {
         f.heading(title(l), 14.0);
         f.heading(label(l, "prefectures"), 11.0);
-        let rows: Vec<Vec<String>> = k
-            .prefectures
-            .iter()
-            .map(|p| {
-                vec![
-                    p.prefecture.clone(),
-                    p.cases.to_string(),
-                    p.linked.to_string(),
-                    p.groups.to_string(),
-                    p.cross_prefecture_groups.to_string(),
-                ]
-            })
-            .collect();
+        let rows = prefecture_rows(k);
         let head = labels(l, &["prefecture", "cases", "linked", "groups", "cross"]);
         f.table(&head, &[1.5, 1.0, 1.0, 1.0, 1.5], &rows, 8.0);
         f.heading(label(l, "groups"), 11.0);
         if k.groups.is_empty() {
             f.para(label(l, "none"), 8.0);
         }
-        let rows: Vec<Vec<String>> = k
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                vec![
-                    (i + 1).to_string(),
-                    g.cases.join(", "),
-                    g.prefectures.join(", "),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = group_rows(k).into_iter().map(Vec::from).collect();
         if !rows.is_empty() {
             let head = vec![
                 "#".to_string(),
@@ -369,16 +376,11 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
                     .iter()
                     .map(|s| format!("{} {} ({}%)", s.kind, s.key, s.confidence))
                     .collect();
-                let evidence: std::collections::BTreeSet<&String> = x
-                    .shared
-                    .iter()
-                    .flat_map(|s| s.evidence[0].iter().chain(&s.evidence[1]))
-                    .collect();
                 vec![
                     format!("{} — {}", x.a, x.b),
                     format!("{:.2}", x.score),
                     shared.join("\n"),
-                    evidence.into_iter().cloned().collect::<Vec<_>>().join("\n"),
+                    evidence(x).join("\n"),
                 ]
             })
             .collect();
