@@ -128,6 +128,11 @@ impl<'a> Source<'a> {
         Ok(t)
     }
 
+    /// Whether transaction `id` has been read.
+    pub fn has_tx(&self, id: TxId) -> bool {
+        self.txs.contains_key(&id)
+    }
+
     /// Reads the transactions among `ids` not read yet, in one batched read.
     pub fn prefetch_txs(&mut self, ids: impl IntoIterator<Item = TxId>) -> Result<()> {
         let wanted = not_cached(ids, &self.txs);
@@ -148,6 +153,33 @@ impl<'a> Source<'a> {
         Ok(())
     }
 
+    /// Reads ahead what judging transactions `ids` will need, in one batched
+    /// read per column family instead of a few per transaction: the
+    /// transactions and where their outputs were spent.
+    pub fn prefetch(&mut self, ids: &[TxId]) -> Result<()> {
+        self.prefetch_txs(ids.iter().copied())?;
+        let wanted = not_cached(ids.iter().copied(), &self.spends)
+            .into_iter()
+            .map(|id| (id, self.txs[&id].outputs.len()))
+            .collect();
+        self.read_spends(wanted)
+    }
+
+    /// Reads where every output of each `(transaction, output count)` was
+    /// spent, in one batched read.
+    fn read_spends(&mut self, txs: Vec<(TxId, usize)>) -> Result<()> {
+        let outs: Vec<OutRef> = txs
+            .iter()
+            .flat_map(|&(tx, n)| (0..n as u32).map(move |vout| OutRef { tx, vout }))
+            .collect();
+        let mut found = self.store.spent_by_many(&outs)?.into_iter();
+        for (id, n) in txs {
+            self.spends
+                .insert(id, Rc::new(found.by_ref().take(n).collect()));
+        }
+        Ok(())
+    }
+
     /// Block time (unix seconds) at `height` of `chain`.
     pub fn time(&mut self, chain: Chain, height: u64) -> Result<u64> {
         if let Some(&t) = self.blocks.get(&height) {
@@ -163,15 +195,10 @@ impl<'a> Source<'a> {
 
     /// Where each output of transaction `id` was spent.
     pub fn spends(&mut self, id: TxId, tx: &TxRecord) -> Result<Rc<Vec<Option<SpentBy>>>> {
-        if let Some(s) = self.spends.get(&id) {
-            return Ok(s.clone());
+        if !self.spends.contains_key(&id) {
+            self.read_spends(vec![(id, tx.outputs.len())])?;
         }
-        let outs: Vec<OutRef> = (0..tx.outputs.len() as u32)
-            .map(|vout| OutRef { tx: id, vout })
-            .collect();
-        let s = Rc::new(self.store.spent_by_many(&outs)?);
-        self.spends.insert(id, s.clone());
-        Ok(s)
+        Ok(self.spends[&id].clone())
     }
 
     /// How address `a` is displayed.
