@@ -45,8 +45,20 @@ struct Staged {
 }
 
 struct StagedOp {
+    /// The key's first 8 bytes (zero-padded) as a big-endian number: most
+    /// comparisons in the sort end there, without comparing bytes in memory.
+    prefix: u64,
     key: (usize, usize),
     value: Option<(usize, usize)>,
+}
+
+/// The first 8 bytes of `k` (zero-padded) as a big-endian number: ordering
+/// by it agrees with ordering the keys bytewise, up to ties.
+fn key_prefix(k: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = k.len().min(8);
+    b[..n].copy_from_slice(&k[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl Staged {
@@ -66,6 +78,7 @@ impl Staged {
             (vs, v.len())
         });
         self.ops.push(StagedOp {
+            prefix: key_prefix(k),
             key: (ks, k.len()),
             value,
         });
@@ -76,7 +89,11 @@ impl Staged {
     fn write_sorted(&mut self, batch: &mut WriteBatch, cf: &rocksdb::ColumnFamily) {
         let data = &self.data;
         let slice = |(s, n): (usize, usize)| &data[s..s + n];
-        self.ops.sort_by(|a, b| slice(a.key).cmp(slice(b.key)));
+        self.ops.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| slice(a.key).cmp(slice(b.key)))
+        });
         for op in &self.ops {
             match op.value {
                 Some(v) => batch.put_cf(cf, slice(op.key), slice(v)),
