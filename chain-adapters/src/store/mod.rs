@@ -523,6 +523,9 @@ impl Store {
         keys: &[K],
         decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
     ) -> Result<Vec<Option<T>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let values = self.db.batched_multi_get_cf(self.cf(cf), keys, false);
         let mut out = Vec::with_capacity(keys.len());
         for (k, v) in keys.iter().zip(values) {

@@ -83,7 +83,7 @@ pub fn trace_forward(
                 .chain(f.pending.keys().copied())
                 .take(READ_AHEAD)
                 .collect();
-            f.src.prefetch(&ahead)?;
+            f.src.prefetch(&ahead, f.p.change.is_some())?;
         }
         f.process(id, p)?;
         if f.book.summary.txs.is_multiple_of(1024) {

@@ -156,13 +156,31 @@ impl<'a> Source<'a> {
     /// Reads ahead what judging transactions `ids` will need, in one batched
     /// read per column family instead of a few per transaction: the
     /// transactions and where their outputs were spent.
-    pub fn prefetch(&mut self, ids: &[TxId]) -> Result<()> {
+    pub fn prefetch(&mut self, ids: &[TxId], change: bool) -> Result<()> {
         self.prefetch_txs(ids.iter().copied())?;
         let wanted = not_cached(ids.iter().copied(), &self.spends)
             .into_iter()
             .map(|id| (id, self.txs[&id].outputs.len()))
             .collect();
-        self.read_spends(wanted)
+        self.read_spends(wanted)?;
+        if !change {
+            return Ok(());
+        }
+        let judged: Vec<TxId> = ids
+            .iter()
+            .copied()
+            .filter(|id| change_eligible(&self.txs[id]))
+            .collect();
+        let inputs: Vec<AddrId> = judged
+            .iter()
+            .flat_map(|id| self.txs[id].inputs.iter().filter_map(|i| i.addr))
+            .collect();
+        self.prefetch_addrs(inputs)?;
+        let spenders: Vec<TxId> = judged
+            .iter()
+            .flat_map(|id| self.spends[id].iter().flatten().map(|s| s.tx))
+            .collect();
+        self.prefetch_txs(spenders)
     }
 
     /// Reads where every output of each `(transaction, output count)` was
@@ -399,8 +417,7 @@ impl<'a> Source<'a> {
         tx: &TxRecord,
         policy: &VotePolicy,
     ) -> Result<Option<ChangeDecision>> {
-        let addressed = tx.outputs.iter().filter(|o| o.addr.is_some()).count();
-        if tx.is_coinbase() || !(2..=CHANGE_MAX_OUTPUTS).contains(&addressed) {
+        if !change_eligible(tx) {
             return Ok(None);
         }
         self.prefetch_addrs(tx.inputs.iter().filter_map(|i| i.addr))?;
@@ -433,6 +450,13 @@ impl<'a> Source<'a> {
     fn kind(&mut self, a: AddrId) -> Result<AddressKind> {
         Ok(self.addr(a)?.kind)
     }
+}
+
+/// Whether the change heuristics look at `tx`: not a coinbase, with 2 to
+/// [`CHANGE_MAX_OUTPUTS`] addressed outputs.
+fn change_eligible(tx: &TxRecord) -> bool {
+    let addressed = tx.outputs.iter().filter(|o| o.addr.is_some()).count();
+    !tx.is_coinbase() && (2..=CHANGE_MAX_OUTPUTS).contains(&addressed)
 }
 
 /// The ids among `ids` that `cache` lacks, sorted, each once.
