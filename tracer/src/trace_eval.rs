@@ -8,6 +8,10 @@
 //! - seed recall = the same numerator / the victims' payments (fees and
 //!   coins still in flight make this lower);
 //! - precision = that numerator / all value the trace puts on endpoints;
+//! - ceiling = the truth's value at the case's deposit outputs that any
+//!   on-chain trace obeying the stop rules can reach (a path from the
+//!   victims' payments through the case's own transactions that crosses no
+//!   CoinJoin and no custodial mixer) / the truth's value there;
 //! - accounted = value stopped at the right place (the case's exchange
 //!   deposits, or a CoinJoin / custodial mixer deposit the truth says moved
 //!   this case's proceeds) / the victims' payments. Custodial mixers and
@@ -18,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chain_adapters::ledger::{Amount, Chain, OutRef};
+use chain_adapters::ledger::{Amount, Chain, OutRef, TxId};
 use chain_adapters::query;
 use chain_adapters::store::Store;
 use heuristics::store::AnalysisStore;
@@ -39,6 +43,8 @@ pub struct Score {
     pub seed_value: Amount,
     /// What the truth puts on the cases' deposit outputs.
     pub truth_value: Amount,
+    /// Of that, what a trace can reach without crossing mixing.
+    pub reachable: Amount,
     /// Of that, what the traces found.
     pub found: Amount,
     /// All value the traces put on endpoints.
@@ -49,6 +55,9 @@ pub struct Score {
     pub mixing: Amount,
     /// found / truth_value.
     pub recall: f64,
+    /// reachable / truth_value: the highest recall a trace that stops at
+    /// CoinJoins and mixers can have.
+    pub ceiling: f64,
     /// found / seed_value.
     pub seed_recall: f64,
     /// found / traced.
@@ -62,6 +71,7 @@ impl Score {
         self.cases += o.cases;
         self.seed_value += o.seed_value;
         self.truth_value += o.truth_value;
+        self.reachable += o.reachable;
         self.found += o.found;
         self.traced += o.traced;
         self.coinjoins += o.coinjoins;
@@ -70,6 +80,7 @@ impl Score {
 
     fn finish(mut self) -> Score {
         self.recall = share(self.found, self.truth_value);
+        self.ceiling = share(self.reachable, self.truth_value);
         self.seed_recall = share(self.found, self.seed_value);
         self.precision = share(self.found, self.traced);
         self.accounted = share(self.found + self.mixing, self.seed_value);
@@ -107,10 +118,29 @@ pub struct TruthCase {
     route: String,
     seeds: Vec<SeedCoin>,
     endpoints: HashMap<(String, u32), Amount>,
+    /// Of the truth's value at the deposit outputs, what a trace can reach
+    /// without crossing mixing.
+    reachable: Amount,
 }
 
 /// Transactions that moved cases' proceeds into mixing: txid → cases.
 pub type Mixing = HashMap<String, Vec<u32>>;
+
+/// The case transactions after which no on-chain trace can follow the
+/// proceeds: CoinJoins (barriers) and deposits at a custodial mixer (an
+/// endpoint; it pays out from other coins).
+fn ends_the_trail(purpose: Purpose) -> bool {
+    matches!(
+        purpose,
+        Purpose::WhirlpoolMix
+            | Purpose::Wasabi2Mix
+            | Purpose::JoinmarketMix
+            | Purpose::MixerDeposit
+    )
+}
+
+/// Transactions that moved some case's proceeds: ledger id → (purpose, cases).
+type Flows = HashMap<TxId, (Purpose, Vec<u32>)>;
 
 /// Reads the cases (seeds resolved against `store`) and mixing transactions
 /// of a truth file.
@@ -118,6 +148,7 @@ pub fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)
     let mut routes = HashMap::new();
     let mut raw = Vec::new();
     let mut mixing = Mixing::new();
+    let mut flows = Flows::new();
     truth::read(path, |r| {
         match r {
             Record::Tx {
@@ -125,17 +156,11 @@ pub fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)
                 purpose,
                 cases,
                 ..
-            } if !cases.is_empty()
-                && matches!(
-                    purpose,
-                    Purpose::WhirlpoolTx0
-                        | Purpose::WhirlpoolMix
-                        | Purpose::Wasabi2Mix
-                        | Purpose::JoinmarketMix
-                        | Purpose::MixerDeposit
-                ) =>
-            {
-                mixing.insert(txid, cases);
+            } if !cases.is_empty() => {
+                flows.insert(ledger_tx(store, &txid)?, (purpose, cases.clone()));
+                if purpose == Purpose::WhirlpoolTx0 || ends_the_trail(purpose) {
+                    mixing.insert(txid, cases);
+                }
             }
             Record::Group { id, route, .. } => {
                 routes.insert(id, route);
@@ -158,27 +183,74 @@ pub fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)
     for (id, group, payments, endpoints) in raw {
         let mut seeds = Vec::new();
         for p in payments {
-            let h = query::parse_txid(&p.txid)?;
-            let tx = store
-                .tx_id(Chain::Bitcoin, &h)?
-                .with_context(|| format!("payment {} is not in the ledger", p.txid))?;
             seeds.push(SeedCoin {
-                out: OutRef { tx, vout: p.vout },
+                out: OutRef {
+                    tx: ledger_tx(store, &p.txid)?,
+                    vout: p.vout,
+                },
                 amount: p.value.into(),
             });
         }
         let mut ends = HashMap::new();
+        let mut deposits: HashMap<OutRef, Amount> = HashMap::new();
         for e in endpoints {
+            let out = OutRef {
+                tx: ledger_tx(store, &e.output.txid)?,
+                vout: e.output.vout,
+            };
+            *deposits.entry(out).or_default() += Amount::from(e.from_case);
             *ends.entry((e.output.txid, e.output.vout)).or_default() += Amount::from(e.from_case);
         }
         cases.push(TruthCase {
             id,
             route: routes.get(&group).cloned().unwrap_or_default(),
+            reachable: reachable(store, id, &seeds, &deposits, &flows)?,
             seeds,
             endpoints: ends,
         });
     }
     Ok((cases, mixing))
+}
+
+/// The ledger id of the transaction `txid` the truth file names.
+fn ledger_tx(store: &Store, txid: &str) -> Result<TxId> {
+    store
+        .tx_id(Chain::Bitcoin, &query::parse_txid(txid)?)?
+        .with_context(|| format!("truth transaction {txid} is not in the ledger"))
+}
+
+/// The truth's value at those of `deposits` that case `case`'s proceeds
+/// reach from its victims' payments `seeds` through the case's own
+/// transactions, crossing no CoinJoin and no custodial mixer.
+fn reachable(
+    store: &Store,
+    case: u32,
+    seeds: &[SeedCoin],
+    deposits: &HashMap<OutRef, Amount>,
+    flows: &Flows,
+) -> Result<Amount> {
+    let mut outputs: Vec<OutRef> = seeds.iter().map(|s| s.out).collect();
+    let mut visited = std::collections::HashSet::new();
+    let mut reached = std::collections::BTreeSet::new();
+    while let Some(out) = outputs.pop() {
+        if deposits.contains_key(&out) {
+            reached.insert(out);
+            continue;
+        }
+        let Some(spent) = store.spent_by(out)? else {
+            continue;
+        };
+        let follows = flows
+            .get(&spent.tx)
+            .is_some_and(|(purpose, cases)| cases.contains(&case) && !ends_the_trail(*purpose));
+        if follows && visited.insert(spent.tx) {
+            let tx = store
+                .tx(spent.tx)?
+                .with_context(|| format!("transaction {} is not in the ledger", spent.tx))?;
+            outputs.extend((0..tx.outputs.len() as u32).map(|vout| OutRef { tx: spent.tx, vout }));
+        }
+    }
+    Ok(reached.iter().map(|o| deposits[o]).sum())
 }
 
 /// Traces every truth case under each of `params` and scores the endpoints.
@@ -213,6 +285,7 @@ pub fn evaluate_cases(
                 cases: 1,
                 seed_value: t.summary.seed_value,
                 truth_value: c.endpoints.values().sum(),
+                reachable: c.reachable,
                 coinjoins: t.summary.coinjoins,
                 traced: t.summary.endpoints,
                 ..Score::default()
@@ -262,18 +335,19 @@ pub fn evaluate_cases(
 pub fn markdown(e: &TraceEvaluation) -> String {
     let mut s = format!(
         "## Tracing: case proceeds to exchange deposits\n\nLevel {}, max hops {}, CoinJoins as barriers.\n\n\
-         | model | route | cases | recall | seed recall | precision | accounted | into CoinJoins (BTC) |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|\n",
+         | model | route | cases | recall | ceiling | seed recall | precision | accounted | into CoinJoins (BTC) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         e.level, e.max_hops
     );
     for m in &e.models {
         for r in m.routes.iter().chain([&m.all]) {
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 m.model,
                 r.name,
                 r.cases,
                 pct(r.recall),
+                pct(r.ceiling),
                 pct(r.seed_recall),
                 pct(r.precision),
                 pct(r.accounted),
