@@ -517,3 +517,71 @@ fn missing(store: &Store, what: &str, id: impl std::fmt::Display) -> Error {
         reason: format!("{what} {id} missing"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_adapters::bitcoin::parse_network;
+    use chain_adapters::ingest::{ingest_blk_files, IngestOptions, Quiet};
+    use chain_adapters::store::StoreOptions;
+
+    /// The read-ahead keeps, for every transaction of the real blocks
+    /// 0–4312, where each of its own outputs was spent: exactly what reading
+    /// the outputs one by one gives.
+    #[test]
+    fn read_ahead_keeps_each_transactions_own_spends() {
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+        let blk = std::path::Path::new(&manifest)
+            .join("../tests/fixtures/bitcoin/blk-heights-0-4312.dat");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), StoreOptions::default()).unwrap();
+        let main = parse_network("main").unwrap();
+        ingest_blk_files(&store, &blk, main, &IngestOptions::default(), &Quiet).unwrap();
+        let ids: Vec<TxId> = (0..store.counters().unwrap().next_tx).collect();
+        assert_eq!(ids.len(), 4371);
+        let mut src = Source::new(&store, None, Granularity::Address).unwrap();
+        for window in ids.chunks(64) {
+            src.prefetch(window, true).unwrap();
+        }
+        let (mut outputs, mut spent) = (0, 0);
+        for &id in &ids {
+            let tx = store.tx(id).unwrap().unwrap();
+            let ahead = src.spends(id, &tx).unwrap();
+            assert_eq!(ahead.len(), tx.outputs.len(), "tx {id}");
+            for (vout, s) in ahead.iter().enumerate() {
+                let one = store
+                    .spent_by(OutRef {
+                        tx: id,
+                        vout: vout as u32,
+                    })
+                    .unwrap();
+                assert_eq!(*s, one, "tx {id} output {vout}");
+                outputs += 1;
+                spent += usize::from(s.is_some());
+            }
+        }
+        // Block 9's coinbase output is spent by tx 170's only input.
+        let tx170 = store
+            .tx_id(
+                Chain::Bitcoin,
+                &tx_hash("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"),
+            )
+            .unwrap()
+            .unwrap();
+        let coinbase9 = store.tx(tx170).unwrap().unwrap().inputs[0].prev.unwrap().tx;
+        assert_eq!(
+            src.spends(coinbase9, &store.tx(coinbase9).unwrap().unwrap())
+                .unwrap()[0]
+                .map(|s| s.tx),
+            Some(tx170)
+        );
+        assert!(
+            spent > 0 && spent < outputs,
+            "{spent} of {outputs} outputs spent"
+        );
+    }
+
+    fn tx_hash(hex_txid: &str) -> chain_adapters::ledger::Hash32 {
+        chain_adapters::query::parse_txid(hex_txid).unwrap()
+    }
+}
