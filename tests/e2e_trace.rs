@@ -343,6 +343,119 @@ fn simulated_cases_reach_their_true_exchange_deposits() {
         "{haircut}"
     );
     assert!(out.join("trace-evaluation.md").exists());
+    coinjoin_exits_reach_the_cases_own_deposit_accounts(&tmp, &db, &sim, &records, &routes, &v);
+}
+
+/// `--coinjoin-exits` on the same chain: a Whirlpool case's trace goes out
+/// of its CoinJoins only to outputs of the group's own wallet (truth),
+/// keeps every satoshi accounted for, and finds more of the truth's deposit
+/// value than the barrier trace, at ≥ 95% precision.
+fn coinjoin_exits_reach_the_cases_own_deposit_accounts(
+    tmp: &tempfile::TempDir,
+    db: &Path,
+    sim: &Path,
+    records: &[Value],
+    routes: &std::collections::HashMap<u64, String>,
+    barrier: &Value,
+) {
+    let owner: std::collections::HashMap<&str, u64> = records
+        .iter()
+        .filter(|r| r["type"] == "address")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap(),
+                r["entity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let entity = |group: u64| {
+        records
+            .iter()
+            .find(|r| r["type"] == "group" && r["id"] == group)
+            .unwrap()["entity"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut exits = 0;
+    for case in records.iter().filter(|r| r["type"] == "case") {
+        let group = case["group"].as_u64().unwrap();
+        if routes[&group] != "whirlpool" {
+            continue;
+        }
+        let seeds: Vec<String> = case["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "payment = \"{}:{}\"",
+                    p["txid"].as_str().unwrap(),
+                    p["vout"]
+                )
+            })
+            .collect();
+        let body = seeds.join("\n\n[[seed]]\nchain = \"bitcoin\"\n");
+        let file = write_case(tmp.path(), "whirlpool.toml", &body);
+        let out = tmp.path().join(format!("exits-{}", case["id"]));
+        let (t, _) = trace_case(db, &file, &out, &["--coinjoin-exits"]);
+        assert_eq!(t["params"]["coinjoins"], "exits");
+        assert!(conserved(&t), "{}", t["summary"]);
+        for e in t["edges"].as_array().unwrap() {
+            if e["rule"] == "coinjoin_exit" {
+                exits += 1;
+                assert_eq!(e["confidence"], 50, "{e}");
+                assert!(e["heuristics"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("+deposit_address_reuse"));
+                let to = e["address"].as_str().unwrap();
+                assert_eq!(
+                    owner[to],
+                    entity(group),
+                    "exit {e} leaves the group's wallet"
+                );
+            }
+        }
+    }
+    assert!(exits > 0, "no CoinJoin exit followed");
+
+    let v = json(&[
+        "--db",
+        s(db),
+        "evaluate",
+        "--truth",
+        s(&sim.join("truth.jsonl")),
+        "--traces",
+        "haircut",
+        "--trace-coinjoin-exits",
+        "--json",
+    ]);
+    let route = |e: &Value, name: &str| {
+        e["tracing"]["models"][0]["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (before, after) = (route(barrier, "whirlpool"), route(&v, "whirlpool"));
+    let recall = |r: &Value| r["recall"].as_f64().unwrap();
+    assert!(recall(&after) > recall(&before), "{before} → {after}");
+    assert!(after["precision"].as_f64().unwrap() >= 0.95, "{after}");
+    assert_eq!(v["tracing"]["coinjoins"], "exits");
+    // Exits are followed under the proportional models only.
+    let e = stderr(&fails(&[
+        "--db",
+        s(db),
+        "evaluate",
+        "--truth",
+        s(&sim.join("truth.jsonl")),
+        "--traces",
+        "fifo",
+        "--trace-coinjoin-exits",
+    ]));
+    assert!(e.contains("haircut and poison models only"), "{e}");
 }
 
 #[test]

@@ -574,9 +574,9 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
                     });
                 }
             }
-            "coinjoin" => {
-                rows.entry("coinjoin".into()).or_insert(HeuristicRow {
-                    name: format!("coinjoin ({})", e.heuristics.clone().unwrap_or_default()),
+            rule @ ("coinjoin" | "coinjoin_exit") => {
+                rows.entry(rule.into()).or_insert(HeuristicRow {
+                    name: format!("{rule} ({})", e.heuristics.clone().unwrap_or_default()),
                     used_for: "hops",
                     prior: e.confidence,
                     measured_precision: None,

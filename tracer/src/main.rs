@@ -123,6 +123,10 @@ enum Command {
         /// Node level for --traces: address, cospend, cospend+change.
         #[arg(long, default_value = "cospend")]
         trace_level: String,
+        /// For --traces: go through CoinJoins along the outputs that reach the
+        /// trace's own exchange deposit addresses (haircut, poison).
+        #[arg(long)]
+        trace_coinjoin_exits: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             traces,
             trace_level,
+            trace_coinjoin_exits,
             json,
         } => {
             let db = need_db(&cli.db)?;
@@ -270,6 +275,11 @@ fn run(cli: Cli) -> Result<()> {
                     &truth,
                     &traces,
                     &trace_level,
+                    if trace_coinjoin_exits {
+                        heuristics::trace::CoinJoinPolicy::Exits
+                    } else {
+                        heuristics::trace::CoinJoinPolicy::Barrier
+                    },
                 )?)
             };
             if let (Some(dir), Some(t)) = (&out, &t) {

@@ -210,10 +210,7 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
         p.model.name(),
         p.granularity.name(),
         p.limits.max_hops,
-        match p.coinjoins {
-            heuristics::trace::CoinJoinPolicy::Barrier => "barrier",
-            heuristics::trace::CoinJoinPolicy::Through => "through",
-        }
+        p.coinjoins.name()
     );
     println!(
         "seeds: {} output(s), {} BTC",

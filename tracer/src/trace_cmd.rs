@@ -71,6 +71,11 @@ struct TraceOpts {
     /// stopping there.
     #[arg(long)]
     through_coinjoins: bool,
+    /// Go through CoinJoins only along the outputs that reach (within two
+    /// transactions) an exchange deposit address where unmixed proceeds of
+    /// the same trace arrived; the rest stops there (haircut, poison).
+    #[arg(long, conflicts_with = "through_coinjoins")]
+    coinjoin_exits: bool,
     /// Count every transfer as a hop (do not follow change outputs of peel chains).
     #[arg(long)]
     no_change: bool,
@@ -101,6 +106,8 @@ impl TraceOpts {
             granularity,
             coinjoins: if self.through_coinjoins {
                 CoinJoinPolicy::Through
+            } else if self.coinjoin_exits {
+                CoinJoinPolicy::Exits
             } else {
                 CoinJoinPolicy::Barrier
             },
@@ -312,6 +319,7 @@ pub fn evaluate(
     truth: &Path,
     models: &[String],
     level: &str,
+    coinjoins: CoinJoinPolicy,
 ) -> Result<TraceEvaluation> {
     let analysis = open_analysis(db)?;
     let granularity = parse_level(level)?;
@@ -319,6 +327,7 @@ pub fn evaluate(
     for model in parse_models(models)? {
         let mut p = Params::new(model);
         p.granularity = granularity;
+        p.coinjoins = coinjoins;
         params.push(p);
     }
     tracer::trace_eval::evaluate_traces(store, analysis.as_ref(), truth, &params)

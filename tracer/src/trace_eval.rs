@@ -108,6 +108,8 @@ pub struct TraceEvaluation {
     pub level: &'static str,
     /// Hop limit.
     pub max_hops: u32,
+    /// What the traces did at CoinJoins.
+    pub coinjoins: &'static str,
     /// One row per model.
     pub models: Vec<ModelScore>,
 }
@@ -327,6 +329,7 @@ pub fn evaluate_cases(
     Ok(TraceEvaluation {
         level: first.granularity.name(),
         max_hops: first.limits.max_hops,
+        coinjoins: first.coinjoins.name(),
         models,
     })
 }
@@ -334,10 +337,10 @@ pub fn evaluate_cases(
 /// The evaluation as Markdown.
 pub fn markdown(e: &TraceEvaluation) -> String {
     let mut s = format!(
-        "## Tracing: case proceeds to exchange deposits\n\nLevel {}, max hops {}, CoinJoins as barriers.\n\n\
+        "## Tracing: case proceeds to exchange deposits\n\nLevel {}, max hops {}, CoinJoins: {}.\n\n\
          | model | route | cases | recall | ceiling | seed recall | precision | accounted | into CoinJoins (BTC) |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
-        e.level, e.max_hops
+        e.level, e.max_hops, e.coinjoins
     );
     for m in &e.models {
         for r in m.routes.iter().chain([&m.all]) {

@@ -111,7 +111,8 @@ impl Backward<'_, '_> {
         let mut rule_cj = None;
         if let Some(cj) = coinjoin::detect(&tx).filter(|c| c.kind.multi_party()) {
             match self.p.coinjoins {
-                CoinJoinPolicy::Barrier => {
+                // Exits are a forward rule: backward, a CoinJoin stops the trace.
+                CoinJoinPolicy::Barrier | CoinJoinPolicy::Exits => {
                     for o in &outs {
                         self.book.barrier(o.node, id, cj.kind.name(), o.taint);
                     }

@@ -13,6 +13,7 @@ use super::view::{Book, Hop, Rule, Stop, Trace};
 use super::{CoinJoinPolicy, Granularity, HashMap, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::Result;
+use crate::tags::TagClass;
 
 /// Pending transactions read from the ledger together (one batched read
 /// per column family instead of a few per transaction).
@@ -55,45 +56,36 @@ pub fn trace_forward(
     if chains.first() == Some(&Chain::Ethereum) {
         return super::account_chain::trace_accounts(src, seeds, params, progress);
     }
-    let mut f = Forward {
-        src,
-        p: params,
-        book: Book::new(),
-        pending: BTreeMap::new(),
-        accounts: HashMap::default(),
-    };
     let mut seeds = seeds.to_vec();
     seeds.sort();
     seeds.dedup();
-    for s in &seeds {
-        f.seed(*s)?;
+    if params.coinjoins != CoinJoinPolicy::Exits {
+        let f = Forward::run(src, &seeds, params, BTreeSet::new(), progress)?;
+        return f.book.finish(f.src, params, "forward");
     }
-    while let Some((id, p)) = f.pending.pop_first() {
-        if f.book.summary.txs >= f.p.limits.max_txs {
-            f.leftover(p, Stop::MaxTxs);
-            let rest = std::mem::take(&mut f.pending);
-            for (_, p) in rest {
-                f.leftover(p, Stop::MaxTxs);
-            }
-            break;
-        }
-        if !f.src.has_tx(id) {
-            // The next transactions in chain order are read together.
-            let ahead: Vec<TxId> = std::iter::once(id)
-                .chain(f.pending.keys().copied())
-                .take(READ_AHEAD)
-                .collect();
-            f.src.prefetch(&ahead, f.p.change.is_some())?;
-        }
-        f.process(id, p)?;
-        if f.book.summary.txs.is_multiple_of(1024) {
-            progress.update(f.book.summary.txs, f.pending.len());
-        }
+    if params.model.is_account() {
+        return Err(crate::Error::Usage(
+            "CoinJoin exits are followed under the haircut and poison models only".into(),
+        ));
     }
-    book_held(f.accounts.iter(), &mut f.book);
-    let Forward { src, book, p, .. } = f;
-    book.finish(src, p, "forward")
+    // First with CoinJoins as barriers: the exchange deposit addresses the
+    // unmixed proceeds reach are the accounts CoinJoin exits must lead to.
+    let barriers = Params {
+        coinjoins: CoinJoinPolicy::Barrier,
+        ..params
+    };
+    let first = Forward::run(src, &seeds, barriers, BTreeSet::new(), progress)?;
+    if first.book.summary.coinjoins == 0 || first.deposits.is_empty() {
+        return first.book.finish(first.src, params, "forward");
+    }
+    let Forward { src, deposits, .. } = first;
+    let f = Forward::run(src, &seeds, params, deposits, progress)?;
+    f.book.finish(f.src, params, "forward")
 }
+
+/// Transactions followed from a CoinJoin output to an exchange deposit
+/// address ([`CoinJoinPolicy::Exits`]).
+const EXIT_DEPTH: usize = 2;
 
 struct Forward<'s, 'a> {
     src: &'s mut Source<'a>,
@@ -101,9 +93,60 @@ struct Forward<'s, 'a> {
     book: Book,
     pending: BTreeMap<TxId, Pending>,
     accounts: HashMap<NodeId, Account>,
+    /// Exchange deposit addresses CoinJoin exits may lead to.
+    anchors: BTreeSet<AddrId>,
+    /// Exchange deposit addresses this trace reached (by their sweeps).
+    deposits: BTreeSet<AddrId>,
 }
 
-impl Forward<'_, '_> {
+impl<'s, 'a> Forward<'s, 'a> {
+    /// Traces `seeds` (sorted, each once) until nothing is pending or a
+    /// limit is reached.
+    fn run(
+        src: &'s mut Source<'a>,
+        seeds: &[SeedCoin],
+        params: Params,
+        anchors: BTreeSet<AddrId>,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        let mut f = Forward {
+            src,
+            p: params,
+            book: Book::new(),
+            pending: BTreeMap::new(),
+            accounts: HashMap::default(),
+            anchors,
+            deposits: BTreeSet::new(),
+        };
+        for s in seeds {
+            f.seed(*s)?;
+        }
+        while let Some((id, p)) = f.pending.pop_first() {
+            if f.book.summary.txs >= f.p.limits.max_txs {
+                f.leftover(p, Stop::MaxTxs);
+                let rest = std::mem::take(&mut f.pending);
+                for (_, p) in rest {
+                    f.leftover(p, Stop::MaxTxs);
+                }
+                break;
+            }
+            if !f.src.has_tx(id) {
+                // The next transactions in chain order are read together.
+                let ahead: Vec<TxId> = std::iter::once(id)
+                    .chain(f.pending.keys().copied())
+                    .take(READ_AHEAD)
+                    .collect();
+                f.src.prefetch(&ahead, f.p.change.is_some())?;
+            }
+            f.process(id, p)?;
+            if f.book.summary.txs.is_multiple_of(1024) {
+                progress.update(f.book.summary.txs, f.pending.len());
+            }
+        }
+        book_held(f.accounts.iter(), &mut f.book);
+        Ok(f)
+    }
+
     fn seed(&mut self, s: SeedCoin) -> Result<()> {
         let o = self.src.seed_output(s.out)?;
         let amount = s.amount.min(o.value);
@@ -272,9 +315,70 @@ impl Forward<'_, '_> {
                     let c = (100 / tx.inputs.len().max(1)) as u8;
                     rule_cj = Some(Rule::CoinJoin(cj.kind.name(), c));
                 }
+                CoinJoinPolicy::Exits => {
+                    let exits = self.exits(id, &tx)?;
+                    let kind = cj.kind.name();
+                    let room: Amount = tx
+                        .outputs
+                        .iter()
+                        .zip(&exits)
+                        .filter(|(_, e)| **e)
+                        .map(|(o, _)| o.value)
+                        .sum();
+                    // What the exits cannot carry stays at the CoinJoin,
+                    // taken from each inflow pro rata.
+                    let total: Amount = inflows.iter().map(|i| i.taint).sum();
+                    let through = total.min(room);
+                    let weights: Vec<Amount> = inflows.iter().map(|i| i.taint).collect();
+                    for (i, kept) in inflows
+                        .iter_mut()
+                        .zip(proportional(total - through, &weights))
+                    {
+                        if kept > 0 {
+                            self.book.barrier(i.node, id, kind, kept);
+                            i.taint -= kept;
+                        }
+                    }
+                    if through == 0 {
+                        return Ok(());
+                    }
+                    let rule = Some(Rule::CoinJoinExit(kind));
+                    return self.spread(id, &tx, &inflows, rule, Some(&exits));
+                }
             }
         }
-        self.spread(id, &tx, &inflows, rule_cj)
+        self.spread(id, &tx, &inflows, rule_cj, None)
+    }
+
+    /// Which outputs of CoinJoin `tx` lead to one of the anchors: paid to
+    /// one, or spent (within [`EXIT_DEPTH`] transactions, each paying a
+    /// single address) by a transaction that pays one.
+    fn exits(&mut self, id: TxId, tx: &TxRecord) -> Result<Vec<bool>> {
+        let spends = self.src.spends(id, tx)?;
+        let mut exits = Vec::with_capacity(tx.outputs.len());
+        for (vout, o) in tx.outputs.iter().enumerate() {
+            let mut found = o.addr.is_some_and(|a| self.anchors.contains(&a));
+            let mut next = spends[vout].filter(|_| o.addr.is_some());
+            for _ in 0..EXIT_DEPTH {
+                let Some(s) = next.filter(|_| !found) else {
+                    break;
+                };
+                let t = self.src.tx(s.tx)?;
+                let paid: Vec<(usize, AddrId)> = t
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(v, x)| x.addr.map(|a| (v, a)))
+                    .collect();
+                found = paid.iter().any(|(_, a)| self.anchors.contains(a));
+                next = match paid.as_slice() {
+                    [(v, _)] => self.src.spends(s.tx, &t)?[*v],
+                    _ => None,
+                };
+            }
+            exits.push(found);
+        }
+        Ok(exits)
     }
 
     /// Taint of inflow `i` reached service `attr` by sweep `tx`: an
@@ -284,6 +388,9 @@ impl Forward<'_, '_> {
             Some(runs) => runs.by_origin().into_iter().collect(),
             None => vec![(tx.inputs[i.vin as usize].prev, i.taint)],
         };
+        if attr.class == TagClass::Exchange {
+            self.deposits.insert(i.addr);
+        }
         for (origin, taint) in arrivals {
             let out = origin.unwrap_or(OutRef { tx: id, vout: 0 });
             let value = self.src.tx(out.tx)?.outputs[out.vout as usize].value;
@@ -323,22 +430,30 @@ impl Forward<'_, '_> {
 
     /// Spreads the inflows' taint over `tx`'s outputs by the model and
     /// follows every tainted output.
+    ///
+    /// With `exits` (CoinJoin exits), only the outputs marked there carry
+    /// taint, and none goes to the fee.
     fn spread(
         &mut self,
         id: TxId,
         tx: &TxRecord,
         inflows: &[Inflow],
         rule_cj: Option<Rule>,
+        exits: Option<&[bool]>,
     ) -> Result<()> {
         let total: Amount = inflows.iter().map(|i| i.taint).sum();
-        let mut sizes: Vec<Amount> = tx.outputs.iter().map(|o| o.value).collect();
+        let open = |vout: usize| exits.is_none_or(|e| e[vout]);
+        let mut sizes: Vec<Amount> = (tx.outputs.iter().enumerate())
+            .map(|(v, o)| if open(v) { o.value } else { 0 })
+            .collect();
+        let fee = if exits.is_some() { 0 } else { tx.fee };
         let (parts, pieces) = match self.p.model {
             Model::Haircut => {
-                sizes.push(tx.fee);
+                sizes.push(fee);
                 (proportional(total, &sizes), None)
             }
             Model::Poison => {
-                sizes.push(tx.fee);
+                sizes.push(fee);
                 (sizes, None)
             }
             Model::Fifo | Model::Lifo => {

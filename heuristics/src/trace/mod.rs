@@ -126,6 +126,22 @@ pub enum CoinJoinPolicy {
     Barrier,
     /// Go through, spreading taint by the trace's model.
     Through,
+    /// Go through only along the outputs that reach, within two
+    /// transactions, an exchange deposit address where unmixed proceeds of
+    /// the same trace arrived (the same exchange account: deposit-address
+    /// reuse); the rest stops at the CoinJoin. Forward, haircut or poison.
+    Exits,
+}
+
+impl CoinJoinPolicy {
+    /// The policy's name in parameters and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoinJoinPolicy::Barrier => "barrier",
+            CoinJoinPolicy::Through => "through",
+            CoinJoinPolicy::Exits => "exits",
+        }
+    }
 }
 
 /// Where and when a trace stops.

@@ -308,7 +308,14 @@ pub enum Rule {
     SameCluster,
     /// Through a CoinJoin (model share only).
     CoinJoin(&'static str, u8),
+    /// Out of a CoinJoin along an output that reaches one of the trace's
+    /// exchange deposit addresses ([`super::CoinJoinPolicy::Exits`]).
+    CoinJoinExit(&'static str),
 }
+
+/// Confidence of a CoinJoin exit: an inference from deposit-address reuse,
+/// not an on-chain link.
+pub const COINJOIN_EXIT_CONFIDENCE: u8 = 50;
 
 impl Rule {
     /// Whether the step stays with the same owner (no hop counted).
@@ -326,6 +333,11 @@ impl Rule {
             Rule::Change(h, c) => ("change", Some(h.names()), c),
             Rule::SameCluster => ("same_cluster", None, MULTI_INPUT_PRIOR),
             Rule::CoinJoin(kind, c) => ("coinjoin", Some(kind.to_string()), c),
+            Rule::CoinJoinExit(kind) => (
+                "coinjoin_exit",
+                Some(format!("{kind}+deposit_address_reuse")),
+                COINJOIN_EXIT_CONFIDENCE,
+            ),
         }
     }
 }
