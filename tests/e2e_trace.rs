@@ -35,6 +35,27 @@ fn write_case(dir: &Path, name: &str, seed: &str) -> std::path::PathBuf {
     p
 }
 
+/// A case file whose seeds are the victim payments of a truth file's case.
+fn truth_case_file(dir: &Path, name: &str, case: &Value) -> std::path::PathBuf {
+    let seeds: Vec<String> = case["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "payment = \"{}:{}\"",
+                p["txid"].as_str().unwrap(),
+                p["vout"]
+            )
+        })
+        .collect();
+    write_case(
+        dir,
+        name,
+        &seeds.join("\n\n[[seed]]\nchain = \"bitcoin\"\n"),
+    )
+}
+
 fn trace_case(db: &Path, case: &Path, out: &Path, extra: &[&str]) -> (Value, Vec<u8>) {
     let mut args = vec!["--db", s(db), "trace", s(case), "--out", s(out)];
     args.extend_from_slice(extra);
@@ -252,20 +273,7 @@ fn simulated_cases_reach_their_true_exchange_deposits() {
                 && !r["endpoints"].as_array().unwrap().is_empty()
         })
         .expect("a case on a direct route");
-    let seeds: Vec<String> = case["payments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "payment = \"{}:{}\"",
-                p["txid"].as_str().unwrap(),
-                p["vout"]
-            )
-        })
-        .collect();
-    let body = seeds.join("\n\n[[seed]]\nchain = \"bitcoin\"\n");
-    let file = write_case(tmp.path(), "sim.toml", &body);
+    let file = truth_case_file(tmp.path(), "sim.toml", case);
     let (t, _) = trace_case(&db, &file, &tmp.path().join("out"), &[]);
     assert!(conserved(&t), "{}", t["summary"]);
     let traced: std::collections::HashMap<(String, u64), u128> = t["endpoints"]
@@ -382,20 +390,7 @@ fn coinjoin_exits_reach_the_cases_own_deposit_accounts(
         if routes[&group] != "whirlpool" {
             continue;
         }
-        let seeds: Vec<String> = case["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                format!(
-                    "payment = \"{}:{}\"",
-                    p["txid"].as_str().unwrap(),
-                    p["vout"]
-                )
-            })
-            .collect();
-        let body = seeds.join("\n\n[[seed]]\nchain = \"bitcoin\"\n");
-        let file = write_case(tmp.path(), "whirlpool.toml", &body);
+        let file = truth_case_file(tmp.path(), "whirlpool.toml", case);
         let out = tmp.path().join(format!("exits-{}", case["id"]));
         let (t, _) = trace_case(db, &file, &out, &["--coinjoin-exits"]);
         assert_eq!(t["params"]["coinjoins"], "exits");
@@ -419,17 +414,12 @@ fn coinjoin_exits_reach_the_cases_own_deposit_accounts(
     }
     assert!(exits > 0, "no CoinJoin exit followed");
 
-    let v = json(&[
-        "--db",
-        s(db),
-        "evaluate",
-        "--truth",
-        s(&sim.join("truth.jsonl")),
-        "--traces",
-        "haircut",
-        "--trace-coinjoin-exits",
-        "--json",
-    ]);
+    let truth = sim.join("truth.jsonl");
+    let evaluate = |model: &'static str| {
+        let args = ["--db", s(db), "evaluate", "--truth", s(&truth)];
+        [&args[..], &["--traces", model, "--trace-coinjoin-exits"]].concat()
+    };
+    let v = json(&[&evaluate("haircut")[..], &["--json"]].concat());
     let route = |e: &Value, name: &str| {
         e["tracing"]["models"][0]["routes"]
             .as_array()
@@ -445,16 +435,7 @@ fn coinjoin_exits_reach_the_cases_own_deposit_accounts(
     assert!(after["precision"].as_f64().unwrap() >= 0.95, "{after}");
     assert_eq!(v["tracing"]["coinjoins"], "exits");
     // Exits are followed under the proportional models only.
-    let e = stderr(&fails(&[
-        "--db",
-        s(db),
-        "evaluate",
-        "--truth",
-        s(&sim.join("truth.jsonl")),
-        "--traces",
-        "fifo",
-        "--trace-coinjoin-exits",
-    ]));
+    let e = stderr(&fails(&evaluate("fifo")));
     assert!(e.contains("haircut and poison models only"), "{e}");
 }
 
