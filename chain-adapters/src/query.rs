@@ -9,8 +9,7 @@ use crate::bitcoin::network::parse_network;
 use crate::error::{Error, Result};
 use crate::ethereum;
 use crate::ledger::{
-    token_of_asset, AddrId, AddressKey, Amount, Chain, Hash32, OutRef, TxRecord, TX_CREATE,
-    TX_FAILED,
+    token_of_asset, AddrId, AddressKey, Amount, Chain, Hash32, TxRecord, TX_CREATE, TX_FAILED,
 };
 use crate::store::Store;
 
@@ -350,12 +349,10 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
             value: i.value,
         });
     }
+    let spends = store.spends_of(&[(id, rec.outputs.len())])?;
     let mut outputs = Vec::with_capacity(rec.outputs.len());
-    for (vout, o) in rec.outputs.iter().enumerate() {
-        let spent_by = match store.spent_by(OutRef {
-            tx: id,
-            vout: vout as u32,
-        })? {
+    for ((vout, o), spent) in rec.outputs.iter().enumerate().zip(&spends[0]) {
+        let spent_by = match spent {
             Some(s) => Some(format!("{}:{}", txid_of(store, s.tx)?, s.input)),
             None => None,
         };

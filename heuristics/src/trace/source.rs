@@ -184,16 +184,11 @@ impl<'a> Source<'a> {
     }
 
     /// Reads where every output of each `(transaction, output count)` was
-    /// spent, in one batched read.
+    /// spent, in one pass of a ledger iterator.
     fn read_spends(&mut self, txs: Vec<(TxId, usize)>) -> Result<()> {
-        let outs: Vec<OutRef> = txs
-            .iter()
-            .flat_map(|&(tx, n)| (0..n as u32).map(move |vout| OutRef { tx, vout }))
-            .collect();
-        let mut found = self.store.spent_by_many(&outs)?.into_iter();
-        for (id, n) in txs {
-            self.spends
-                .insert(id, Rc::new(found.by_ref().take(n).collect()));
+        let found = self.store.spends_of(&txs)?;
+        for ((id, _), s) in txs.into_iter().zip(found) {
+            self.spends.insert(id, Rc::new(s));
         }
         Ok(())
     }
