@@ -81,6 +81,23 @@ fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
     ]);
     let linkage: Value = serde_json::from_str(&ok(&args)).unwrap();
     assert_eq!(linkage["cases"].as_array().unwrap().len(), files.len());
+    // linkage.json holds what was printed, valid against its schema.
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(out.join("linkage.json")).unwrap()).unwrap();
+    assert_eq!(file, linkage);
+    let schema: Value = serde_json::from_str(reports::LINKAGE_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let errors: Vec<String> = validator
+        .iter_errors(&file)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut broken = file.clone();
+    broken["links"][0]["shared"][0]
+        .as_object_mut()
+        .expect("a link shares something")
+        .remove("evidence");
+    assert!(!validator.is_valid(&broken), "a link without its evidence");
 
     // Predicted pairs: cases in one suspected group.
     let mut predicted = BTreeSet::new();
@@ -177,6 +194,25 @@ fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
             );
         }
     }
+    // The graph of cases and shared entities, in the HTML and the PDF: each
+    // shared deposit address in a box of its own, shortened as the graph
+    // shortens addresses (the tables show them whole).
+    let mut boxes = 0;
+    for l in linkage["links"].as_array().unwrap() {
+        for sh in l["shared"].as_array().unwrap() {
+            if sh["kind"] != "deposit_address" {
+                continue;
+            }
+            let key: Vec<char> = sh["key"].as_str().unwrap().chars().collect();
+            let head: String = key[..9].iter().collect();
+            let tail: String = key[key.len() - 5..].iter().collect();
+            let shown = format!("{head}…{tail}");
+            assert!(text.contains(&shown), "{shown} in the PDF's graph");
+            assert!(html.contains(&shown), "{shown} in the HTML's graph");
+            boxes += 1;
+        }
+    }
+    assert!(boxes > 0, "the cases share deposit addresses");
 
     // The recorded command writes the same bytes again.
     let before: BTreeMap<String, Vec<u8>> = std::fs::read_dir(&out)

@@ -1,6 +1,9 @@
-//! Layout of the flow graph, shared by the SVG (HTML) and the PDF: nodes
-//! in columns by hop count (the victim's payment on the left, the
-//! endpoints on the right), the largest [`GRAPH_MAX_HOPS`] hops as arrows.
+//! Graph layouts, drawn alike by the SVG (HTML) and the PDF: boxes of two
+//! lines joined by arrows or plain lines. The trace report's flow graph
+//! ([`layout`]) puts nodes in columns by hop count (the victim's payment on
+//! the left, the endpoints on the right) and draws the largest
+//! [`GRAPH_MAX_HOPS`] hops as arrows; the linkage report lays out cases
+//! and the entities they share.
 
 use std::collections::BTreeMap;
 
@@ -13,32 +16,37 @@ pub const GRAPH_MAX_HOPS: usize = 120;
 pub const BOX_W: f32 = 190.0;
 /// Box height.
 pub const BOX_H: f32 = 42.0;
-const COL_W: f32 = 260.0;
+/// Distance between the left edges of two columns.
+pub const COL_W: f32 = 260.0;
 const ROW_H: f32 = 62.0;
-const MARGIN: f32 = 16.0;
+/// Space around the graph.
+pub const MARGIN: f32 = 16.0;
 
-/// A node box.
+/// A box of two lines.
 pub struct NodeBox {
     /// Top-left corner.
     pub x: f32,
     /// Top-left corner.
     pub y: f32,
-    /// First line (the address, shortened).
-    pub address: String,
-    /// Second line (service or role).
-    pub label: String,
+    /// First line (an address, shortened, or a case id), in monospace.
+    pub title: String,
+    /// Second line (service, role, prefecture or kind of entity).
+    pub note: String,
     /// Fill colour (RGB).
     pub fill: (u8, u8, u8),
 }
 
-/// An arrow from one box to another.
+/// A line from one box to another.
 pub struct Arrow {
-    /// Start (right middle of the sender).
+    /// Start (right middle of the left box).
     pub from: (f32, f32),
-    /// End (left middle of the receiver).
+    /// End (left middle of the right box).
     pub to: (f32, f32),
-    /// The traced amount.
+    /// Text at its middle (the traced amount; may be empty).
     pub label: String,
+    /// Whether it ends in an arrowhead (a flow of funds) or is a plain
+    /// line (a case and what it shares).
+    pub head: bool,
 }
 
 /// The laid-out graph.
@@ -49,9 +57,14 @@ pub struct Layout {
     pub height: f32,
     /// Boxes.
     pub nodes: Vec<NodeBox>,
-    /// Arrows.
+    /// Arrows and lines.
     pub arrows: Vec<Arrow>,
 }
+
+/// Fill of a victim's payment (seed) and of a case.
+pub const FILL_SEED: (u8, u8, u8) = (0xe3, 0xf2, 0xe1);
+/// Fill of an endpoint and of a shared entity.
+pub const FILL_ENDPOINT: (u8, u8, u8) = (0xfd, 0xe2, 0xe1);
 
 /// The note under a graph that shows only the largest hops (`None` when it
 /// shows them all).
@@ -64,7 +77,7 @@ pub fn cut_note(lang: Lang, hops: usize) -> Option<String> {
 }
 
 /// `1Q2TWHE3…Jvm3`: enough of an address to recognise it.
-fn short(a: &str) -> String {
+pub fn short(a: &str) -> String {
     let chars: Vec<char> = a.chars().collect();
     if chars.len() <= 16 {
         return a.to_string();
@@ -112,6 +125,7 @@ pub fn layout(r: &Report) -> Layout {
                 from: (x1 + BOX_W, y1 + BOX_H / 2.0),
                 to: (x2, y2 + BOX_H / 2.0),
                 label: h.amount_text.clone(),
+                head: true,
             })
         })
         .collect();
@@ -122,11 +136,11 @@ pub fn layout(r: &Report) -> Layout {
             NodeBox {
                 x,
                 y,
-                address: short(&node.address),
-                label: node.service.clone().unwrap_or_else(|| node.role.clone()),
+                title: short(&node.address),
+                note: node.service.clone().unwrap_or_else(|| node.role.clone()),
                 fill: match node.role.as_str() {
-                    "seed" => (0xe3, 0xf2, 0xe1),
-                    "endpoint" => (0xfd, 0xe2, 0xe1),
+                    "seed" => FILL_SEED,
+                    "endpoint" => FILL_ENDPOINT,
                     "coinjoin" => (0xff, 0xf3, 0xcd),
                     _ => (0xf2, 0xf2, 0xf2),
                 },

@@ -1,14 +1,21 @@
 //! The linkage report's files: `linkage.html` (tables and an inline SVG of
-//! cases ↔ shared entities), `linkage.json`, `links.csv`, `cases.csv`
-//! (UTF-8 with BOM) and `MANIFEST.sha256`.
+//! cases ↔ shared entities), `linkage.pdf` (the same tables and graph),
+//! `linkage.json`, `links.csv`, `cases.csv` (UTF-8 with BOM), `linkage.dot`,
+//! `linkage.graphml` and `MANIFEST.sha256`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::graph::{
+    short, Arrow, Layout, NodeBox, BOX_H, BOX_W, COL_W, FILL_ENDPOINT, FILL_SEED, MARGIN,
+};
 use crate::html::esc;
 use crate::lang::Lang;
-use crate::link::{LinkRow, Linkage};
+use crate::link::{CaseRow, LinkRow, Linkage};
 use crate::manifest::with_manifest;
+
+/// Distance between the tops of two boxes of a column in the linkage graph.
+const GRAPH_ROW: f32 = BOX_H + 12.0;
 
 fn title(l: Lang) -> &'static str {
     l.pick("事件間の関連分析報告書", "Cross-case linkage report")
@@ -81,46 +88,72 @@ fn labels(l: Lang, keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| label(l, k).to_string()).collect()
 }
 
-/// The bipartite graph: cases on the left, shared deposit addresses,
-/// addresses and clusters on the right.
-fn svg(k: &Linkage) -> String {
+/// The graph of cases and what they share: linked cases on the left, the
+/// deposit addresses, addresses and clusters they share on the right, a
+/// line from each case to each entity it shares (drawn alike in the HTML
+/// and the PDF).
+fn graph_layout(k: &Linkage) -> Layout {
+    let cases: Vec<&CaseRow> = k.cases.iter().filter(|c| c.group.is_some()).collect();
     let entities = entities(k);
-    let linked: Vec<&str> = k
-        .cases
-        .iter()
-        .filter(|c| c.group.is_some())
-        .map(|c| c.id.as_str())
-        .collect();
-    let row = 26.0;
-    let h = 20.0 + row * linked.len().max(entities.len()).max(1) as f32;
-    let mut o = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"{h}\" font-size=\"11\">"
-    );
-    let case_y: BTreeMap<&str, f32> = linked
+    let rows = cases.len().max(entities.len()).max(1);
+    // The shorter column is centred against the longer one.
+    let top = |n: usize| MARGIN + (rows - n) as f32 * GRAPH_ROW / 2.0;
+    let row_y = |n: usize, i: usize| top(n) + i as f32 * GRAPH_ROW;
+    let case_y: BTreeMap<&str, f32> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| (*c, 14.0 + row * i as f32))
+        .map(|(i, c)| (c.id.as_str(), row_y(cases.len(), i)))
         .collect();
-    for (j, ((kind, key), pairs)) in entities.iter().enumerate() {
-        let y = 14.0 + row * j as f32;
-        for c in pairs {
+    let right = MARGIN + COL_W;
+    let mut nodes: Vec<NodeBox> = cases
+        .iter()
+        .map(|c| NodeBox {
+            x: MARGIN,
+            y: case_y[c.id.as_str()],
+            title: c.id.clone(),
+            note: c.prefecture.clone(),
+            fill: FILL_SEED,
+        })
+        .collect();
+    // Entities next to the cases sharing them (by the mean row of those
+    // cases), so that few lines cross.
+    let mut entities: Vec<_> = entities.into_iter().collect();
+    let mean_y = |with: &std::collections::BTreeSet<String>| {
+        let ys: Vec<f32> = with
+            .iter()
+            .filter_map(|c| case_y.get(c.as_str()))
+            .copied()
+            .collect();
+        ys.iter().sum::<f32>() / ys.len().max(1) as f32
+    };
+    entities.sort_by(|(a, wa), (b, wb)| mean_y(wa).total_cmp(&mean_y(wb)).then(a.cmp(b)));
+    let mut arrows = Vec::new();
+    for (j, ((kind, key), with)) in entities.iter().enumerate() {
+        let y = row_y(entities.len(), j);
+        for c in with {
             if let Some(cy) = case_y.get(c.as_str()) {
-                let _ = write!(
-                    o,
-                    "<line x1=\"200\" y1=\"{}\" x2=\"420\" y2=\"{}\" stroke=\"#888\"/>",
-                    cy + 4.0,
-                    y + 4.0
-                );
+                arrows.push(Arrow {
+                    from: (MARGIN + BOX_W, cy + BOX_H / 2.0),
+                    to: (right, y + BOX_H / 2.0),
+                    label: String::new(),
+                    head: false,
+                });
             }
         }
-        let short: String = key.chars().take(34).collect();
-        let _ = write!(o, "<rect x=\"420\" y=\"{}\" width=\"330\" height=\"18\" fill=\"#fde2e1\" stroke=\"#777\"/><text x=\"426\" y=\"{}\">{}: {}</text>", y - 5.0, y + 8.0, esc(kind), esc(&short));
+        nodes.push(NodeBox {
+            x: right,
+            y,
+            title: short(key),
+            note: kind.clone(),
+            fill: FILL_ENDPOINT,
+        });
     }
-    for (c, y) in &case_y {
-        let _ = write!(o, "<rect x=\"10\" y=\"{}\" width=\"190\" height=\"18\" fill=\"#e3f2e1\" stroke=\"#777\"/><text x=\"16\" y=\"{}\">{}</text>", y - 5.0, y + 8.0, esc(c));
+    Layout {
+        width: 2.0 * MARGIN + COL_W + BOX_W,
+        height: 2.0 * MARGIN + rows as f32 * GRAPH_ROW - (GRAPH_ROW - BOX_H),
+        nodes,
+        arrows,
     }
-    o.push_str("</svg>");
-    o
 }
 
 fn html(k: &Linkage) -> String {
@@ -165,7 +198,12 @@ fn html(k: &Linkage) -> String {
         }
         o.push_str("</table>");
     }
-    let _ = write!(o, "<h2>{}</h2>{}", label(l, "graph"), svg(k));
+    let _ = write!(
+        o,
+        "<h2>{}</h2>{}",
+        label(l, "graph"),
+        crate::svg::render(&graph_layout(k))
+    );
     let _ = write!(
         o,
         "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
@@ -365,6 +403,10 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
                 label(l, "prefecture").to_string(),
             ];
             f.table(&head, &[0.3, 3.0, 1.5], &rows, 8.0);
+        }
+        if !k.groups.is_empty() {
+            f.heading(label(l, "graph"), 11.0);
+            f.graph(&graph_layout(k));
         }
         f.heading(label(l, "links"), 11.0);
         let rows: Vec<Vec<String>> = k

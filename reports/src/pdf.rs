@@ -20,7 +20,7 @@ use krilla::text::{Font, TextDirection};
 use krilla::Document;
 use sha2::{Digest, Sha256};
 
-use crate::graph::{cut_note, layout, BOX_H, BOX_W};
+use crate::graph::{cut_note, layout, Layout, BOX_H, BOX_W};
 use crate::report::Report;
 use crate::Error;
 
@@ -101,6 +101,36 @@ enum Op {
     },
 }
 
+impl Op {
+    /// The same operation `dy` points lower.
+    fn lowered(self, dy: f32) -> Op {
+        let down = |(x, y): (f32, f32)| (x, y + dy);
+        match self {
+            Op::Text { x, y, size, text } => Op::Text {
+                x,
+                y: y + dy,
+                size,
+                text,
+            },
+            Op::Rect { x, y, w, h, fill } => Op::Rect {
+                x,
+                y: y + dy,
+                w,
+                h,
+                fill,
+            },
+            Op::Line { from, to } => Op::Line {
+                from: down(from),
+                to: down(to),
+            },
+            Op::Arrowhead { at, from } => Op::Arrowhead {
+                at: down(at),
+                from: down(from),
+            },
+        }
+    }
+}
+
 /// Text measured with the font's advances.
 struct Measure<'a> {
     face: rustybuzz::Face<'a>,
@@ -159,6 +189,9 @@ pub struct Flow<'a> {
     m: Measure<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// Headings with nothing under them yet: where they start on the page
+    /// (operation index, y). They move with what follows to a new page.
+    headings: Option<(usize, f32)>,
 }
 
 impl Flow<'_> {
@@ -176,11 +209,29 @@ impl Flow<'_> {
         self.y = MARGIN;
     }
 
-    /// Room for `h` more points on this page, or a new page.
+    /// Room for `h` more points on this page, or a new page (which the
+    /// headings just above start).
     fn need(&mut self, h: f32) {
-        if self.y + h > PAGE.1 - MARGIN {
-            self.new_page();
+        if self.y + h <= PAGE.1 - MARGIN {
+            return;
         }
+        let carried = self.headings.map(|(i, y0)| (self.page().split_off(i), y0));
+        let bottom = self.y;
+        self.new_page();
+        if let Some((ops, y0)) = carried {
+            let dy = self.y - y0;
+            for op in ops {
+                let op = op.lowered(dy);
+                self.page().push(op);
+            }
+            self.headings = Some((0, self.y));
+            self.y += bottom - y0;
+        }
+    }
+
+    /// Something other than a heading was placed: the headings above it stay.
+    fn placed(&mut self) {
+        self.headings = None;
     }
 
     fn text(&mut self, x: f32, size: f32, s: &str) {
@@ -196,6 +247,9 @@ impl Flow<'_> {
     /// A section heading with a rule under it.
     pub fn heading(&mut self, s: &str, size: f32) {
         self.need(size * 3.0);
+        if self.headings.is_none() {
+            self.headings = Some((self.page().len(), self.y));
+        }
         self.y += size * 0.8;
         self.text(MARGIN, size, s);
         self.y += size * 1.5;
@@ -212,6 +266,7 @@ impl Flow<'_> {
             self.need(size * 1.4);
             self.text(MARGIN, size, &line);
             self.y += size * 1.4;
+            self.placed();
         }
     }
 
@@ -255,8 +310,11 @@ impl Flow<'_> {
             }
             f.y += h;
         };
-        self.need(head_h * 2.0);
+        // The header starts a page only together with the first row.
+        let first_h = rows.first().map_or(0.0, |r| layout_row(&self.m, r).1);
+        self.need(head_h + first_h.min(PAGE.1 - 2.0 * MARGIN - head_h));
         draw_row(self, &head, head_h, true);
+        self.placed();
         for r in rows {
             let (cells, h) = layout_row(&self.m, r);
             if self.y + h > PAGE.1 - MARGIN {
@@ -268,24 +326,29 @@ impl Flow<'_> {
         self.y += size;
     }
 
-    /// The flow graph, scaled to the text width.
-    fn graph(&mut self, r: &Report) {
-        let g = layout(r);
-        let scale = (Self::width() / g.width).min(1.0);
+    /// A laid-out graph, scaled down to fit the text width and a page.
+    pub fn graph(&mut self, g: &Layout) {
+        let page = PAGE.1 - 2.0 * MARGIN;
+        let scale = (Self::width() / g.width).min(page / g.height).min(1.0);
         let h = g.height * scale;
-        self.need(h.min(PAGE.1 - 2.0 * MARGIN));
+        self.need(h);
+        self.placed();
         let (ox, oy) = (MARGIN, self.y);
         let p = |x: f32, y: f32| (ox + x * scale, oy + y * scale);
         for a in &g.arrows {
             let (from, to) = (p(a.from.0, a.from.1), p(a.to.0, a.to.1));
             self.page().push(Op::Line { from, to });
-            self.page().push(Op::Arrowhead { at: to, from });
-            self.page().push(Op::Text {
-                x: (from.0 + to.0) / 2.0 - 20.0 * scale,
-                y: (from.1 + to.1) / 2.0 - 2.0,
-                size: (9.0 * scale).max(4.0),
-                text: a.label.clone(),
-            });
+            if a.head {
+                self.page().push(Op::Arrowhead { at: to, from });
+            }
+            if !a.label.is_empty() {
+                self.page().push(Op::Text {
+                    x: (from.0 + to.0) / 2.0 - 20.0 * scale,
+                    y: (from.1 + to.1) / 2.0 - 2.0,
+                    size: (9.0 * scale).max(4.0),
+                    text: a.label.clone(),
+                });
+            }
         }
         for n in &g.nodes {
             let (x, y) = p(n.x, n.y);
@@ -297,7 +360,7 @@ impl Flow<'_> {
                 fill: Some(n.fill),
             });
             let size = (10.0 * scale).max(4.0);
-            for (i, line) in [&n.address, &n.label].into_iter().enumerate() {
+            for (i, line) in [&n.title, &n.note].into_iter().enumerate() {
                 self.page().push(Op::Text {
                     x: x + 4.0 * scale,
                     y: y + (14.0 + 16.0 * i as f32) * scale,
@@ -382,7 +445,7 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     }
 
     flow.heading(&t("graph"), 11.0);
-    flow.graph(r);
+    flow.graph(&layout(r));
     if let Some(note) = cut_note(l, r.hops.len()) {
         flow.para(&note, SMALL);
     }
@@ -578,6 +641,7 @@ pub fn write(
         m: Measure { face },
         pages: vec![Vec::new()],
         y: MARGIN,
+        headings: None,
     };
     lay(&mut flow, &font_note);
     let mut doc = Document::new();
@@ -676,4 +740,56 @@ pub fn write(
     }
     doc.finish()
         .map_err(|e| Error::Input(format!("writing the PDF failed: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(ops: &[Op]) -> Vec<&str> {
+        ops.iter()
+            .filter_map(|op| match op {
+                Op::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Lays out `lay` from `y` on the first page, in the report font.
+    fn laid_out(y: f32, lay: impl FnOnce(&mut Flow<'_>)) -> Vec<Vec<String>> {
+        let font = FontFile::find().expect("a report font (tests/setup.sh installs one)");
+        let bytes = std::fs::read(&font.path).unwrap();
+        let face = rustybuzz::Face::from_slice(&bytes, font.index).unwrap();
+        let mut flow = Flow {
+            m: Measure { face },
+            pages: vec![Vec::new()],
+            y,
+            headings: None,
+        };
+        lay(&mut flow);
+        flow.pages
+            .iter()
+            .map(|p| texts(p).into_iter().map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn headings_move_to_the_next_page_with_what_follows_them() {
+        let tall = vec![vec!["line\n".repeat(12)]];
+        let pages = laid_out(PAGE.1 - MARGIN - 70.0, |f| {
+            f.para("before", 8.0);
+            f.heading("Section", 11.0);
+            f.heading("Part", 9.0);
+            f.table(&["Head".to_string()], &[1.0], &tall, 8.0);
+        });
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0], ["before"]);
+        assert_eq!(pages[1][..3], ["Section", "Part", "Head"]);
+        // What fits stays under its heading.
+        let pages = laid_out(MARGIN, |f| {
+            f.heading("Section", 11.0);
+            f.para("after", 8.0);
+        });
+        assert_eq!(pages, [["Section", "after"]]);
+    }
 }

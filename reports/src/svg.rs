@@ -1,14 +1,18 @@
-//! The flow graph as inline SVG (layout in [`crate::graph`]).
+//! Graphs as inline SVG (layouts in [`crate::graph`]).
 
 use std::fmt::Write;
 
-use crate::graph::{layout, BOX_H, BOX_W};
+use crate::graph::{layout, Layout, BOX_H, BOX_W};
 use crate::html::esc;
 use crate::report::Report;
 
 /// Renders the graph of `r`'s largest hops.
 pub fn flow_graph(r: &Report) -> String {
-    let g = layout(r);
+    render(&layout(r))
+}
+
+/// Draws a laid-out graph.
+pub fn render(g: &Layout) -> String {
     let (w, h) = (g.width, g.height);
     let mut o = String::new();
     let _ = write!(
@@ -19,14 +23,24 @@ pub fn flow_graph(r: &Report) -> String {
     );
     for a in &g.arrows {
         let ((sx, sy), (ex, ey)) = (a.from, a.to);
+        let head = if a.head {
+            " marker-end=\"url(#arrow)\""
+        } else {
+            ""
+        };
         let _ = write!(
             o,
-            "<line x1=\"{sx}\" y1=\"{sy}\" x2=\"{ex}\" y2=\"{ey}\" stroke=\"#555\" stroke-width=\"1.2\" marker-end=\"url(#arrow)\"/>\
-             <text x=\"{}\" y=\"{}\" fill=\"#333\">{}</text>",
-            (sx + ex) / 2.0 - 30.0,
-            (sy + ey) / 2.0 - 3.0,
-            esc(&a.label)
+            "<line x1=\"{sx}\" y1=\"{sy}\" x2=\"{ex}\" y2=\"{ey}\" stroke=\"#555\" stroke-width=\"1.2\"{head}/>"
         );
+        if !a.label.is_empty() {
+            let _ = write!(
+                o,
+                "<text x=\"{}\" y=\"{}\" fill=\"#333\">{}</text>",
+                (sx + ex) / 2.0 - 30.0,
+                (sy + ey) / 2.0 - 3.0,
+                esc(&a.label)
+            );
+        }
     }
     for n in &g.nodes {
         let (r, gr, b) = n.fill;
@@ -39,10 +53,10 @@ pub fn flow_graph(r: &Report) -> String {
             n.y,
             n.x + 6.0,
             n.y + 16.0,
-            esc(&n.address),
+            esc(&n.title),
             n.x + 6.0,
             n.y + 32.0,
-            esc(&n.label)
+            esc(&n.note)
         );
     }
     o.push_str("</svg>");
