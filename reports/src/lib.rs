@@ -35,6 +35,9 @@ pub enum Error {
 /// The JSON Schema of `report.json`.
 pub const REPORT_SCHEMA: &str = include_str!("../schema/trace-report.schema.json");
 
+/// The JSON Schema of `linkage.json`.
+pub const LINKAGE_SCHEMA: &str = include_str!("../schema/linkage.schema.json");
+
 /// Every artifact of a trace report, by file name (`MANIFEST.sha256` last);
 /// the PDF is set in `font`.
 pub fn artifacts(r: &Report, font: &pdf::FontFile) -> Result<Vec<(String, Vec<u8>)>, Error> {
