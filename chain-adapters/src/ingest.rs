@@ -28,6 +28,9 @@ pub struct IngestOptions {
     pub batch_bytes: usize,
     /// fsync each commit (survives power loss, not only a crash).
     pub sync: bool,
+    /// A block-file batch of at least this many bytes is written as sorted
+    /// files ([`crate::store::LedgerWriter::set_file_batch_bytes`]).
+    pub file_batch_bytes: usize,
 }
 
 impl Default for IngestOptions {
@@ -36,6 +39,7 @@ impl Default for IngestOptions {
             batch_blocks: 1000,
             batch_bytes: 16 << 20,
             sync: false,
+            file_batch_bytes: crate::store::FILE_BATCH_BYTES,
         }
     }
 }
@@ -208,6 +212,7 @@ pub fn ingest_blk_files(
     store.bind_network(Chain::Bitcoin, network_name(network))?;
     let mut w = store.writer()?;
     w.set_sync(opts.sync);
+    w.set_file_batch_bytes(opts.file_batch_bytes);
     let start = match w.tip(Chain::Bitcoin) {
         None => 0,
         Some(tip) => {
@@ -258,6 +263,10 @@ pub fn ingest_blk_files(
     let resumed = w.set_bulk_load(false);
     result?;
     resumed?;
+    // The last batch lands as the bulk load ends.
+    if let Some(t) = w.durable_tip(Chain::Bitcoin) {
+        progress.committed(t.height);
+    }
     finish(&mut w, Chain::Bitcoin, &mut summary, started)?;
     Ok(summary)
 }

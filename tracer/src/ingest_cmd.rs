@@ -33,6 +33,10 @@ pub struct CommitArgs {
     /// together with --cache-mb; the write of one batch overlaps the next).
     #[arg(long, default_value_t = 16)]
     batch_mb: usize,
+    /// In a blk-file bulk load, a batch of at least this many KiB is written as
+    /// sorted files RocksDB takes in whole, instead of through its memtables.
+    #[arg(long, default_value_t = (chain_adapters::store::FILE_BATCH_BYTES >> 10) as u64)]
+    file_batch_kib: u64,
     /// fsync every commit: the ledger then survives a power loss, not only a crash (slower).
     #[arg(long)]
     sync: bool,
@@ -53,6 +57,8 @@ impl CommitArgs {
             batch_blocks: self.batch_blocks.max(1),
             batch_bytes: self.batch_mb.max(1) << 20,
             sync: self.sync,
+            file_batch_bytes: usize::try_from(self.file_batch_kib.saturating_mul(1024))
+                .unwrap_or(usize::MAX),
         }
     }
 

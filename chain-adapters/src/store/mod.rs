@@ -19,10 +19,12 @@
 //! an ingest runs.
 
 mod cache;
+mod files;
+mod staged;
 mod utxo;
 mod writer;
 
-pub use writer::LedgerWriter;
+pub use writer::{LedgerWriter, FILE_BATCH_BYTES};
 
 use std::path::{Path, PathBuf};
 
@@ -142,6 +144,22 @@ pub struct Store {
     path: PathBuf,
     read_only: bool,
     cache_mb: usize,
+    /// Where a bulk load writes its sorted files (writable stores).
+    files: Option<std::sync::Arc<files::SortedFiles>>,
+    /// What a read-only store shows (`None`: everything).
+    visible: Option<Visible>,
+}
+
+/// What a read-only store shows: the ledger as of the tip committed when
+/// it was opened. A bulk load takes in a batch's files before it moves the
+/// tip (and a stop in between leaves them until the next writer removes
+/// them), so records and index entries past the tip may be on disk: they
+/// stay hidden.
+#[derive(Debug, Clone, Copy)]
+struct Visible {
+    counters: Counters,
+    /// Tip height per chain, by [`Chain`] number.
+    tips: [Option<u64>; 2],
 }
 
 /// The transaction id in a history key (address id, tx id, then the asset
@@ -240,9 +258,6 @@ impl Store {
         // cores (large chain: 18.8–19.1 → 16.4–17.5 s).
         db_opts.set_max_background_jobs(3);
         db_opts.set_keep_log_file_num(3);
-        // Bulk load writes without the WAL: flushing every column family at
-        // once keeps what reaches the disk a prefix of whole batches.
-        db_opts.set_atomic_flush(true);
         let cfs = COLUMN_FAMILIES
             .iter()
             .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache, opts)));
@@ -252,13 +267,35 @@ impl Store {
             DB::open_cf_descriptors(&db_opts, path, cfs)
         }
         .map_err(|e| db_err(path, e))?;
+        let files = if read_only {
+            None
+        } else {
+            let f = files::SortedFiles::new(path, |n| cf_options(n, &cache, opts))
+                .map_err(|e| db_err(path, e))?;
+            Some(std::sync::Arc::new(f))
+        };
         let store = Store {
             db: std::sync::Arc::new(db),
             path: path.to_path_buf(),
             read_only,
             cache_mb: opts.cache_mb,
+            files,
+            visible: None,
         };
         store.check_schema()?;
+        let store = if read_only {
+            let tip = |c| store.tip(c).map(|t| t.map(|t| t.height));
+            let visible = Visible {
+                counters: store.counters()?,
+                tips: [tip(Chain::Bitcoin)?, tip(Chain::Ethereum)?],
+            };
+            Store {
+                visible: Some(visible),
+                ..store
+            }
+        } else {
+            store
+        };
         if !read_only {
             // Keys of these grow with ingest order: the files of one flush
             // after another do not overlap, and compaction can move them
@@ -404,39 +441,67 @@ impl Store {
         self.decoded(CF_META, META_UTXO_SYNCED, be_u64)
     }
 
+    /// Whether transaction `id` is shown ([`Visible`]).
+    fn shows_tx(&self, id: TxId) -> bool {
+        self.visible.is_none_or(|v| id < v.counters.next_tx)
+    }
+
+    /// Whether address `id` is shown ([`Visible`]).
+    fn shows_addr(&self, id: AddrId) -> bool {
+        self.visible.is_none_or(|v| id < v.counters.next_addr)
+    }
+
+    /// Whether block `height` of `chain` is shown ([`Visible`]).
+    fn shows_block(&self, chain: Chain, height: u64) -> bool {
+        self.visible
+            .is_none_or(|v| v.tips[chain as usize].is_some_and(|t| height <= t))
+    }
+
     /// Block at `height` on `chain`'s stored main chain.
     pub fn block(&self, chain: Chain, height: u64) -> Result<Option<BlockRecord>> {
+        if !self.shows_block(chain, height) {
+            return Ok(None);
+        }
         self.decoded(CF_BLOCKS, &block_key(chain, height), BlockRecord::decode)
     }
 
     /// Height of the stored block with `hash`.
     pub fn block_height(&self, chain: Chain, hash: &Hash32) -> Result<Option<u64>> {
-        self.decoded(CF_BLOCK_INDEX, &hash_key(chain, hash), |v| {
+        let h = self.decoded(CF_BLOCK_INDEX, &hash_key(chain, hash), |v| {
             let mut r = Reader::new(v);
             let h = r.u64("block height")?;
             r.end("block index")?;
             Ok(h)
-        })
+        })?;
+        Ok(h.filter(|&h| self.shows_block(chain, h)))
     }
 
     /// Transaction with dense id `id`.
     pub fn tx(&self, id: TxId) -> Result<Option<TxRecord>> {
+        if !self.shows_tx(id) {
+            return Ok(None);
+        }
         self.decoded(CF_TXS, &id.to_be_bytes(), TxRecord::decode)
     }
 
     /// Dense id of the transaction with `hash` on `chain`.
     pub fn tx_id(&self, chain: Chain, hash: &Hash32) -> Result<Option<TxId>> {
-        self.decoded(CF_TX_INDEX, &hash_key(chain, hash), be_u64)
+        let id = self.decoded(CF_TX_INDEX, &hash_key(chain, hash), be_u64)?;
+        Ok(id.filter(|&id| self.shows_tx(id)))
     }
 
     /// Address with dense id `id`.
     pub fn address(&self, id: AddrId) -> Result<Option<AddressKey>> {
+        if !self.shows_addr(id) {
+            return Ok(None);
+        }
         self.decoded(CF_ADDRS, &id.to_be_bytes(), AddressKey::decode)
     }
 
     /// Dense id of an address.
     pub fn addr_id(&self, key: &AddressKey) -> Result<Option<AddrId>> {
-        self.decoded(CF_ADDR_INDEX, &key.index_key(), be_u32)
+        let id = self.decoded(CF_ADDR_INDEX, &key.index_key(), be_u32)?;
+        Ok(id.filter(|&id| self.shows_addr(id)))
     }
 
     /// Every transaction that touched address `id`, in chain order.
@@ -453,6 +518,9 @@ impl Store {
                 break;
             }
             let tx = history_tx(&k)?;
+            if !self.shows_tx(tx) {
+                continue;
+            }
             let asset = history_asset(&k)?;
             let e = HistoryEntry::decode_value(tx, asset, &v).map_err(|source| {
                 Error::CorruptRecord {
@@ -516,11 +584,12 @@ impl Store {
                 else {
                     break;
                 };
-                *slot = Some(SpentBy::decode(v).map_err(|source| Error::CorruptRecord {
+                let s = SpentBy::decode(v).map_err(|source| Error::CorruptRecord {
                     record: CF_SPENDS,
                     key: hex::encode(k),
                     source,
-                })?);
+                })?;
+                *slot = Some(s).filter(|s| self.shows_tx(s.tx));
                 it.next();
             }
             it.status().map_err(|e| db_err(&self.path, e))?;
@@ -532,13 +601,23 @@ impl Store {
     /// Transactions `ids`, in one batched read (`None` for an unknown id).
     pub fn txs(&self, ids: &[TxId]) -> Result<Vec<Option<TxRecord>>> {
         let keys: Vec<[u8; 8]> = ids.iter().map(|id| id.to_be_bytes()).collect();
-        self.decoded_many(CF_TXS, &keys, TxRecord::decode)
+        let found = self.decoded_many(CF_TXS, &keys, TxRecord::decode)?;
+        Ok(ids
+            .iter()
+            .zip(found)
+            .map(|(&id, t)| t.filter(|_| self.shows_tx(id)))
+            .collect())
     }
 
     /// Addresses `ids`, in one batched read (`None` for an unknown id).
     pub fn addresses(&self, ids: &[AddrId]) -> Result<Vec<Option<AddressKey>>> {
         let keys: Vec<[u8; 4]> = ids.iter().map(|id| id.to_be_bytes()).collect();
-        self.decoded_many(CF_ADDRS, &keys, AddressKey::decode)
+        let found = self.decoded_many(CF_ADDRS, &keys, AddressKey::decode)?;
+        Ok(ids
+            .iter()
+            .zip(found)
+            .map(|(&id, a)| a.filter(|_| self.shows_addr(id)))
+            .collect())
     }
 
     /// The records at `keys` of column family `cf`, decoded, in one batched
@@ -569,7 +648,8 @@ impl Store {
 
     /// Where output `out` was spent, if it was.
     pub fn spent_by(&self, out: OutRef) -> Result<Option<SpentBy>> {
-        self.decoded(CF_SPENDS, &out.key(), SpentBy::decode)
+        let s = self.decoded(CF_SPENDS, &out.key(), SpentBy::decode)?;
+        Ok(s.filter(|s| self.shows_tx(s.tx)))
     }
 
     /// The unspent output `txid:vout`, with the id of its transaction.
@@ -624,8 +704,11 @@ impl Store {
     /// Calls `f` for every address id and key, in id order.
     pub fn for_each_address(&self, mut f: impl FnMut(AddrId, AddressKey)) -> Result<()> {
         self.for_each_record(CF_ADDRS, &[], be_u32, AddressKey::decode, |id, k| {
-            f(id, k);
-            true
+            let shown = self.shows_addr(id);
+            if shown {
+                f(id, k);
+            }
+            shown
         })
         .map(drop)
     }
@@ -672,6 +755,9 @@ impl Store {
                     be_u64,
                     TxRecord::decode,
                     |id, tx| {
+                        if !self.shows_tx(id) {
+                            return false;
+                        }
                         chunk.push((id, tx));
                         if chunk.len() == CHUNK {
                             // A closed channel means the caller stopped; nothing to report.
@@ -696,12 +782,32 @@ impl Store {
     /// Flushes every memtable to disk, so that the write-ahead log is empty
     /// and the next open (a query) does not have to replay it.
     pub fn flush(&self) -> Result<()> {
-        flush_all(&self.db).map_err(|e| db_err(&self.path, e))
+        let cfs: Vec<_> = COLUMN_FAMILIES
+            .iter()
+            .filter_map(|n| self.db.cf_handle(n))
+            .collect();
+        self.db
+            .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
+            .map_err(|e| db_err(&self.path, e))
     }
 
-    /// Waits until background compaction has nothing left to do: after a
-    /// bulk load, each column family is back to a few sorted runs, so a
-    /// reader searches a few files per look-up rather than one per flush.
+    /// Merges each column family a bulk load left in several sorted runs
+    /// into one, so a reader searches one file per look-up rather than one
+    /// per batch (automatic compaction, still off, would leave the runs the
+    /// sorted files were placed in at different levels). The column
+    /// families are compacted side by side, on RocksDB's compaction threads.
+    fn merge_sorted_runs(&self) {
+        std::thread::scope(|s| {
+            for name in COLUMN_FAMILIES {
+                if self.sorted_runs(name).0 > 1 {
+                    let cf = self.cf(name);
+                    s.spawn(move || self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>));
+                }
+            }
+        });
+    }
+
+    /// Waits until background compaction has nothing left to do.
     fn wait_for_compaction(&self) -> Result<()> {
         self.db
             .wait_for_compact(&rocksdb::WaitForCompactOptions::default())
@@ -711,7 +817,6 @@ impl Store {
     /// Sorted runs of column family `name` that a look-up may search (the
     /// files of level 0 and each non-empty level below it), and whether it
     /// waits for a compaction.
-    #[cfg(test)]
     fn sorted_runs(&self, name: &str) -> (u64, bool) {
         let int = |prop: &str| {
             self.db
@@ -731,26 +836,32 @@ impl Store {
     /// re-sorting the same records repeatedly. Look-up CFs (UTXOs, address
     /// and block indexes) keep compacting.
     fn set_bulk_load(&self, on: bool) -> Result<()> {
+        for name in BULK_LOADED {
+            self.set_compaction(name, !on)?;
+        }
+        Ok(())
+    }
+
+    /// Turns automatic compaction of column family `name` on or off (off:
+    /// level-0 files pile up without stalling writes until it is on again).
+    fn set_compaction(&self, name: &str, on: bool) -> Result<()> {
         let (slowdown, stop) = if on {
-            (100_000, 100_000)
-        } else {
             (L0_SLOWDOWN_WRITES, L0_STOP_WRITES)
+        } else {
+            (100_000, 100_000)
         };
         let (slowdown, stop) = (slowdown.to_string(), stop.to_string());
         let opts = [
             (
                 "disable_auto_compactions",
-                if on { "true" } else { "false" },
+                if on { "false" } else { "true" },
             ),
             ("level0_slowdown_writes_trigger", slowdown.as_str()),
             ("level0_stop_writes_trigger", stop.as_str()),
         ];
-        for name in BULK_LOADED {
-            self.db
-                .set_options_cf(self.cf(name), &opts)
-                .map_err(|e| db_err(&self.path, e))?;
-        }
-        Ok(())
+        self.db
+            .set_options_cf(self.cf(name), &opts)
+            .map_err(|e| db_err(&self.path, e))
     }
 
     /// Starts a batch of writes. Only one writer may exist at a time.
@@ -760,16 +871,6 @@ impl Store {
         }
         LedgerWriter::new(self)
     }
-}
-
-/// Flushes the memtables of every column family together (the DB flushes
-/// atomically: what reaches the disk is a prefix of whole batches).
-fn flush_all(db: &DB) -> std::result::Result<(), rocksdb::Error> {
-    let cfs: Vec<_> = COLUMN_FAMILIES
-        .iter()
-        .filter_map(|n| db.cf_handle(n))
-        .collect();
-    db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
 }
 
 fn block_key(chain: Chain, height: u64) -> [u8; 9] {
