@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 
 use support::*;
 
-fn spawn_ingest(db: &str, blocks: &str, batch: &str) -> Child {
+fn spawn_ingest(db: &str, blocks: &str, batch: &str, file_batch_kib: &str) -> Child {
     tracer()
         .args([
             "--db",
@@ -19,6 +19,8 @@ fn spawn_ingest(db: &str, blocks: &str, batch: &str) -> Child {
             blocks,
             "--batch-blocks",
             batch,
+            "--file-batch-kib",
+            file_batch_kib,
             "--json",
         ])
         .stdout(Stdio::null())
@@ -42,6 +44,25 @@ fn tip(db: &str) -> Option<u64> {
 
 #[test]
 fn sigkill_at_several_points_then_resume_gives_the_uninterrupted_ledger() {
+    // The fixture's batches are far below the default file threshold: every
+    // batch goes through the memtables.
+    kill_and_resume("1024", ["1", "3", "1", "5"]);
+}
+
+#[test]
+fn sigkill_while_batches_go_in_as_sorted_files_then_resume_gives_the_uninterrupted_ledger() {
+    // Every batch is written as sorted files: kills land while files are
+    // written and taken in (a stop between a batch's files and its tip is
+    // checked directly in the writer's unit tests).
+    // Each file costs a few milliseconds to take in: batches of more blocks.
+    kill_and_resume("0", ["40", "90", "30", "150"]);
+}
+
+/// Kills ingests of the real 0–4312 blk fixture (committing every
+/// `batches[i]` blocks, written as sorted files from `file_batch_kib`) once
+/// their committed tips pass several targets, resumes, and compares with an
+/// uninterrupted ledger.
+fn kill_and_resume(file_batch_kib: &str, batches: [&str; 4]) {
     let blocks = fixture("bitcoin/blk-heights-0-4312.dat");
     let blocks = blocks.to_str().unwrap();
     let clean = tempfile::tempdir().unwrap();
@@ -55,8 +76,8 @@ fn sigkill_at_several_points_then_resume_gives_the_uninterrupted_ledger() {
     let mut interrupted = Vec::new();
     // Kill once the committed tip passes each target; batches of varying size
     // so kills land in different phases (decoding, building, writing).
-    for (target, batch) in [(300u64, "1"), (1200, "3"), (2500, "1"), (3600, "5")] {
-        let mut child = spawn_ingest(dbs, blocks, batch);
+    for (target, batch) in [300u64, 1200, 2500, 3600].into_iter().zip(batches) {
+        let mut child = spawn_ingest(dbs, blocks, batch, file_batch_kib);
         // Not a TTY: the ingest logs each commit; kill as soon as the target is committed.
         let log = BufReader::new(child.stderr.take().unwrap());
         for line in log.lines() {
