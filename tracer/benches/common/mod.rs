@@ -29,16 +29,22 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
-/// stdout as JSON). The child is reaped with `wait4` (to read its peak RSS),
-/// not `Child::wait`.
+/// stdout as JSON). Its log (stderr) is shown only if it fails. The child is
+/// reaped with `wait4` (to read its peak RSS), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
 pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
     let t = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
         .args(args)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut err, &mut log).map(|_| log)
+    });
     let mut out = Vec::new();
     std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
     let pid = child.id() as libc::pid_t;
@@ -48,9 +54,10 @@ pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
     let secs = t.elapsed().as_secs_f64();
+    let log = log.join().unwrap().unwrap_or_default();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "tracer {args:?} failed"
+        "tracer {args:?} failed:\n{log}"
     );
     let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
     (secs, usage.ru_maxrss as f64 / 1024.0, summary)
