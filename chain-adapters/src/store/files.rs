@@ -29,6 +29,10 @@ pub(super) const FILE_LOADED: [&str; 8] = [
     CF_SPENDS,
 ];
 
+/// Column families whose keys grow with the chain: a batch's file holds
+/// keys above all stored ones and goes to the bottom of the tree for good.
+const GROWING_KEYS: [&str; 3] = [CF_TXS, CF_ADDRS, CF_BLOCKS];
+
 /// Where a ledger's sorted files are written before RocksDB takes them.
 pub(super) struct SortedFiles {
     dir: PathBuf,
@@ -51,9 +55,15 @@ impl SortedFiles {
             .iter()
             .map(|n| {
                 let mut o = options(n);
-                // Files start near the top of the tree: uncompressed, as
-                // RocksDB leaves its own fresh files.
-                o.set_compression_type(rocksdb::DBCompressionType::None);
+                // A file writer takes the bottom level's compression from a
+                // per-level list; files of the indexes, whose keys are random,
+                // start near the top of the tree and are merged at the end of
+                // the load: uncompressed, as RocksDB leaves its own fresh
+                // files. Records (growing keys) go straight to the bottom.
+                if !GROWING_KEYS.contains(n) {
+                    o.set_compression_per_level(&[]);
+                    o.set_compression_type(rocksdb::DBCompressionType::None);
+                }
                 o
             })
             .collect();
