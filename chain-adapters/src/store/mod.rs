@@ -600,47 +600,53 @@ impl Store {
 
     /// Transactions `ids`, in one batched read (`None` for an unknown id).
     pub fn txs(&self, ids: &[TxId]) -> Result<Vec<Option<TxRecord>>> {
-        let keys: Vec<[u8; 8]> = ids.iter().map(|id| id.to_be_bytes()).collect();
-        let found = self.decoded_many(CF_TXS, &keys, TxRecord::decode)?;
-        Ok(ids
-            .iter()
-            .zip(found)
-            .map(|(&id, t)| t.filter(|_| self.shows_tx(id)))
-            .collect())
+        self.records_of(
+            CF_TXS,
+            ids,
+            |id| id.to_be_bytes(),
+            TxRecord::decode,
+            |id| self.shows_tx(id),
+        )
     }
 
     /// Addresses `ids`, in one batched read (`None` for an unknown id).
     pub fn addresses(&self, ids: &[AddrId]) -> Result<Vec<Option<AddressKey>>> {
-        let keys: Vec<[u8; 4]> = ids.iter().map(|id| id.to_be_bytes()).collect();
-        let found = self.decoded_many(CF_ADDRS, &keys, AddressKey::decode)?;
-        Ok(ids
-            .iter()
-            .zip(found)
-            .map(|(&id, a)| a.filter(|_| self.shows_addr(id)))
-            .collect())
+        self.records_of(
+            CF_ADDRS,
+            ids,
+            |id| id.to_be_bytes(),
+            AddressKey::decode,
+            |id| self.shows_addr(id),
+        )
     }
 
-    /// The records at `keys` of column family `cf`, decoded, in one batched
-    /// read (RocksDB sorts the keys and visits each block once).
-    fn decoded_many<K: AsRef<[u8]>, T>(
+    /// The records of `ids` (keyed by `key`) in column family `cf`, decoded,
+    /// in one batched read (RocksDB sorts the keys and visits each block
+    /// once); `None` for an id not stored or not `shown` ([`Visible`]).
+    fn records_of<I: Copy, K: AsRef<[u8]>, T>(
         &self,
         cf: &'static str,
-        keys: &[K],
+        ids: &[I],
+        key: impl Fn(I) -> K,
         decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
+        shown: impl Fn(I) -> bool,
     ) -> Result<Vec<Option<T>>> {
-        if keys.is_empty() {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let values = self.db.batched_multi_get_cf(self.cf(cf), keys, false);
+        let keys: Vec<K> = ids.iter().map(|&id| key(id)).collect();
+        let values = self.db.batched_multi_get_cf(self.cf(cf), &keys, false);
         let mut out = Vec::with_capacity(keys.len());
-        for (k, v) in keys.iter().zip(values) {
+        for ((k, v), &id) in keys.iter().zip(values).zip(ids) {
             out.push(match v.map_err(|e| db_err(&self.path, e))? {
-                Some(v) => Some(decode(&v).map_err(|source| Error::CorruptRecord {
-                    record: cf,
-                    key: hex::encode(k),
-                    source,
-                })?),
-                None => None,
+                Some(v) if shown(id) => {
+                    Some(decode(&v).map_err(|source| Error::CorruptRecord {
+                        record: cf,
+                        key: hex::encode(k),
+                        source,
+                    })?)
+                }
+                _ => None,
             });
         }
         Ok(out)
