@@ -990,6 +990,9 @@ mod tests {
         assert_eq!(reader.tip(Chain::Bitcoin).unwrap().unwrap().height, 150);
         assert_eq!(reader.tx_id(Chain::Bitcoin, &tx170).unwrap(), None);
         assert_eq!(reader.tx(id170).unwrap(), None);
+        let batched = reader.txs(&[0, id170]).unwrap();
+        assert!(batched[0].is_some() && batched[1].is_none());
+        assert_eq!(reader.addresses(&[hal]).unwrap(), [None]);
         assert_eq!(reader.spent_by(coinbase9).unwrap(), None);
         assert_eq!(reader.spends_of(&[(coinbase9.tx, 1)]).unwrap(), [[None]]);
         assert!(reader
