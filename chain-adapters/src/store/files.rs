@@ -13,7 +13,8 @@ use rocksdb::{IngestExternalFileOptions, Options, SstFileWriter, DB};
 
 use super::staged::Staged;
 use super::{
-    CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_SPENDS, CF_TXS, CF_TX_INDEX,
+    cf_index, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_SPENDS, CF_TXS,
+    CF_TX_INDEX,
 };
 
 /// Column families a bulk load writes as sorted files, in the order they
@@ -74,17 +75,25 @@ impl SortedFiles {
         })
     }
 
-    /// Writes `staged` (column family `name`, one of [`FILE_LOADED`]) as a
-    /// sorted file and has RocksDB take it in; the file then belongs to the
-    /// DB. Nothing is written for an empty arena.
-    pub fn ingest(&self, db: &DB, name: &str, staged: &mut Staged) -> Result<(), String> {
+    /// Writes the [`FILE_LOADED`] column families of a batch (`staged`: one
+    /// arena per column family, in `COLUMN_FAMILIES` order) as sorted files,
+    /// in [`FILE_LOADED`] order, and has RocksDB take each in; their arenas
+    /// are left empty, the others untouched.
+    pub fn ingest_batch(&self, db: &DB, staged: &mut [Staged]) -> Result<(), String> {
+        for (i, name) in FILE_LOADED.into_iter().enumerate() {
+            self.ingest(db, i, &mut staged[cf_index(name)])?;
+        }
+        Ok(())
+    }
+
+    /// Writes `staged` (the `i`th of [`FILE_LOADED`]) as a sorted file and
+    /// has RocksDB take it in; the file then belongs to the DB. Nothing is
+    /// written for an empty arena.
+    fn ingest(&self, db: &DB, i: usize, staged: &mut Staged) -> Result<(), String> {
         if staged.is_empty() {
             return Ok(());
         }
-        let i = FILE_LOADED
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| format!("column family {name} is not loaded from files"))?;
+        let name = FILE_LOADED[i];
         let cf = db
             .cf_handle(name)
             .ok_or_else(|| format!("column family {name} missing"))?;

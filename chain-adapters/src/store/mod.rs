@@ -68,6 +68,14 @@ pub const COLUMN_FAMILIES: [&str; 10] = [
     CF_SPENDS,
 ];
 
+/// Position of column family `name` (one of ours) in [`COLUMN_FAMILIES`].
+fn cf_index(name: &str) -> usize {
+    COLUMN_FAMILIES
+        .iter()
+        .position(|n| *n == name)
+        .expect("known column family")
+}
+
 /// Column families that ingest writes but does not look up (and the block
 /// records): a bulk load compacts them only once, at its end.
 const BULK_LOADED: [&str; 6] = [

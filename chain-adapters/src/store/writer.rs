@@ -6,14 +6,13 @@ use foldhash::{HashMap, HashSet};
 use rocksdb::WriteBatch;
 
 use super::cache::{AddrCache, AddrIds};
-use super::files::FILE_LOADED;
 use super::staged::Staged;
 use super::utxo::{joins_unspent, tx_changes, UtxoKey, UtxoSet, UtxoWrites};
 use super::{
-    be_u32, block_key, db_err, encode_utxo, hash_key, history_key, meta_contract_key, meta_tip_key,
-    meta_token_key, utxo_key, Counters, Store, Tip, CF_ADDRS, CF_ADDR_INDEX, CF_BLOCKS,
-    CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS, CF_TXS, CF_TX_INDEX, CF_UTXO, COLUMN_FAMILIES,
-    META_COUNTERS, META_UTXO_SYNCED,
+    be_u32, block_key, cf_index, db_err, encode_utxo, hash_key, history_key, meta_contract_key,
+    meta_tip_key, meta_token_key, utxo_key, Counters, Store, Tip, CF_ADDRS, CF_ADDR_INDEX,
+    CF_BLOCKS, CF_BLOCK_INDEX, CF_HISTORY, CF_META, CF_SPENDS, CF_TXS, CF_TX_INDEX, CF_UTXO,
+    COLUMN_FAMILIES, META_COUNTERS, META_UTXO_SYNCED,
 };
 use crate::error::{Error, Result};
 use crate::ledger::codec::Writer;
@@ -368,10 +367,7 @@ impl<'a> LedgerWriter<'a> {
     }
 
     fn stage(&mut self, cf: &str, k: &[u8], v: Option<&[u8]>) {
-        let i = COLUMN_FAMILIES
-            .iter()
-            .position(|n| *n == cf)
-            .expect("known column family");
+        let i = cf_index(cf);
         self.staged_bytes += 16 + k.len() + v.map_or(0, <[u8]>::len);
         self.staged[i].push(k, v);
     }
@@ -718,12 +714,8 @@ impl<'a> LedgerWriter<'a> {
         let handle = std::thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || {
-                let index = |name: &str| COLUMN_FAMILIES.iter().position(|n| *n == name);
                 if let Some(files) = files {
-                    for name in FILE_LOADED {
-                        let i = index(name).ok_or("unknown column family")?;
-                        files.ingest(&db, name, &mut staged[i])?;
-                    }
+                    files.ingest_batch(&db, &mut staged)?;
                 }
                 let mut batch = WriteBatch::default();
                 for (st, name) in staged.iter_mut().zip(COLUMN_FAMILIES) {
@@ -977,10 +969,7 @@ mod tests {
             add_fixture_blocks(&mut w, 151, 600, false);
             w.wait_in_flight().unwrap();
             let files = stopped.files.clone().unwrap();
-            for name in FILE_LOADED {
-                let i = COLUMN_FAMILIES.iter().position(|n| *n == name).unwrap();
-                files.ingest(&stopped.db, name, &mut w.staged[i]).unwrap();
-            }
+            files.ingest_batch(&stopped.db, &mut w.staged).unwrap();
             // Stop here: the tip, counters and unspent outputs of the batch
             // are never written.
         }
