@@ -282,7 +282,7 @@ impl Store {
                 .map_err(|e| db_err(path, e))?;
             Some(std::sync::Arc::new(f))
         };
-        let store = Store {
+        let mut store = Store {
             db: std::sync::Arc::new(db),
             path: path.to_path_buf(),
             read_only,
@@ -291,19 +291,13 @@ impl Store {
             visible: None,
         };
         store.check_schema()?;
-        let store = if read_only {
+        if read_only {
             let tip = |c| store.tip(c).map(|t| t.map(|t| t.height));
-            let visible = Visible {
+            store.visible = Some(Visible {
                 counters: store.counters()?,
                 tips: [tip(Chain::Bitcoin)?, tip(Chain::Ethereum)?],
-            };
-            Store {
-                visible: Some(visible),
-                ..store
-            }
-        } else {
-            store
-        };
+            });
+        }
         if !read_only {
             // Keys of these grow with ingest order: the files of one flush
             // after another do not overlap, and compaction can move them
