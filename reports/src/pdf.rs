@@ -194,7 +194,17 @@ pub struct Flow<'a> {
     headings: Option<(usize, f32)>,
 }
 
-impl Flow<'_> {
+impl<'a> Flow<'a> {
+    /// An empty document set in `face`, at the top of its first page.
+    fn new(face: rustybuzz::Face<'a>) -> Self {
+        Flow {
+            m: Measure { face },
+            pages: vec![Vec::new()],
+            y: MARGIN,
+            headings: None,
+        }
+    }
+
     /// The text width of a page.
     pub fn width() -> f32 {
         PAGE.0 - 2.0 * MARGIN
@@ -637,12 +647,7 @@ pub fn write(
         .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
     let kfont = Font::new(Arc::clone(&bytes).into(), font.index)
         .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
-    let mut flow = Flow {
-        m: Measure { face },
-        pages: vec![Vec::new()],
-        y: MARGIN,
-        headings: None,
-    };
+    let mut flow = Flow::new(face);
     lay(&mut flow, &font_note);
     let mut doc = Document::new();
     doc.set_metadata(
@@ -760,12 +765,8 @@ mod tests {
         let font = FontFile::find().expect("a report font (tests/setup.sh installs one)");
         let bytes = std::fs::read(&font.path).unwrap();
         let face = rustybuzz::Face::from_slice(&bytes, font.index).unwrap();
-        let mut flow = Flow {
-            m: Measure { face },
-            pages: vec![Vec::new()],
-            y,
-            headings: None,
-        };
+        let mut flow = Flow::new(face);
+        flow.y = y;
         lay(&mut flow);
         flow.pages
             .iter()
