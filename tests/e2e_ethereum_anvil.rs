@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use support::anvil::{calldata, word_addr, word_u128, Anvil};
-use support::{fingerprint, json};
+use support::{amount, fingerprint, json};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
@@ -274,12 +274,6 @@ fn fee_of(node: &Anvil, r: &Value) -> u128 {
     support::anvil::parse_qty(&r["gasUsed"]) * support::anvil::parse_qty(&r["effectiveGasPrice"])
 }
 
-fn amount(v: &Value) -> u128 {
-    v.as_u64()
-        .map(u128::from)
-        .unwrap_or_else(|| v.to_string().trim_matches('"').parse().unwrap())
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -481,11 +475,15 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     // At cluster level the deposit address is in the exchange's cluster and
     // the scammer and the mule are one customer (both paid into it): one
     // account of 1.5 ETH gas money and 3 ETH stolen, 2/3 tainted, of which
-    // the 2.4 ETH paid into the deposit address carry 1.6 ETH.
+    // the 2.4 ETH paid into the deposit address carry 1.6 ETH. The endpoint
+    // still names the deposit address and the sweep that forwarded this
+    // deposit — what the request to the exchange cites.
     let clustered = dir.path().join("eth-cluster");
     support::trace(&db, &case, &clustered, &[]);
     let e = endpoints(&clustered, "trace.json");
-    assert_eq!(e[0]["evidence"]["rule"], "tagged_cluster");
+    assert_eq!(e[0]["evidence"]["rule"], "deposit_sweep");
+    assert_eq!(lower(&e[0]["evidence"]["sweep_txid"]), hash(&sweep));
+    assert_eq!(e[0]["evidence"]["confidence"], 90);
     assert_eq!(lower(&e[0]["deposit_address"]), deposit);
     assert!(
         amount(&e[0]["amount"]).abs_diff(16 * ETH / 10) <= 4,

@@ -8,7 +8,9 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{fails, fixture, ingest_main, json, ok, simulated_ledger, stderr, truth_records};
+use support::{
+    amount, fails, fixture, ingest_main, json, ok, simulated_ledger, stderr, truth_records,
+};
 
 const REAL_CHAIN: &str = "bitcoin/blk-heights-0-4312.dat";
 const COINBASE_9: &str = "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9";
@@ -75,12 +77,6 @@ fn edge<'a>(t: &'a Value, txid: &str, vout: u64) -> &'a Value {
 
 fn node_of<'a>(t: &'a Value, i: &Value) -> &'a Value {
     &t["nodes"][i.as_u64().unwrap() as usize]
-}
-
-fn amount(v: &Value) -> u128 {
-    v.as_u64()
-        .map(u128::from)
-        .unwrap_or_else(|| v.to_string().parse().unwrap())
 }
 
 /// Every satoshi of a haircut trace is somewhere: endpoints, unspent, fees,
@@ -153,9 +149,12 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
     }
     let cmp: Value =
         serde_json::from_slice(&std::fs::read(out.join("comparison.json")).unwrap()).unwrap();
-    assert_eq!(cmp.as_array().unwrap().len(), 4);
+    assert_eq!(cmp["unit"]["symbol"], "BTC");
+    let rows = cmp["models"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1]["model"], "poison");
     // Poison taints whole outputs: never less than haircut.
-    assert!(amount(&cmp[1]["unspent"]) >= amount(&cmp[0]["unspent"]));
+    assert!(amount(&rows[1]["unspent"]) >= amount(&rows[0]["unspent"]));
 
     // The same command on the same ledger: byte-identical output (the file
     // records its command, output directory included).
@@ -297,7 +296,7 @@ fn simulated_cases_reach_their_true_exchange_deposits() {
             e["output"]["txid"].as_str().unwrap().to_string(),
             e["output"]["vout"].as_u64().unwrap(),
         );
-        let truth = amount(&e["from_case"]);
+        let truth = u128::from(e["from_case"].as_u64().unwrap());
         want += truth;
         found += traced.get(&key).copied().unwrap_or(0).min(truth);
     }
@@ -508,4 +507,141 @@ fn bad_cases_and_unknown_seeds_are_clear_errors() {
     ]));
     assert!(e.contains("1NotAnAddress"), "{e}");
     assert!(!out.join("trace.json").exists(), "nothing written on error");
+}
+
+/// An exchange sweep co-spends the deposit addresses of several customers,
+/// so the cospend clustering makes them one node — one account under the
+/// FIFO and LIFO models. Every model, at both cluster levels, must still
+/// name each case's own deposit address (where its funds arrived), never
+/// another customer's; `tracer evaluate` scores exactly that per model;
+/// and an arrival's hop count is that of its own path, the same under
+/// haircut and FIFO.
+#[test]
+fn every_model_names_the_cases_own_deposit_address_behind_a_shared_sweep() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    ok(&["--db", s(&db), "tags", "import", s(&sim.join("tags.yaml"))]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let change = ["--level", "cospend+change"];
+    ok(&[&["--db", s(&db), "cluster", "build"][..], &change[..]].concat());
+    let records = truth_records(&sim);
+    let customer: std::collections::HashMap<&str, u64> = records
+        .iter()
+        .filter(|r| r["type"] == "address" && r["role"] == "deposit")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap(),
+                r["customer"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let cases: Vec<&Value> = records.iter().filter(|r| r["type"] == "case").collect();
+    let case_deposits: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c["endpoints"].as_array().unwrap())
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    // The chain has the shape the defect needs: a sweep co-spending the
+    // deposit addresses of ≥ 3 customers, one of them a case's.
+    let shared_sweep = records
+        .iter()
+        .filter(|r| r["type"] == "tx" && r["purpose"] == "exchange_sweep")
+        .find(|r| {
+            let tx = json(&["--db", s(&db), "tx", r["txid"].as_str().unwrap(), "--json"]);
+            let inputs: Vec<&str> = tx["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|i| i["address"]["address"].as_str())
+                .collect();
+            let customers: std::collections::BTreeSet<u64> = inputs
+                .iter()
+                .filter_map(|a| customer.get(a).copied())
+                .collect();
+            customers.len() >= 3 && inputs.iter().any(|a| case_deposits.contains(a))
+        });
+    assert!(
+        shared_sweep.is_some(),
+        "no sweep co-spends ≥ 3 customers' deposits"
+    );
+
+    let truth = sim.join("truth.jsonl");
+    for level in ["cospend", "cospend+change"] {
+        let v = json(&[
+            "--db",
+            s(&db),
+            "evaluate",
+            "--truth",
+            s(&truth),
+            "--traces",
+            "haircut,poison,fifo,lifo",
+            "--trace-level",
+            level,
+            "--json",
+        ]);
+        let models = v["tracing"]["models"].as_array().unwrap();
+        assert_eq!(models.len(), 4);
+        for m in models {
+            let all = &m["all"];
+            let named = all["deposits_named"].as_u64().unwrap();
+            assert!(named > 0, "{level} {}: {all}", m["model"]);
+            assert_eq!(
+                all["deposit_precision"].as_f64(),
+                Some(1.0),
+                "{level} {}: a trace named another customer's deposit address: {all}",
+                m["model"]
+            );
+            assert_eq!(
+                all["deposits_right"], all["deposits_reachable"],
+                "{level} {}: {all}",
+                m["model"]
+            );
+        }
+    }
+
+    // Each case on its own, every model at cluster level: the endpoints
+    // are the truth's deposit addresses of that case, and an output that
+    // haircut and FIFO both name has one hop count.
+    for (i, c) in cases.iter().enumerate() {
+        let own: std::collections::BTreeSet<&str> = c["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["address"].as_str().unwrap())
+            .collect();
+        let file = truth_case_file(tmp.path(), &format!("c{i}.toml"), c);
+        let out = tmp.path().join(format!("own-{i}"));
+        trace_case(&db, &file, &out, &["--model", "haircut,fifo,lifo,poison"]);
+        let mut hops: std::collections::HashMap<String, std::collections::BTreeMap<String, u64>> =
+            Default::default();
+        for (model, name) in [
+            ("haircut", "trace.json"),
+            ("fifo", "trace-fifo.json"),
+            ("lifo", "trace-lifo.json"),
+            ("poison", "trace-poison.json"),
+        ] {
+            let t: Value = serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap();
+            for e in t["endpoints"].as_array().unwrap() {
+                if e["class"] != "Exchange" {
+                    continue;
+                }
+                let d = e["deposit_address"].as_str().unwrap();
+                assert!(
+                    own.contains(d),
+                    "case {} under {model}: {d} is not one of its deposit addresses {own:?}",
+                    c["id"]
+                );
+                for o in e["outputs"].as_array().unwrap() {
+                    let key = format!("{}:{}", o["txid"].as_str().unwrap(), o["vout"]);
+                    hops.entry(key)
+                        .or_default()
+                        .insert(model.to_string(), o["hop"].as_u64().unwrap());
+                }
+            }
+        }
+        for (out, by_model) in &hops {
+            if let (Some(h), Some(f)) = (by_model.get("haircut"), by_model.get("fifo")) {
+                assert_eq!(h, f, "case {} output {out}: hops {by_model:?}", c["id"]);
+            }
+        }
+    }
 }

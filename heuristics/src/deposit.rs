@@ -8,7 +8,10 @@
 //! `max_blocks` blocks before the sweep, and the sweep matches their sum
 //! within a tolerance (0.01 ETH for ether, which also covers the sweep's
 //! gas; a relative tolerance for tokens). Contracts and tagged addresses
-//! are never deposit addresses or depositors.
+//! are never deposit addresses or depositors — but what they pay into a
+//! deposit address (a contract's internal transfer, another exchange's
+//! withdrawal) is a deposit all the same: it counts towards the sweep it
+//! is forwarded by, only its sender is not taken for the customer.
 //!
 //! The addresses that pay into one deposit address are one customer: the
 //! clustering links them ([`super::cluster::Rule::DepositReuse`]), and the
@@ -62,6 +65,10 @@ pub struct Deposit {
     pub height: u64,
     /// The paying address.
     pub from: AddrId,
+    /// Whether the payer is taken for the customer: not a contract (an
+    /// internal transfer, which anybody may have triggered) and not a
+    /// tagged exchange wallet (another exchange's withdrawal).
+    pub depositor: bool,
     /// Asset (0 = ether).
     pub asset: u32,
     /// Value.
@@ -98,14 +105,34 @@ pub struct DepositAddress {
 }
 
 impl DepositAddress {
-    /// The distinct paying addresses, in id order, each with its first deposit.
+    /// The distinct paying addresses taken for the customer (contracts and
+    /// exchange wallets are not), in id order, each with its first deposit.
     pub fn depositors(&self) -> Vec<Deposit> {
         let mut first: BTreeMap<AddrId, Deposit> = BTreeMap::new();
-        for d in self.sweeps.iter().flat_map(|s| &s.deposits) {
+        for d in self
+            .sweeps
+            .iter()
+            .flat_map(|s| &s.deposits)
+            .filter(|d| d.depositor)
+        {
             first.entry(d.from).or_insert(*d);
         }
         first.into_values().collect()
     }
+
+    /// The sweep that forwarded the deposit made in transaction `tx`, if
+    /// one did.
+    pub fn sweep_of(&self, tx: TxId) -> Option<&Sweep> {
+        sweep_of(&self.sweeps, tx)
+    }
+}
+
+/// The sweep among `sweeps` that forwarded the deposit made in
+/// transaction `tx`, if one did.
+pub fn sweep_of(sweeps: &[Sweep], tx: TxId) -> Option<&Sweep> {
+    sweeps
+        .iter()
+        .find(|s| s.deposits.iter().any(|d| d.tx == tx))
 }
 
 /// Exchange wallets on Ethereum from the tags: address id → exchange.
@@ -254,13 +281,13 @@ fn match_sweeps(
                 let Some(from) = o.from.filter(|f| *f != addr) else {
                     continue;
                 };
-                if exchanges.contains_key(&from) || ledger.contract_mark(from)?.is_some() {
-                    continue;
-                }
+                let depositor =
+                    !exchanges.contains_key(&from) && ledger.contract_mark(from)?.is_none();
                 deposits.push(Deposit {
                     tx: h.tx,
                     height: h.height,
                     from,
+                    depositor,
                     asset: s.asset,
                     value: o.value,
                 });
@@ -276,11 +303,16 @@ fn match_sweeps(
             .rev()
             .find(|d| within(d.value, s.value, s.asset, p))
             .copied();
-        let total: Amount = deposits.iter().map(|d| d.value).sum();
-        let deposits = match single {
-            Some(d) => vec![d],
-            None if !deposits.is_empty() && within(total, s.value, s.asset, p) => deposits,
-            None => continue,
+        // Deposits beyond 2^128 in total (a hostile token) match no sweep.
+        let total = deposits
+            .iter()
+            .try_fold(0u128, |sum, d| sum.checked_add(d.value));
+        let deposits = match (single, total) {
+            (Some(d), _) => vec![d],
+            (None, Some(total)) if !deposits.is_empty() && within(total, s.value, s.asset, p) => {
+                deposits
+            }
+            _ => continue,
         };
         out.push(Sweep {
             tx: s.tx,

@@ -33,6 +33,10 @@ pub enum Error {
     /// A tag file was rejected.
     #[error(transparent)]
     Tags(#[from] crate::tags::TagError),
+    /// A sum of amounts does not fit in 128 bits (a token's hostile or
+    /// absurd values): an error, never a wrapped figure.
+    #[error(transparent)]
+    Overflow(#[from] trace_file::Overflow),
     /// An argument the user gave is unusable.
     #[error("{0}")]
     Usage(String),

@@ -147,11 +147,12 @@ pub fn verify(dir: &Path) -> Result<Verified, Error> {
     }
     for t in meta["traces"].as_array().into_iter().flatten() {
         let name = t.as_str().unwrap_or_default();
-        if !files.contains_key(name) {
+        let Some(bytes) = files.get(name) else {
             return Err(bad(format!(
                 "bundle.json names {name}, which the bundle lacks"
             )));
-        }
+        };
+        trace_file::parse(bytes).map_err(|e| bad(format!("{name}: {e}")))?;
     }
     files.insert("MANIFEST.sha256".into(), manifest_bytes.clone());
     Ok(Verified {

@@ -4,7 +4,6 @@
 //! or the machine.
 
 pub mod bundle;
-pub mod doc;
 pub mod graph;
 pub mod graphfile;
 pub mod html;
@@ -19,10 +18,10 @@ pub mod svg;
 pub mod table;
 pub mod units;
 
-pub use doc::TraceDoc;
 pub use lang::Lang;
 pub use prices::Prices;
 pub use report::{build, Inputs, Report};
+pub use trace_file::TraceFile;
 
 /// A report input that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -7,20 +7,24 @@
 //! Services are not shared entities (everyone uses exchanges) — only
 //! exchange deposit addresses are, as customer accounts; a mixer's or
 //! coordinator's addresses and an exchange's tagged wallets are not.
-//! CoinJoins stop traces, so mixing with strangers links nobody. An
-//! untagged service that traces pass through would link cases wrongly:
-//! tag it.
+//! CoinJoins stop traces, so mixing with strangers links nobody. Nor do
+//! public addresses that anybody may pay or call: contracts (Ethereum) and
+//! addresses with many distinct senders in the ledger — unless a tag
+//! attributes them to criminals (scam, ransomware, sanctions). Clusters
+//! are shared entities only when the build joined more than one address,
+//! and they name the rules that join them on their chain (co-spend on
+//! Bitcoin; deposit-address reuse on Ethereum, which has no co-spend).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use trace_file::{Amount, Chain, EndpointRule, NodeLevel, NodeRole, TagClass, TraceFile, Unit};
 
-use crate::doc::{Amount, TraceDoc};
 use crate::lang::Lang;
-use crate::units::amount_text;
 
-/// Format version of `linkage.json`.
-pub const LINK_FORMAT: u32 = 1;
+/// Format version of `linkage.json`. 2: amounts as integer smallest units
+/// with their unit (and a text beside them), entities left out as public.
+pub const LINK_FORMAT: u32 = 2;
 
 /// Evidence txids kept per case and entity.
 const EVIDENCE: usize = 5;
@@ -36,8 +40,13 @@ pub struct CaseRow {
     pub crime: String,
     /// Reported date.
     pub reported: String,
-    /// Traced value.
-    pub traced: String,
+    /// The asset the case's trace follows: every amount of the case is in
+    /// its smallest unit.
+    pub unit: Unit,
+    /// Traced value (smallest unit).
+    pub traced: Amount,
+    /// Traced value in whole units with the symbol.
+    pub traced_text: String,
     /// Suspected group (index into `groups`), if linked.
     pub group: Option<usize>,
 }
@@ -51,8 +60,10 @@ pub struct SharedRow {
     pub key: String,
     /// Service of a deposit address; address of a cluster.
     pub label: String,
-    /// Traced value of each case there.
-    pub amounts: [String; 2],
+    /// Traced value of each case there (smallest unit of each case's unit).
+    pub amounts: [Amount; 2],
+    /// The same in whole units with the symbol.
+    pub amounts_text: [String; 2],
     /// Hops from each case's seeds.
     pub hops: [u32; 2],
     /// Transactions that show each case's funds there.
@@ -100,6 +111,20 @@ pub struct PrefectureRow {
     pub cross_prefecture_groups: usize,
 }
 
+/// An entity several cases reached that links none of them: anybody may
+/// pay or call it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PublicRow {
+    /// `address` or `cluster`.
+    pub kind: &'static str,
+    /// The address or cluster id.
+    pub key: String,
+    /// Why it links nobody (`contract`, `≥ 50 distinct senders`).
+    pub reason: String,
+    /// The cases whose traces reached it.
+    pub cases: Vec<String>,
+}
+
 /// The linkage report as data.
 #[derive(Debug, Clone, Serialize)]
 pub struct Linkage {
@@ -111,6 +136,8 @@ pub struct Linkage {
     pub cases: Vec<CaseRow>,
     /// Links, strongest first.
     pub links: Vec<LinkRow>,
+    /// Entities several cases reached that link none of them, with why.
+    pub public: Vec<PublicRow>,
     /// Suspected groups, largest first.
     pub groups: Vec<GroupRow>,
     /// Per prefecture.
@@ -139,29 +166,83 @@ fn weight(kind: &str) -> f64 {
     }
 }
 
-fn text(doc: &TraceDoc, key: &str) -> String {
-    match &doc
-        .case
-        .as_ref()
-        .map(|c| c[key].clone())
-        .unwrap_or_default()
-    {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        v => v.to_string(),
+/// The case's id (the file's first seed when it has no case).
+fn case_id(doc: &TraceFile) -> String {
+    match &doc.case {
+        Some(c) => c.id.clone(),
+        None => doc
+            .seeds
+            .first()
+            .map_or_else(String::new, |s| s.txid.clone()),
     }
 }
 
-/// Every entity a case's trace reached, keyed by kind and key.
-fn footprint(doc: &TraceDoc) -> BTreeMap<(&'static str, String), Side> {
+/// Why a node is public — anybody may pay or call it — if it is, and no
+/// tag attributes it to criminals. `senders` gives the node's distinct
+/// senders in the ledger when the caller could count them.
+fn public(n: &trace_file::Node, senders: Option<u32>) -> Option<String> {
+    if n.tags.iter().any(|t| t.class.is_criminal()) {
+        return None;
+    }
+    if n.contract {
+        return Some("contract".into());
+    }
+    match senders {
+        Some(s) if s >= PUBLIC_SENDERS => Some(format!("≥ {PUBLIC_SENDERS} distinct senders")),
+        _ => None,
+    }
+}
+
+/// Distinct senders from which an address counts as public: many unrelated
+/// people pay into it (a service nobody tagged, a payment processor), so
+/// two cases' funds meeting there say nothing about who controls them.
+pub const PUBLIC_SENDERS: u32 = 50;
+
+/// What a cluster node stands on: its kind and key, the rules that join
+/// its addresses, and their confidence — a single address (a cluster of
+/// one, or any node at address level) is an address.
+fn entity_of(doc: &TraceFile, n: &trace_file::Node) -> (&'static str, String, Vec<String>, u8) {
+    let joined = n.cluster_size.is_some_and(|s| s > 1);
+    match (doc.params.level, n.cluster) {
+        (NodeLevel::Address, _) | (_, None) => ("address", n.address.clone(), Vec::new(), 100),
+        (_, Some(_)) if !joined => ("address", n.address.clone(), Vec::new(), 100),
+        (level, Some(c)) => {
+            let (rules, confidence): (&[&str], u8) = match (doc.ledger.chain, level) {
+                (Chain::Ethereum, _) => (&["deposit_reuse"], 90),
+                (Chain::Bitcoin, NodeLevel::CospendChange) => (&["change", "multi_input"], 90),
+                (Chain::Bitcoin, _) => (&["multi_input"], 99),
+            };
+            (
+                "cluster",
+                c.to_string(),
+                rules.iter().map(|r| r.to_string()).collect(),
+                confidence,
+            )
+        }
+    }
+}
+
+/// Every entity a case's trace reached, keyed by kind and key, and the
+/// public nodes left out (keyed the same way, with why).
+#[allow(clippy::type_complexity)]
+fn footprint(
+    doc: &TraceFile,
+    senders: &dyn Fn(&str) -> Option<u32>,
+) -> Result<
+    (
+        BTreeMap<(&'static str, String), Side>,
+        BTreeMap<(&'static str, String), String>,
+    ),
+    trace_file::Overflow,
+> {
     let mut out = BTreeMap::new();
-    let clustered = doc.params.granularity.get("cluster").is_some();
+    let mut left_out = BTreeMap::new();
     // A deposit address is one customer's account only at an exchange and
     // only if it is not the exchange's own (tagged) wallet.
     for e in doc
         .endpoints
         .iter()
-        .filter(|e| e.class.eq_ignore_ascii_case("exchange") && e.evidence.rule != "tagged_address")
+        .filter(|e| e.class == TagClass::Exchange && e.evidence.rule != EndpointRule::TaggedAddress)
     {
         let mut evidence: Vec<String> = e.outputs.iter().map(|o| o.txid.clone()).collect();
         evidence.sort();
@@ -175,7 +256,7 @@ fn footprint(doc: &TraceDoc) -> BTreeMap<(&'static str, String), Side> {
                 hop: e.outputs.iter().map(|o| o.hop).min().unwrap_or(0),
                 evidence,
                 confidence: e.evidence.confidence,
-                heuristics: vec![e.evidence.rule.clone()],
+                heuristics: vec![e.evidence.rule.name().to_string()],
                 label: e.service.clone(),
             },
         );
@@ -184,25 +265,28 @@ fn footprint(doc: &TraceDoc) -> BTreeMap<(&'static str, String), Side> {
     let mut per_tx: BTreeMap<&str, (Amount, u32)> = BTreeMap::new();
     for e in &doc.edges {
         into.entry(e.to).or_default().insert(e.txid.clone());
-        let t = per_tx.entry(e.txid.as_str()).or_insert((0, e.hop));
-        t.0 += e.amount;
+        let t = per_tx
+            .entry(e.txid.as_str())
+            .or_insert((Amount::ZERO, e.hop));
+        t.0.add_assign(e.amount)?;
         t.1 = t.1.min(e.hop);
     }
     for (i, n) in doc.nodes.iter().enumerate() {
         // Services, their deposit addresses (compared above) and CoinJoins
         // are shared by strangers.
-        if n.service.is_some() || matches!(n.role.as_str(), "endpoint" | "coinjoin") {
+        if n.service.is_some() || matches!(n.role, NodeRole::Endpoint | NodeRole::CoinJoin) {
             continue;
         }
-        let (kind, key, heuristics, confidence) = match (clustered, n.cluster) {
-            (true, Some(c)) => (
-                "cluster",
-                c.to_string(),
-                vec!["multi_input".to_string()],
-                99,
-            ),
-            _ => ("address", n.address.clone(), Vec::new(), 100),
+        let (kind, key, heuristics, confidence) = entity_of(doc, n);
+        let counted = if kind == "address" {
+            senders(&key)
+        } else {
+            None
         };
+        if let Some(why) = public(n, counted) {
+            left_out.insert((kind, key), why);
+            continue;
+        }
         let mut evidence: Vec<String> = into.get(&i).into_iter().flatten().cloned().collect();
         evidence.truncate(EVIDENCE);
         out.insert(
@@ -230,12 +314,61 @@ fn footprint(doc: &TraceDoc) -> BTreeMap<(&'static str, String), Side> {
             },
         );
     }
-    out
+    Ok((out, left_out))
 }
 
-/// Links the cases of `docs` (one trace per case).
-pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
-    let prints: Vec<_> = docs.iter().map(footprint).collect();
+/// The addresses that two or more of `docs` reached outside services: the
+/// only ones whose senders [`link`] needs counted.
+pub fn shared_addresses(docs: &[TraceFile]) -> BTreeSet<String> {
+    let mut seen: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        for n in &d.nodes {
+            if n.service.is_none() && entity_of(d, n).0 == "address" {
+                seen.entry(n.address.as_str()).or_default().insert(i);
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, cases)| cases.len() > 1)
+        .map(|(a, _)| a.to_string())
+        .collect()
+}
+
+/// Links the cases of `docs` (one trace per case, one case per id).
+/// `senders` counts an address's distinct senders in the ledger (up to at
+/// least [`PUBLIC_SENDERS`]; `None` when it cannot say).
+pub fn link(
+    docs: &[TraceFile],
+    lang: Lang,
+    commands: Vec<String>,
+    senders: &dyn Fn(&str) -> Option<u32>,
+) -> Result<Linkage, crate::Error> {
+    let ids: Vec<String> = docs.iter().map(case_id).collect();
+    let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(first) = by_id.insert(id, i) {
+            return Err(crate::Error::Input(format!(
+                "case {id} is given twice (traces {} and {}): a case cannot be linked to itself",
+                first + 1,
+                i + 1
+            )));
+        }
+    }
+    let overflow = |e: trace_file::Overflow| crate::Error::Input(format!("linkage: {e}"));
+    let mut prints = Vec::with_capacity(docs.len());
+    let mut public_at: BTreeMap<(&'static str, String), (String, BTreeSet<usize>)> =
+        BTreeMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        let (print, left_out) = footprint(d, senders).map_err(overflow)?;
+        for (k, why) in left_out {
+            public_at
+                .entry(k)
+                .or_insert((why, BTreeSet::new()))
+                .1
+                .insert(i);
+        }
+        prints.push(print);
+    }
     let mut at: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
     for (i, p) in prints.iter().enumerate() {
         for k in p.keys() {
@@ -247,8 +380,7 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
         for (x, &a) in cases.iter().enumerate() {
             for &b in &cases[x + 1..] {
                 let (sa, sb) = (&prints[a][key], &prints[b][key]);
-                let unit =
-                    |d: &TraceDoc, v: Amount| amount_text(v, d.unit.decimals, &d.unit.symbol);
+                let unit = |d: &TraceFile, v: Amount| v.text(d.unit.decimals, &d.unit.symbol);
                 let mut heuristics = sa.heuristics.clone();
                 heuristics.extend(sb.heuristics.iter().cloned());
                 heuristics.sort();
@@ -261,7 +393,8 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
                     } else {
                         sa.label.clone()
                     },
-                    amounts: [unit(&docs[a], sa.amount), unit(&docs[b], sb.amount)],
+                    amounts: [sa.amount, sb.amount],
+                    amounts_text: [unit(&docs[a], sa.amount), unit(&docs[b], sb.amount)],
                     hops: [sa.hop, sb.hop],
                     evidence: [sa.evidence.clone(), sb.evidence.clone()],
                     heuristics,
@@ -276,8 +409,8 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
         .map(|((a, b), mut shared)| {
             shared.sort_by(|x, y| score(y).total_cmp(&score(x)).then(x.key.cmp(&y.key)));
             LinkRow {
-                a: text(&docs[a], "id"),
-                b: text(&docs[b], "id"),
+                a: ids[a].clone(),
+                b: ids[b].clone(),
                 score: shared.first().map_or(0.0, score),
                 shared,
             }
@@ -289,7 +422,6 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
             .then((&x.a, &x.b).cmp(&(&y.a, &y.b)))
     });
     // Groups: connected components of the links.
-    let ids: Vec<String> = docs.iter().map(|d| text(d, "id")).collect();
     let mut parent: Vec<usize> = (0..docs.len()).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
@@ -300,8 +432,8 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
     }
     for l in &links {
         let (a, b) = (
-            ids.iter().position(|i| *i == l.a),
-            ids.iter().position(|i| *i == l.b),
+            by_id.get(l.a.as_str()).copied(),
+            by_id.get(l.b.as_str()).copied(),
         );
         if let (Some(a), Some(b)) = (a, b) {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
@@ -326,10 +458,21 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
         .enumerate()
         .map(|(i, d)| CaseRow {
             id: ids[i].clone(),
-            prefecture: text(d, "prefecture"),
-            crime: text(d, "crime"),
-            reported: text(d, "reported"),
-            traced: amount_text(d.summary.seed_value, d.unit.decimals, &d.unit.symbol),
+            prefecture: d
+                .case
+                .as_ref()
+                .map_or_else(String::new, |c| c.prefecture.clone()),
+            crime: d
+                .case
+                .as_ref()
+                .map_or_else(String::new, |c| c.crime.name().to_string()),
+            reported: d
+                .case
+                .as_ref()
+                .map_or_else(String::new, |c| c.reported.clone()),
+            unit: d.unit.clone(),
+            traced: d.summary.seed_value,
+            traced_text: d.summary.seed_value.text(d.unit.decimals, &d.unit.symbol),
             group: group_of[i],
         })
         .collect();
@@ -368,13 +511,24 @@ pub fn link(docs: &[TraceDoc], lang: Lang, commands: Vec<String>) -> Linkage {
             }
         }
     }
-    Linkage {
+    let public = public_at
+        .into_iter()
+        .filter(|(_, (_, cases))| cases.len() > 1)
+        .map(|((kind, key), (reason, cases))| PublicRow {
+            kind,
+            key,
+            reason,
+            cases: cases.into_iter().map(|i| ids[i].clone()).collect(),
+        })
+        .collect();
+    Ok(Linkage {
         format: LINK_FORMAT,
         lang,
         cases,
         links,
+        public,
         groups: group_rows,
         prefectures: by_pref.into_values().collect(),
         commands,
-    }
+    })
 }

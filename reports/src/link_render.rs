@@ -35,6 +35,11 @@ fn label(l: Lang, key: &str) -> &'static str {
         "evidence" => ("根拠取引", "Evidence transactions"),
         "prefecture" => ("都道府県", "Prefecture"),
         "none" => ("関連は見つかっていません。", "No link was found."),
+        "public" => (
+            "関連の根拠としなかった共有先（誰でも送金・呼出しできるもの）",
+            "Shared but not a link (anybody may pay or call them)",
+        ),
+        "reason" => ("理由", "Reason"),
         _ => ("", ""),
     };
     l.pick(ja, en)
@@ -223,8 +228,8 @@ fn html(k: &Linkage) -> String {
                     s.kind,
                     s.key,
                     s.label,
-                    s.amounts[0],
-                    s.amounts[1],
+                    s.amounts_text[0],
+                    s.amounts_text[1],
                     s.hops[0],
                     s.hops[1],
                     s.confidence,
@@ -247,6 +252,27 @@ fn html(k: &Linkage) -> String {
         );
     }
     o.push_str("</table>");
+    if !k.public.is_empty() {
+        let _ = write!(
+            o,
+            "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            label(l, "public"),
+            label(l, "shared"),
+            label(l, "reason"),
+            label(l, "cases")
+        );
+        for p in &k.public {
+            let _ = write!(
+                o,
+                "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(p.kind),
+                esc(&p.key),
+                esc(&p.reason),
+                esc(&p.cases.join(", "))
+            );
+        }
+        o.push_str("</table>");
+    }
     for c in &k.commands {
         let _ = write!(o, "<pre><code>{}</code></pre>", esc(c));
     }
@@ -455,8 +481,8 @@ pub fn artifacts(
                     s.kind.to_string(),
                     s.key.clone(),
                     s.label.clone(),
-                    s.amounts[0].clone(),
-                    s.amounts[1].clone(),
+                    s.amounts_text[0].clone(),
+                    s.amounts_text[1].clone(),
                     s.hops[0].to_string(),
                     s.hops[1].to_string(),
                     s.evidence[0].join(" "),
@@ -476,7 +502,7 @@ pub fn artifacts(
                 c.prefecture.clone(),
                 c.crime.clone(),
                 c.reported.clone(),
-                c.traced.clone(),
+                c.traced_text.clone(),
                 c.group.map(|g| (g + 1).to_string()).unwrap_or_default(),
             ]
         })

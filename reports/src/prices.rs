@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
+use trace_file::Amount;
 
-use crate::doc::Amount;
 use crate::Error;
 
 /// A price as an exact decimal: `mantissa / 10^scale` yen.
@@ -67,14 +67,15 @@ impl Prices {
 
     /// `amount` (smallest units, `decimals`) of `symbol` in whole yen
     /// (rounded half up, exact integer arithmetic) at the UTC date of
-    /// `time`, if the file has that day's price.
+    /// `time`: `None` if the file has no price that day (or the unit's
+    /// decimals are unknown), an error if the figure does not fit.
     pub fn jpy(
         &self,
         symbol: &str,
         decimals: Option<u8>,
         amount: Amount,
         time: &str,
-    ) -> Option<i64> {
+    ) -> Result<Option<i64>, Error> {
         self.jpy_many(symbol, decimals, &[(amount, time)])
     }
 
@@ -84,19 +85,45 @@ impl Prices {
         symbol: &str,
         decimals: Option<u8>,
         items: &[(Amount, &str)],
-    ) -> Option<i64> {
+    ) -> Result<Option<i64>, Error> {
+        let too_large = |what: String| {
+            Error::Input(format!(
+                "{what} of {symbol} in yen does not fit in exact integer arithmetic"
+            ))
+        };
         let mut per_day: BTreeMap<&str, Amount> = BTreeMap::new();
         for (amount, time) in items {
-            *per_day.entry(time.get(..10)?).or_default() += amount;
+            let Some(day) = time.get(..10) else {
+                return Ok(None);
+            };
+            per_day
+                .entry(day)
+                .or_default()
+                .add_assign(*amount)
+                .map_err(|e| too_large(e.to_string()))?;
         }
+        let Some(decimals) = decimals else {
+            return Ok(None);
+        };
         let mut total: i64 = 0;
         for (day, amount) in per_day {
-            let price = self.by_day.get(&(day.to_string(), symbol.to_uppercase()))?;
-            let denom = 10u128.checked_pow(u32::from(decimals?) + price.scale)?;
-            let yen = amount.checked_mul(price.mantissa)?.checked_add(denom / 2)? / denom;
-            total = total.checked_add(i64::try_from(yen).ok()?)?;
+            let Some(price) = self.by_day.get(&(day.to_string(), symbol.to_uppercase())) else {
+                return Ok(None);
+            };
+            let what = || format!("{} on {day}", amount.text(Some(decimals), ""));
+            let denom = 10u128
+                .checked_pow(u32::from(decimals) + price.scale)
+                .ok_or_else(|| too_large(what()))?;
+            let yen = amount
+                .units()
+                .checked_mul(price.mantissa)
+                .and_then(|v| v.checked_add(denom / 2))
+                .map(|v| v / denom)
+                .and_then(|y| i64::try_from(y).ok())
+                .ok_or_else(|| too_large(what()))?;
+            total = total.checked_add(yen).ok_or_else(|| too_large(what()))?;
         }
-        Some(total)
+        Ok(Some(total))
     }
 }
 
@@ -104,27 +131,51 @@ impl Prices {
 mod tests {
     use super::*;
 
+    fn a(v: u128) -> Amount {
+        Amount::new(v)
+    }
+
     #[test]
     fn prices_convert_and_bad_lines_are_located() {
         let p = Prices::parse("p.csv", b"date,symbol,jpy\n2009-01-12,BTC,0.5\n").unwrap();
         assert_eq!(
-            p.jpy("BTC", Some(8), 1_000_000_000, "2009-01-12 03:30:25 UTC"),
+            p.jpy("BTC", Some(8), a(1_000_000_000), "2009-01-12 03:30:25 UTC")
+                .unwrap(),
             Some(5)
         );
         // 0.89595042 BTC at 15,000,000 yen = 13,439,256.3 yen.
         let q = Prices::parse("q.csv", b"date,symbol,jpy\n2025-01-03,BTC,15000000\n").unwrap();
         let t = "2025-01-03 03:04:55 UTC";
-        assert_eq!(q.jpy("btc", Some(8), 89_595_042, t), Some(13_439_256));
         assert_eq!(
-            q.jpy_many("BTC", Some(8), &[(44_797_521, t), (44_797_521, t)]),
+            q.jpy("btc", Some(8), a(89_595_042), t).unwrap(),
             Some(13_439_256)
         );
         assert_eq!(
-            p.jpy("BTC", Some(8), 1_000_000_000, "2009-01-13 03:30:25 UTC"),
+            q.jpy_many("BTC", Some(8), &[(a(44_797_521), t), (a(44_797_521), t)])
+                .unwrap(),
+            Some(13_439_256)
+        );
+        assert_eq!(
+            p.jpy("BTC", Some(8), a(1_000_000_000), "2009-01-13 03:30:25 UTC")
+                .unwrap(),
             None
         );
         let e = Prices::parse("p.csv", b"date,symbol,jpy\n2009-01-12,BTC,abc\n").unwrap_err();
         assert_eq!(e.to_string(), "p.csv:2: \"abc\" is not a price");
         assert!(Prices::parse("p.csv", b"day,coin,yen\n").is_err());
+    }
+
+    /// A token amount of 2^127 at a price: more yen than an i64 holds, and
+    /// two of them more smallest units than 128 bits: both are errors that
+    /// say so, never a wrapped or dropped figure.
+    #[test]
+    fn yen_that_do_not_fit_are_errors() {
+        let p = Prices::parse("p.csv", b"date,symbol,jpy\n2024-03-14,TOK,1000\n").unwrap();
+        let t = "2024-03-14 00:00:00 UTC";
+        let half = a(1 << 127);
+        let e = p.jpy("TOK", Some(0), half, t).unwrap_err().to_string();
+        assert!(e.contains("does not fit"), "{e}");
+        assert!(p.jpy_many("TOK", Some(0), &[(half, t), (half, t)]).is_err());
+        assert_eq!(p.jpy("TOK", Some(0), a(3), t).unwrap(), Some(3000));
     }
 }

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use trace_file::{Amount, Chain, EndpointRule, HopRule, NodeLevel, TraceFile};
 
-use crate::doc::{Amount, TraceDoc};
 use crate::lang::Lang;
 use crate::prices::Prices;
-use crate::units::{amount_text, jst};
+use crate::units::jst;
+use crate::Error;
 
 /// Format version of `report.json`.
 pub const REPORT_FORMAT: u32 = 1;
@@ -317,40 +318,35 @@ pub struct Provenance {
 }
 
 /// Builds the report of `traces` (the first is the main model).
-pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
+pub fn build(traces: &[TraceFile], inputs: &Inputs) -> Result<Report, Error> {
     let t = &traces[0];
     let lang = inputs.lang;
     let unit = &t.unit;
-    let text = |a: Amount| amount_text(a, unit.decimals, &unit.symbol);
-    let jpy = |a: Amount, time: &str| {
-        inputs
-            .prices
-            .as_ref()
-            .and_then(|p| p.jpy(&unit.symbol, unit.decimals, a, time))
+    let text = |a: Amount| a.text(unit.decimals, &unit.symbol);
+    let jpy = |items: &[(Amount, &str)]| match &inputs.prices {
+        Some(p) => p.jpy_many(&unit.symbol, unit.decimals, items),
+        None => Ok(None),
     };
-    let endpoints = t
-        .endpoints
-        .iter()
-        .map(|e| EndpointRow {
+    let mut endpoints = Vec::with_capacity(t.endpoints.len());
+    for e in &t.endpoints {
+        let items: Vec<(Amount, &str)> = e
+            .outputs
+            .iter()
+            .map(|o| (o.amount, o.time.as_str()))
+            .collect();
+        endpoints.push(EndpointRow {
             service: e.service.clone(),
-            class: e.class.to_ascii_lowercase(),
+            class: e.class.name().to_ascii_lowercase(),
             deposit_address: e.deposit_address.clone(),
             amount: e.amount.to_string(),
             amount_text: text(e.amount),
             share: e.share,
-            jpy: inputs.prices.as_ref().and_then(|p| {
-                let items: Vec<(Amount, &str)> = e
-                    .outputs
-                    .iter()
-                    .map(|o| (o.amount, o.time.as_str()))
-                    .collect();
-                p.jpy_many(&unit.symbol, unit.decimals, &items)
-            }),
+            jpy: jpy(&items)?,
             first_time_utc: e.first_time.clone(),
             first_time_jst: jst(&e.first_time),
             last_time_utc: e.last_time.clone(),
             last_time_jst: jst(&e.last_time),
-            rule: e.evidence.rule.clone(),
+            rule: e.evidence.rule.name().to_string(),
             tag: format!(
                 "{} ({}, {})",
                 e.evidence.tag.label, e.evidence.tag.source, e.evidence.tag.pack
@@ -370,8 +366,8 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
                     hop: o.hop,
                 })
                 .collect(),
-        })
-        .collect();
+        });
+    }
     let seeds = t
         .seeds
         .iter()
@@ -387,14 +383,10 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         })
         .collect();
     let s = &t.summary;
-    let beyond = s.beyond.max_hops + s.beyond.min_amount + s.beyond.time_limit + s.beyond.max_txs;
-    let share = |a: Amount| {
-        if s.seed_value == 0 {
-            0.0
-        } else {
-            a as f64 / s.seed_value as f64
-        }
-    };
+    let b = &s.beyond;
+    let beyond = Amount::sum([b.max_hops, b.min_amount, b.time_limit, b.max_txs])
+        .map_err(|e| Error::Input(format!("trace summary: {e}")))?;
+    let share = |a: Amount| trace_file::share(a, s.seed_value);
     let summary = [
         ("seed_value", s.seed_value),
         ("reached", s.endpoints),
@@ -414,10 +406,9 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         share: share(a),
     })
     .collect();
-    let hops = t
-        .edges
-        .iter()
-        .map(|e| HopRow {
+    let mut hops = Vec::with_capacity(t.edges.len());
+    for e in &t.edges {
+        hops.push(HopRow {
             txid: e.txid.clone(),
             vout: e.vout,
             height: e.height,
@@ -435,13 +426,13 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
             amount_text: text(e.amount),
             value: e.value.to_string(),
             share: e.share,
-            jpy: jpy(e.amount, &e.time),
+            jpy: jpy(&[(e.amount, e.time.as_str())])?,
             hop: e.hop,
-            rule: e.rule.clone(),
+            rule: e.rule.name().to_string(),
             heuristics: e.heuristics.clone(),
             confidence: e.confidence,
-        })
-        .collect();
+        });
+    }
     let barriers = t
         .barriers
         .iter()
@@ -459,7 +450,7 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         .map(|n| NodeRow {
             address: n.address.clone(),
             hop: n.hop,
-            role: n.role.clone(),
+            role: n.role.name().to_string(),
             service: n.service.clone(),
         })
         .collect();
@@ -467,7 +458,7 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         traces
             .iter()
             .map(|d| ModelRow {
-                model: d.params.model.clone(),
+                model: d.params.model.name().to_string(),
                 endpoints: text(d.summary.endpoints),
                 unspent: text(d.summary.unspent),
                 endpoint_count: d.endpoints.len(),
@@ -482,11 +473,15 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         .map(|e| e.height)
         .chain(t.seeds.iter().map(|s| s.height));
     let block_range = heights.clone().min().zip(heights.max());
-    Report {
+    Ok(Report {
         format: REPORT_FORMAT,
         lang,
         title: lang.t("title").to_string(),
-        case: t.case.clone().unwrap_or(Value::Null),
+        case: t
+            .case
+            .as_ref()
+            .map(|c| serde_json::to_value(c).expect("a case serialises"))
+            .unwrap_or(Value::Null),
         unit: UnitRow {
             symbol: unit.symbol.clone(),
             decimals: unit.decimals,
@@ -501,7 +496,7 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
         methodology: methodology(t, inputs.evaluation.as_ref()),
         models,
         provenance: Provenance {
-            chain: t.ledger.chain.clone(),
+            chain: t.ledger.chain.name().to_string(),
             network: t.ledger.network.clone(),
             tip_height: t.ledger.tip_height,
             tip_hash: t.ledger.tip_hash.clone(),
@@ -513,24 +508,20 @@ pub fn build(traces: &[TraceDoc], inputs: &Inputs) -> Report {
             prices: inputs.prices.as_ref().map(|p| p.digest.clone()),
         },
         commands: inputs.commands.clone(),
-    }
+    })
 }
 
-fn granularity_name(g: &Value) -> String {
-    match g {
-        Value::String(s) => s.clone(),
-        Value::Object(m) => m
-            .get("cluster")
-            .and_then(Value::as_str)
-            .map(|l| format!("cluster ({l})"))
-            .unwrap_or_else(|| g.to_string()),
-        other => other.to_string(),
+/// How a report names the node level: `address`, `cluster (cospend)`.
+fn level_name(l: NodeLevel) -> String {
+    match l {
+        NodeLevel::Address => "address".into(),
+        l => format!("cluster ({l})"),
     }
 }
 
 /// The heuristics the trace relied on, each with the confidence its links
 /// carry and, where `tracer evaluate` measured it, its precision.
-fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
+fn methodology(t: &TraceFile, evaluation: Option<&Value>) -> Methodology {
     let eval = evaluation.cloned().unwrap_or(Value::Null);
     let change_precision = |name: &str| {
         eval["change"]
@@ -539,9 +530,23 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
             .and_then(|c| c["precision"].as_f64())
     };
     let mut rows: BTreeMap<String, HeuristicRow> = BTreeMap::new();
-    let granularity = granularity_name(&t.params.granularity);
-    if granularity.starts_with("cluster") {
-        let level = t.params.granularity["cluster"].as_str().unwrap_or("");
+    let level = t.params.level;
+    if level != NodeLevel::Address && t.ledger.chain == Chain::Ethereum {
+        // Ethereum clusters join deposit addresses to their exchange and
+        // the customers that pay into one (Victor 2020): not measured on
+        // the simulator, which has no Ethereum.
+        for name in ["deposit_address", "deposit_reuse"] {
+            rows.insert(
+                name.into(),
+                HeuristicRow {
+                    name: name.into(),
+                    used_for: "clusters",
+                    prior: 90,
+                    measured_precision: None,
+                },
+            );
+        }
+    } else if level != NodeLevel::Address {
         // One level (an object) or every level measured (an array).
         let levels = match &eval["clustering"] {
             Value::Array(a) => a.iter().collect(),
@@ -549,7 +554,7 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
         };
         let measured = levels
             .into_iter()
-            .find(|c| c["level"] == level)
+            .find(|c| c["level"] == level.name())
             .and_then(|c| c["precision"].as_f64());
         rows.insert(
             "multi_input".into(),
@@ -562,8 +567,8 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
         );
     }
     for e in &t.edges {
-        match e.rule.as_str() {
-            "change" => {
+        match e.rule {
+            HopRule::Change => {
                 for h in e.heuristics.iter().flat_map(|h| h.split(['+', ','])) {
                     let h = h.trim();
                     rows.entry(h.to_string()).or_insert_with(|| HeuristicRow {
@@ -574,7 +579,8 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
                     });
                 }
             }
-            rule @ ("coinjoin" | "coinjoin_exit") => {
+            rule @ (HopRule::CoinJoin | HopRule::CoinJoinExit) => {
+                let rule = rule.name();
                 rows.entry(rule.into()).or_insert(HeuristicRow {
                     name: format!("{rule} ({})", e.heuristics.clone().unwrap_or_default()),
                     used_for: "hops",
@@ -586,9 +592,9 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
         }
     }
     for ep in &t.endpoints {
-        let rule = ep.evidence.rule.clone();
-        rows.entry(rule.clone()).or_insert(HeuristicRow {
-            name: rule,
+        let rule: EndpointRule = ep.evidence.rule;
+        rows.entry(rule.name().to_string()).or_insert(HeuristicRow {
+            name: rule.name().to_string(),
             used_for: "endpoints",
             prior: ep.evidence.confidence,
             measured_precision: None,
@@ -596,9 +602,9 @@ fn methodology(t: &TraceDoc, evaluation: Option<&Value>) -> Methodology {
     }
     let l = &t.params.limits;
     Methodology {
-        model: t.params.model.clone(),
-        granularity,
-        coinjoins: t.params.coinjoins.clone(),
+        model: t.params.model.name().to_string(),
+        granularity: level_name(level),
+        coinjoins: t.params.coinjoins.name().to_string(),
         limits: format!(
             "max_hops {}, min_amount {}, time_limit {}, max_txs {}",
             l.max_hops,

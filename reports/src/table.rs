@@ -117,7 +117,10 @@ pub fn hops(r: &Report, lang: Lang) -> Vec<u8> {
     h[0] = format!("{}:vout", lang.t("txid"));
     h[6] = format!("{} ({})", lang.t("amount"), r.unit.symbol);
     h[7] = format!("{} ({})", lang.t("value"), r.unit.symbol);
-    let unit = |raw: &str| crate::units::amount_text(raw.parse().unwrap_or(0), r.unit.decimals, "");
+    let unit = |raw: &str| match raw.parse::<trace_file::Amount>() {
+        Ok(a) => a.text(r.unit.decimals, ""),
+        Err(_) => raw.to_string(),
+    };
     let rows = r
         .hops
         .iter()

@@ -202,3 +202,12 @@ pub fn simulated_ledger(seed: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
     ingest_regtest(&db, &sim.join("blocks"));
     (tmp, sim, db)
 }
+
+/// An amount of a trace, comparison or linkage file: an integer number of
+/// smallest units written as a decimal string (exact in any JSON reader).
+pub fn amount(v: &serde_json::Value) -> u128 {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{v} is not an amount (a decimal string)"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{v} is not an amount: {e}"))
+}

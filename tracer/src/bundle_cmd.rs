@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
@@ -87,21 +87,20 @@ fn fingerprint(files: &[(String, Vec<u8>)]) -> String {
 /// Runs `tracer export`.
 pub fn export(a: ExportArgs) -> Result<()> {
     let case = tracer::case::load(&a.case)?;
-    let case_json = serde_json::to_value(&case)?;
+    let case_json = serde_json::to_value(case.to_file())?;
     let mut traces = Vec::new();
     for p in trace_files(&a.trace)? {
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("{}: not JSON: {e}", p.display()))?;
-        if v["case"]["id"] != case_json["id"] {
+        let t = crate::report_cmd::read_trace(&p)?;
+        let traced = t.case.as_ref().map(|c| c.id.as_str());
+        if traced != Some(case.id.as_str()) {
             bail!(
                 "{} was traced for case {}, not {}",
                 p.display(),
-                v["case"]["id"],
+                traced.unwrap_or("(none)"),
                 case.id
             );
         }
+        let v: Value = serde_json::to_value(&t)?;
         let name = p
             .file_name()
             .and_then(|n| n.to_str())

@@ -1,13 +1,16 @@
 //! `tracer link CASE.toml... --out DIR`: which cases — from any prefecture,
 //! and other forces' imported bundles — lead to the same people.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use chain_adapters::store::StoreOptions;
+use chain_adapters::query::LedgerView;
+use chain_adapters::store::{Store, StoreOptions};
 use clap::Args;
-use heuristics::trace::Model;
-use reports::{Lang, TraceDoc};
+use heuristics::trace::{Model, TraceFile};
+use reports::link::PUBLIC_SENDERS;
+use reports::Lang;
 
 use tracer::output::{command_line, print_json, write_files};
 
@@ -37,7 +40,7 @@ pub struct LinkArgs {
 }
 
 /// The trace of every imported case under `dir` (one directory per case).
-fn imported(dir: &Path) -> Result<Vec<TraceDoc>> {
+fn imported(dir: &Path) -> Result<Vec<TraceFile>> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -47,12 +50,28 @@ fn imported(dir: &Path) -> Result<Vec<TraceDoc>> {
     dirs.iter()
         .map(|d| {
             let p = d.join("trace.json");
-            let text =
-                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            TraceDoc::parse(&text)
-                .map_err(|e| anyhow!("{}: not a tracer trace file: {e}", p.display()))
+            trace_file::read(&p).map_err(|e| anyhow!("{}: {e}", p.display()))
         })
         .collect()
+}
+
+/// The distinct senders (up to [`PUBLIC_SENDERS`]) of every address that
+/// two or more of `docs` reached, counted on the ledger.
+fn senders_of(store: &Store, docs: &[TraceFile]) -> Result<BTreeMap<String, u32>> {
+    let view = LedgerView::new(store)?;
+    let mut out = BTreeMap::new();
+    for a in reports::link::shared_addresses(docs) {
+        let mut most = 0;
+        for id in view.resolve(&a).unwrap_or_default() {
+            most = most.max(heuristics::senders::distinct_senders(
+                store,
+                id,
+                PUBLIC_SENDERS,
+            )?);
+        }
+        out.insert(a, most);
+    }
+    Ok(out)
 }
 
 /// Runs `tracer link`.
@@ -66,11 +85,14 @@ pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
     if let Some(dir) = &a.imports {
         docs.extend(imported(dir)?);
     }
+    let store = Store::open_read_only(db, opts)?;
+    let senders = senders_of(&store, &docs)?;
     let linkage = reports::link::link(
         &docs,
         Lang::parse(&a.lang).expect("clap checks"),
         vec![command_line()],
-    );
+        &|a: &str| senders.get(a).copied(),
+    )?;
     let font = reports::pdf::FontFile::find()?;
     write_files(&a.out, &reports::link_render::artifacts(&linkage, &font)?)?;
     if a.json {

@@ -199,25 +199,31 @@ pub fn simulated(s: &tracer::simulate::SimSummary, took: std::time::Duration) {
     }
 }
 
-/// `tracer trace`: parameters, the endpoint table, where the rest went.
-pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
+/// `tracer trace`: parameters, the endpoint table, where the rest went,
+/// every amount in the traced asset's own unit.
+pub fn trace(case: Option<&str>, t: &trace_file::TraceFile) {
     let p = &t.params;
     let s = &t.summary;
+    let unit = &t.unit;
+    let amt = |a: trace_file::Amount| a.text(unit.decimals, "");
+    let amt = |a| amt(a).trim_end().to_string();
     println!(
         "{} trace{} — model {}, level {}, max hops {}, CoinJoins: {}",
         t.direction,
         case.map(|c| format!(" of case {c}")).unwrap_or_default(),
-        p.model.name(),
-        p.granularity.name(),
+        p.model,
+        p.level,
         p.limits.max_hops,
-        p.coinjoins.name()
+        p.coinjoins
     );
     println!(
-        "seeds: {} output(s), {} BTC",
+        "seeds: {} output(s), {} {}",
         t.seeds.len(),
-        btc(s.seed_value)
+        amt(s.seed_value),
+        unit.symbol
     );
-    let title = if t.direction == "forward" {
+    let forward = t.direction == trace_file::Direction::Forward;
+    let title = if forward {
         "endpoints (where the funds entered services)"
     } else {
         "sources (services the funds came from)"
@@ -225,17 +231,24 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
     println!("{title}: {}", t.endpoints.len());
     if !t.endpoints.is_empty() {
         println!(
-            "  {:<18} {:<10} {:<44} {:>16} {:>8}  {:<23} {:<23} {:<15} CONF",
-            "SERVICE", "CLASS", "ADDRESS", "AMOUNT (BTC)", "SHARE", "FIRST", "LAST", "RULE"
+            "  {:<18} {:<10} {:<44} {:>24} {:>8}  {:<23} {:<23} {:<15} CONF",
+            "SERVICE",
+            "CLASS",
+            "ADDRESS",
+            format!("AMOUNT ({})", unit.symbol),
+            "SHARE",
+            "FIRST",
+            "LAST",
+            "RULE"
         );
     }
     for e in &t.endpoints {
         println!(
-            "  {:<18} {:<10} {:<44} {:>16} {:>7.2}%  {:<23} {:<23} {:<15} {}",
+            "  {:<18} {:<10} {:<44} {:>24} {:>7.2}%  {:<23} {:<23} {:<15} {}",
             e.service,
-            format!("{:?}", e.class).to_lowercase(),
+            e.class.name().to_lowercase(),
             e.deposit_address,
-            btc(e.amount),
+            amt(e.amount),
             e.share * 100.0,
             e.first_time,
             e.last_time,
@@ -245,31 +258,34 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
     }
     let b = &s.beyond;
     println!(
-        "unspent {} · fees {} · into CoinJoins {} · no address {}{}",
-        btc(s.unspent),
-        btc(s.fees),
-        btc(s.coinjoins),
-        btc(s.no_address),
-        if t.direction == "backward" {
-            format!(" · newly mined {}", btc(s.mined))
-        } else {
+        "unspent {} · fees {} · into CoinJoins {} · no address {}{} ({})",
+        amt(s.unspent),
+        amt(s.fees),
+        amt(s.coinjoins),
+        amt(s.no_address),
+        if forward {
             String::new()
-        }
+        } else {
+            format!(" · newly mined {}", amt(s.mined))
+        },
+        unit.symbol
     );
     println!(
-        "beyond limits: hops {} · min amount {} · time {} · budget {}",
-        btc(b.max_hops),
-        btc(b.min_amount),
-        btc(b.time_limit),
-        btc(b.max_txs)
+        "beyond limits: hops {} · min amount {} · time {} · budget {} ({})",
+        amt(b.max_hops),
+        amt(b.min_amount),
+        amt(b.time_limit),
+        amt(b.max_txs),
+        unit.symbol
     );
     for c in &t.barriers {
         println!(
-            "  CoinJoin {} ({}) at height {}: {} BTC entered",
+            "  CoinJoin {} ({}) at height {}: {} {} entered",
             c.txid,
             c.kind,
             c.height,
-            btc(c.amount)
+            amt(c.amount),
+            unit.symbol
         );
     }
     println!(
@@ -281,24 +297,31 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
     println!();
 }
 
-/// Several models side by side.
-pub fn comparison(traces: &[heuristics::trace::Trace]) {
+/// Several models side by side, in the traced asset's unit.
+pub fn comparison(traces: &[trace_file::TraceFile]) {
+    let Some(unit) = traces.first().map(|t| &t.unit) else {
+        return;
+    };
+    let amt = |a: trace_file::Amount| a.text(unit.decimals, "").trim_end().to_string();
+    println!("amounts in {}", unit.symbol);
     println!(
-        "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
+        "{:<8} {:>24} {:>24} {:>24} {:>20} {:>24} {:>24} {:>9}",
         "MODEL", "SEED", "ENDPOINTS", "UNSPENT", "FEES", "COINJOINS", "BEYOND", "ENDPOINTS#"
     );
     for t in traces {
         let s = &t.summary;
         let b = &s.beyond;
+        let beyond = trace_file::Amount::sum([b.max_hops, b.min_amount, b.time_limit, b.max_txs])
+            .map_or_else(|e| e.to_string(), amt);
         println!(
-            "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
-            t.params.model.name(),
-            btc(s.seed_value),
-            btc(s.endpoints),
-            btc(s.unspent),
-            btc(s.fees),
-            btc(s.coinjoins),
-            btc(b.total()),
+            "{:<8} {:>24} {:>24} {:>24} {:>20} {:>24} {:>24} {:>9}",
+            t.params.model,
+            amt(s.seed_value),
+            amt(s.endpoints),
+            amt(s.unspent),
+            amt(s.fees),
+            amt(s.coinjoins),
+            beyond,
             t.endpoints.len()
         );
     }

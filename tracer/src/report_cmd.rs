@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use chain_adapters::ledger::Chain;
 use chain_adapters::store::{Store, StoreOptions};
 use clap::Args;
-use reports::{Inputs, Lang, Prices, TraceDoc};
+use reports::{Inputs, Lang, Prices, TraceFile};
 
 use tracer::output::{command_line, print_json, write_files};
 
@@ -39,10 +39,9 @@ pub struct ReportArgs {
     json: bool,
 }
 
-fn read_trace(path: &Path) -> Result<TraceDoc> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    TraceDoc::parse(&text).map_err(|e| anyhow!("{}: not a tracer trace file: {e}", path.display()))
+/// Reads and validates one trace file.
+pub fn read_trace(path: &Path) -> Result<TraceFile> {
+    trace_file::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 /// The trace files of `dir`: `trace.json` first, then `trace-<model>.json`
@@ -70,16 +69,16 @@ pub fn trace_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(others)
 }
 
-fn read_traces(dir: &Path) -> Result<Vec<TraceDoc>> {
+fn read_traces(dir: &Path) -> Result<Vec<TraceFile>> {
     trace_files(dir)?.iter().map(|p| read_trace(p)).collect()
 }
 
 /// The ledger's fingerprint, after checking it still has the tip the trace read.
-fn fingerprint(db: &Path, opts: StoreOptions, doc: &TraceDoc) -> Result<String> {
+fn fingerprint(db: &Path, opts: StoreOptions, doc: &TraceFile) -> Result<String> {
     let store = Store::open_read_only(db, opts)?;
-    let chain = match doc.ledger.chain.as_str() {
-        "ethereum" => Chain::Ethereum,
-        _ => Chain::Bitcoin,
+    let chain = match doc.ledger.chain {
+        trace_file::Chain::Ethereum => Chain::Ethereum,
+        trace_file::Chain::Bitcoin => Chain::Bitcoin,
     };
     let tip = store.tip(chain)?.map(|t| chain.hash_hex(&t.hash));
     if tip != doc.ledger.tip_hash {
@@ -98,7 +97,7 @@ fn fingerprint(db: &Path, opts: StoreOptions, doc: &TraceDoc) -> Result<String> 
 pub fn run(db: Option<&Path>, opts: StoreOptions, a: ReportArgs) -> Result<()> {
     let case = tracer::case::load(&a.case)?;
     let traces = read_traces(&a.trace)?;
-    let traced_case = traces[0].case.as_ref().and_then(|c| c["id"].as_str());
+    let traced_case = traces[0].case.as_ref().map(|c| c.id.as_str());
     if traced_case != Some(case.id.as_str()) {
         bail!(
             "{} was traced for case {}, not {} ({})",
@@ -141,7 +140,7 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, a: ReportArgs) -> Result<()> {
         data_source: a.source.clone(),
         commands,
     };
-    let report = reports::build(&traces, &inputs);
+    let report = reports::build(&traces, &inputs)?;
     let font = reports::pdf::FontFile::find()?;
     let files = reports::artifacts(&report, &font)?;
     write_files(&a.out, &files)?;

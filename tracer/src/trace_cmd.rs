@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use chain_adapters::ledger::{Amount, Chain};
+use chain_adapters::ledger::Chain;
 use chain_adapters::store::{Store, StoreOptions};
 use clap::{Args, Subcommand};
 use heuristics::store::AnalysisStore;
 use heuristics::trace::{
-    self, CoinJoinPolicy, Granularity, Limits, Model, Params, SeedCoin, Source, Trace,
+    self, Amount, CoinJoinPolicy, Granularity, Limits, Model, Params, SeedCoin, Source, TraceFile,
 };
 use serde::Serialize;
 use tracer::case::{self, Case, Seed, SeedTarget};
@@ -96,6 +96,7 @@ impl TraceOpts {
     fn params(&self, model: Model, backward: bool) -> Result<Params> {
         let granularity = parse_level(&self.level)?;
         let min_amount = case::parse_amount(&self.min_amount, case::decimals(Chain::Bitcoin))
+            .map(Amount::new)
             .map_err(|e| anyhow!("--min-amount: {e}"))?;
         let time_limit = match &self.time_limit {
             Some(s) => Some(parse_when(s, !backward).context("--time-limit")?),
@@ -160,21 +161,19 @@ fn parse_when(s: &str, end_of_day: bool) -> Result<u64> {
     u64::try_from(secs).map_err(|_| anyhow!("{s} is before 1970"))
 }
 
-/// What trace.json holds: the case (if any), the tool, and the trace.
+/// `comparison.json`: the models traced side by side, in one unit.
 #[derive(Serialize)]
-struct TraceFile<'a> {
-    tool: &'static str,
-    /// The command that wrote it (run from the same directory to regenerate).
-    command: String,
-    case: Option<&'a Case>,
-    #[serde(flatten)]
-    trace: &'a Trace,
+struct Comparison {
+    /// The asset; every amount is in its smallest unit.
+    unit: trace_file::Unit,
+    /// One row per model.
+    models: Vec<Compared>,
 }
 
 /// One row of a model comparison.
 #[derive(Serialize)]
 struct Compared {
-    model: &'static str,
+    model: Model,
     seed_value: Amount,
     endpoints: Amount,
     unspent: Amount,
@@ -183,6 +182,14 @@ struct Compared {
     beyond: Amount,
     endpoint_count: usize,
     hops: usize,
+}
+
+/// Fills in what the engine leaves to the caller: the command that wrote
+/// the trace and the case it was made for.
+fn stamp(mut t: TraceFile, case: Option<&Case>) -> TraceFile {
+    t.command = Some(tracer::output::command_line());
+    t.case = case.map(Case::to_file);
+    t
 }
 
 /// Runs `tracer trace`.
@@ -238,19 +245,13 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
             trace::trace_forward(&mut src, &coins, params, &bar)?
         };
         bar.finish();
-        traces.push(t);
+        traces.push(stamp(t, case.as_ref()));
     }
     if let Some(dir) = &o.out {
-        write_traces(dir, case.as_ref(), &traces)?;
+        write_traces(dir, &traces)?;
     }
     if o.json {
-        let file = TraceFile {
-            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
-            command: tracer::output::command_line(),
-            case: case.as_ref(),
-            trace: &traces[0],
-        };
-        return tracer::output::print_json(&file);
+        return tracer::output::print_json(&traces[0]);
     }
     for t in &traces {
         crate::render::trace(case.as_ref().map(|c| c.id.as_str()), t);
@@ -264,43 +265,41 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_traces(dir: &Path, case: Option<&Case>, traces: &[Trace]) -> Result<()> {
+fn write_traces(dir: &Path, traces: &[TraceFile]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (i, t) in traces.iter().enumerate() {
-        let file = TraceFile {
-            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
-            command: tracer::output::command_line(),
-            case,
-            trace: t,
-        };
         let name = if i == 0 {
             "trace.json".to_string()
         } else {
             format!("trace-{}.json", t.params.model.name())
         };
-        write_json(&dir.join(name), &file)?;
+        write_json(&dir.join(name), t)?;
     }
     if traces.len() > 1 {
-        let rows: Vec<Compared> = traces.iter().map(compare_row).collect();
-        write_json(&dir.join("comparison.json"), &rows)?;
+        let models = traces.iter().map(compare_row).collect::<Result<_>>()?;
+        let comparison = Comparison {
+            unit: traces[0].unit.clone(),
+            models,
+        };
+        write_json(&dir.join("comparison.json"), &comparison)?;
     }
     Ok(())
 }
 
-fn compare_row(t: &Trace) -> Compared {
+fn compare_row(t: &TraceFile) -> Result<Compared> {
     let s = &t.summary;
     let b = &s.beyond;
-    Compared {
-        model: t.params.model.name(),
+    Ok(Compared {
+        model: t.params.model,
         seed_value: s.seed_value,
         endpoints: s.endpoints,
         unspent: s.unspent,
         fees: s.fees,
         coinjoins: s.coinjoins,
-        beyond: b.total(),
+        beyond: Amount::sum([b.max_hops, b.min_amount, b.time_limit, b.max_txs])?,
         endpoint_count: t.endpoints.len(),
         hops: t.edges.len(),
-    }
+    })
 }
 
 /// Opens the analysis store of ledger `db`, if one exists.
@@ -339,14 +338,14 @@ pub fn write_evaluation(dir: &Path, t: &TraceEvaluation) -> Result<()> {
 }
 
 /// Traces each case forward under `model` at `level` with the default
-/// limits, as trace documents (what `tracer link` compares).
+/// limits (what `tracer link` compares).
 pub fn trace_docs(
     db: &Path,
     opts: StoreOptions,
     cases: &[(PathBuf, Case)],
     model: Model,
     level: &str,
-) -> Result<Vec<reports::TraceDoc>> {
+) -> Result<Vec<TraceFile>> {
     let store = Store::open_read_only(db, opts)?;
     let analysis = open_analysis(db)?;
     let granularity = parse_level(level)?;
@@ -359,13 +358,7 @@ pub fn trace_docs(
             case::ledger::resolve(c, &store).with_context(|| format!("case {}", path.display()))?;
         let coins = seed_coins(&seeds);
         let t = trace::trace_forward(&mut src, &coins, params, &trace::Quiet)?;
-        let file = TraceFile {
-            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")),
-            command: tracer::output::command_line(),
-            case: Some(c),
-            trace: &t,
-        };
-        docs.push(serde_json::from_value(serde_json::to_value(&file)?)?);
+        docs.push(stamp(t, Some(c)));
     }
     Ok(docs)
 }
@@ -376,7 +369,7 @@ fn seed_coins(seeds: &[case::ledger::SeedOutput]) -> Vec<SeedCoin> {
         .iter()
         .map(|s| SeedCoin {
             out: s.out,
-            amount: s.value,
+            amount: Amount::new(s.value),
         })
         .collect()
 }

@@ -17,16 +17,23 @@
 //!   this case's proceeds) / the victims' payments. Custodial mixers and
 //!   CoinJoins break the on-chain trail by design: there the right answer is
 //!   "it entered the mixer", which is what a legal request then follows.
+//!
+//! A legal request names deposit addresses, not value, so each model is
+//! also scored on them: deposit-address precision = the exchange endpoints
+//! a trace names that are the case's own deposit addresses / all exchange
+//! endpoints it names; recall = the case's deposit addresses it names /
+//! all of them (ceiling: those a trace can reach).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chain_adapters::ledger::{Amount, Chain, OutRef, TxId};
+use chain_adapters::ledger::{Chain, OutRef, TxId};
 use chain_adapters::query;
 use chain_adapters::store::Store;
 use heuristics::store::AnalysisStore;
-use heuristics::trace::{self, share, Params, Quiet, SeedCoin, Source};
+use heuristics::tags::TagClass;
+use heuristics::trace::{self, share, Amount, Params, Quiet, SeedCoin, Source};
 use serde::Serialize;
 
 use crate::evaluate::pct;
@@ -64,27 +71,55 @@ pub struct Score {
     pub precision: f64,
     /// (found + mixing) / seed_value.
     pub accounted: f64,
+    /// The cases' true deposit addresses (each case's counted once).
+    pub deposits_true: u64,
+    /// Of those, the ones a trace can reach without crossing mixing.
+    pub deposits_reachable: u64,
+    /// Exchange endpoints the traces named (each case's counted once).
+    pub deposits_named: u64,
+    /// Of those, the case's own deposit addresses.
+    pub deposits_right: u64,
+    /// deposits_right / deposits_named: how often a named deposit address
+    /// is the case's own (a legal request to it names the right customer).
+    pub deposit_precision: f64,
+    /// deposits_right / deposits_true.
+    pub deposit_recall: f64,
+    /// deposits_reachable / deposits_true.
+    pub deposit_ceiling: f64,
 }
 
 impl Score {
-    fn add(&mut self, o: &Score) {
+    fn add(&mut self, o: &Score) -> Result<()> {
         self.cases += o.cases;
-        self.seed_value += o.seed_value;
-        self.truth_value += o.truth_value;
-        self.reachable += o.reachable;
-        self.found += o.found;
-        self.traced += o.traced;
-        self.coinjoins += o.coinjoins;
-        self.mixing += o.mixing;
+        for (a, b) in [
+            (&mut self.seed_value, o.seed_value),
+            (&mut self.truth_value, o.truth_value),
+            (&mut self.reachable, o.reachable),
+            (&mut self.found, o.found),
+            (&mut self.traced, o.traced),
+            (&mut self.coinjoins, o.coinjoins),
+            (&mut self.mixing, o.mixing),
+        ] {
+            a.add_assign(b)?;
+        }
+        self.deposits_true += o.deposits_true;
+        self.deposits_reachable += o.deposits_reachable;
+        self.deposits_named += o.deposits_named;
+        self.deposits_right += o.deposits_right;
+        Ok(())
     }
 
-    fn finish(mut self) -> Score {
+    fn finish(mut self) -> Result<Score> {
+        let ratio = |a: u64, b: u64| share(Amount::from(a), Amount::from(b));
         self.recall = share(self.found, self.truth_value);
         self.ceiling = share(self.reachable, self.truth_value);
         self.seed_recall = share(self.found, self.seed_value);
         self.precision = share(self.found, self.traced);
-        self.accounted = share(self.found + self.mixing, self.seed_value);
-        self
+        self.accounted = share(self.found.plus(self.mixing)?, self.seed_value);
+        self.deposit_precision = ratio(self.deposits_right, self.deposits_named);
+        self.deposit_recall = ratio(self.deposits_right, self.deposits_true);
+        self.deposit_ceiling = ratio(self.deposits_reachable, self.deposits_true);
+        Ok(self)
     }
 }
 
@@ -123,6 +158,9 @@ pub struct TruthCase {
     /// Of the truth's value at the deposit outputs, what a trace can reach
     /// without crossing mixing.
     reachable: Amount,
+    /// The case's deposit addresses: all, and those a trace can reach.
+    deposit_addresses: BTreeSet<String>,
+    reachable_addresses: BTreeSet<String>,
 }
 
 /// Transactions that moved cases' proceeds into mixing: txid → cases.
@@ -193,20 +231,29 @@ pub fn read_cases(store: &Store, path: &Path) -> Result<(Vec<TruthCase>, Mixing)
                 amount: p.value.into(),
             });
         }
-        let mut ends = HashMap::new();
+        let mut ends: HashMap<(String, u32), Amount> = HashMap::new();
         let mut deposits: HashMap<OutRef, Amount> = HashMap::new();
+        let mut address_of: HashMap<OutRef, String> = HashMap::new();
         for e in endpoints {
             let out = OutRef {
                 tx: ledger_tx(store, &e.output.txid)?,
                 vout: e.output.vout,
             };
-            *deposits.entry(out).or_default() += Amount::from(e.from_case);
-            *ends.entry((e.output.txid, e.output.vout)).or_default() += Amount::from(e.from_case);
+            let from_case = Amount::from(e.from_case);
+            deposits.entry(out).or_default().add_assign(from_case)?;
+            address_of.insert(out, e.address.clone());
+            ends.entry((e.output.txid, e.output.vout))
+                .or_default()
+                .add_assign(from_case)?;
         }
+        let reached = reachable(store, id, &seeds, &deposits, &flows)?;
+        let reachable_value = Amount::sum(reached.iter().map(|o| deposits[o]))?;
         cases.push(TruthCase {
             id,
             route: routes.get(&group).cloned().unwrap_or_default(),
-            reachable: reachable(store, id, &seeds, &deposits, &flows)?,
+            reachable: reachable_value,
+            deposit_addresses: address_of.values().cloned().collect(),
+            reachable_addresses: reached.iter().map(|o| address_of[o].clone()).collect(),
             seeds,
             endpoints: ends,
         });
@@ -221,16 +268,16 @@ fn ledger_tx(store: &Store, txid: &str) -> Result<TxId> {
         .with_context(|| format!("truth transaction {txid} is not in the ledger"))
 }
 
-/// The truth's value at those of `deposits` that case `case`'s proceeds
-/// reach from its victims' payments `seeds` through the case's own
-/// transactions, crossing no CoinJoin and no custodial mixer.
+/// Those of `deposits` that case `case`'s proceeds reach from its
+/// victims' payments `seeds` through the case's own transactions, crossing
+/// no CoinJoin and no custodial mixer.
 fn reachable(
     store: &Store,
     case: u32,
     seeds: &[SeedCoin],
     deposits: &HashMap<OutRef, Amount>,
     flows: &Flows,
-) -> Result<Amount> {
+) -> Result<std::collections::BTreeSet<OutRef>> {
     let mut outputs: Vec<OutRef> = seeds.iter().map(|s| s.out).collect();
     let mut visited = std::collections::HashSet::new();
     let mut reached = std::collections::BTreeSet::new();
@@ -252,7 +299,7 @@ fn reachable(
             outputs.extend((0..tx.outputs.len() as u32).map(|vout| OutRef { tx: spent.tx, vout }));
         }
     }
-    Ok(reached.iter().map(|o| deposits[o]).sum())
+    Ok(reached)
 }
 
 /// Traces every truth case under each of `params` and scores the endpoints.
@@ -283,30 +330,43 @@ pub fn evaluate_cases(
         for c in cases {
             let t = trace::trace_forward(&mut src, &c.seeds, *p, &Quiet)?;
             txs += t.summary.txs;
+            let named: BTreeSet<&str> = t
+                .endpoints
+                .iter()
+                .filter(|e| e.class == TagClass::Exchange)
+                .map(|e| e.deposit_address.as_str())
+                .collect();
             let mut s = Score {
                 cases: 1,
                 seed_value: t.summary.seed_value,
-                truth_value: c.endpoints.values().sum(),
+                truth_value: Amount::sum(c.endpoints.values().copied())?,
                 reachable: c.reachable,
                 coinjoins: t.summary.coinjoins,
                 traced: t.summary.endpoints,
+                deposits_true: c.deposit_addresses.len() as u64,
+                deposits_reachable: c.reachable_addresses.len() as u64,
+                deposits_named: named.len() as u64,
+                deposits_right: named
+                    .iter()
+                    .filter(|a| c.deposit_addresses.contains(**a))
+                    .count() as u64,
                 ..Score::default()
             };
             for e in &t.endpoints {
                 for o in &e.outputs {
                     if let Some(&truth) = c.endpoints.get(&(o.txid.clone(), o.vout)) {
-                        s.found += o.amount.min(truth);
+                        s.found.add_assign(o.amount.min(truth))?;
                     } else if moved(&o.txid, c.id) {
-                        s.mixing += o.amount;
+                        s.mixing.add_assign(o.amount)?;
                     }
                 }
             }
             for b in &t.barriers {
                 if moved(&b.txid, c.id) {
-                    s.mixing += b.amount;
+                    s.mixing.add_assign(b.amount)?;
                 }
             }
-            routes.entry(c.route.clone()).or_default().add(&s);
+            routes.entry(c.route.clone()).or_default().add(&s)?;
         }
         let mut all = Score {
             name: "all".into(),
@@ -314,13 +374,13 @@ pub fn evaluate_cases(
         };
         let mut rows = Vec::new();
         for (name, mut s) in routes {
-            all.add(&s);
+            all.add(&s)?;
             s.name = name;
-            rows.push(s.finish());
+            rows.push(s.finish()?);
         }
         models.push(ModelScore {
             model: p.model.name(),
-            all: all.finish(),
+            all: all.finish()?,
             routes: rows,
             txs,
         });
@@ -338,6 +398,7 @@ pub fn evaluate_cases(
 pub fn markdown(e: &TraceEvaluation) -> String {
     let mut s = format!(
         "## Tracing: case proceeds to exchange deposits\n\nLevel {}, max hops {}, CoinJoins: {}.\n\n\
+         Value:\n\n\
          | model | route | cases | recall | ceiling | seed recall | precision | accounted | into CoinJoins (BTC) |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         e.level, e.max_hops, e.coinjoins
@@ -354,7 +415,25 @@ pub fn markdown(e: &TraceEvaluation) -> String {
                 pct(r.seed_recall),
                 pct(r.precision),
                 pct(r.accounted),
-                query::btc(r.coinjoins)
+                query::btc(r.coinjoins.units())
+            );
+        }
+    }
+    s += "\nDeposit addresses (what a legal request names):\n\n\
+          | model | route | true | named | right | precision | recall | ceiling |\n\
+          |---|---|---:|---:|---:|---:|---:|---:|\n";
+    for m in &e.models {
+        for r in m.routes.iter().chain([&m.all]) {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                m.model,
+                r.name,
+                r.deposits_true,
+                r.deposits_named,
+                r.deposits_right,
+                pct(r.deposit_precision),
+                pct(r.deposit_recall),
+                pct(r.deposit_ceiling)
             );
         }
     }

@@ -48,6 +48,14 @@ impl Level {
             .into_iter()
             .find(|l| l.name() == s)
     }
+
+    /// The level as a trace file names it.
+    pub fn file_level(self) -> trace_file::NodeLevel {
+        match self {
+            Level::Cospend => trace_file::NodeLevel::Cospend,
+            Level::CospendChange => trace_file::NodeLevel::CospendChange,
+        }
+    }
 }
 
 /// Prior confidence of a multi-input link in percent: inputs of one
@@ -70,6 +78,16 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The rule as a trace file names it.
+    pub fn file_rule(self) -> trace_file::ClusterRule {
+        match self {
+            Rule::MultiInput => trace_file::ClusterRule::MultiInput,
+            Rule::Change => trace_file::ClusterRule::Change,
+            Rule::DepositReuse => trace_file::ClusterRule::DepositReuse,
+            Rule::DepositAddress => trace_file::ClusterRule::DepositAddress,
+        }
+    }
+
     /// The name reports use.
     pub fn name(self) -> &'static str {
         match self {

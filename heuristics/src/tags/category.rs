@@ -1,51 +1,9 @@
 //! Broad classes of tagged entities, derived from concept ids.
 
-use serde::{Deserialize, Serialize};
-
 use super::taxonomy;
 use super::Tag;
 
-/// A broad class of what a tag says about an address, for tracing
-/// decisions (where funds were cashed out, what to stop at, what not to
-/// merge).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum TagClass {
-    /// An exchange or a crypto ATM operator (`exchange`, `atm`).
-    Exchange,
-    /// A mixer or CoinJoin (`mixing_service`, `mixing`, `coinjoin`).
-    Mixer,
-    /// On a sanctions list (`sanction`, `gov_black_list`).
-    Sanctioned,
-    /// Scams and fraud (`scam`, `phishing`, `investment_fraud` with
-    /// `ponzi_scheme` and `pyramid_scheme`, `payment_card_fraud`,
-    /// `extortion` and `sextortion`, `social_engineering`).
-    ScamFraud,
-    /// Ransomware (`ransomware`).
-    Ransomware,
-    /// Gambling services (`gambling`).
-    Gambling,
-    /// Miners and mining pools (`miner`, `mining_service`).
-    Miner,
-    /// Merchants and marketplaces (`shop`, `payment_processor`, `market`).
-    Merchant,
-    /// Anything else (users, organisations, hacks, DeFi, wallets, …).
-    Other,
-}
-
-impl TagClass {
-    /// Whether this class is a custodial service: an address of one such
-    /// service's cluster must never be merged with another service's.
-    pub fn is_service(self) -> bool {
-        matches!(
-            self,
-            TagClass::Exchange
-                | TagClass::Mixer
-                | TagClass::Gambling
-                | TagClass::Miner
-                | TagClass::Merchant
-        )
-    }
-}
+pub use trace_file::TagClass;
 
 /// The class of a single concept id, from the nearest concept in its
 /// lineage (the concept itself, then its broader concepts in

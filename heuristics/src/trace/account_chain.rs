@@ -13,13 +13,16 @@
 
 use std::collections::BTreeMap;
 
-use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, OutRef, TxId, TxRecord};
+use trace_file::{Amount, Direction, EndpointRule, TraceFile};
 
 use super::account::{book_held, Account, Release};
-use super::alloc::{Run, Runs};
-use super::source::{NodeId, Source};
-use super::view::{Book, Hop, Rule, Stop, Trace};
+use super::alloc::Runs;
+use super::engine::tag_link_prior;
+use super::source::{Attribution, NodeId, Source};
+use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
 use super::{Granularity, HashMap, Params, Progress, SeedCoin};
+use crate::deposit::DEPOSIT_PRIOR;
 use crate::error::{Error, Result};
 
 /// Traces `seeds` (outputs of account-chain transactions, all of one
@@ -29,7 +32,7 @@ pub fn trace_accounts(
     seeds: &[SeedCoin],
     params: Params,
     progress: &dyn Progress,
-) -> Result<Trace> {
+) -> Result<TraceFile> {
     let mut asset = None;
     for s in seeds {
         let a = src.seed_output(s.out)?.asset;
@@ -60,7 +63,7 @@ pub fn trace_accounts(
     }
     while let Some((id, seeded)) = t.pending.pop_first() {
         if t.book.summary.txs >= t.p.limits.max_txs {
-            t.stop_all(Stop::MaxTxs);
+            t.stop_all(Stop::MaxTxs)?;
             break;
         }
         t.process(id, &seeded)?;
@@ -68,9 +71,9 @@ pub fn trace_accounts(
             progress.update(t.book.summary.txs, t.pending.len());
         }
     }
-    book_held(t.accounts.iter(), &mut t.book);
+    book_held(t.accounts.iter(), &mut t.book)?;
     let Tracer { src, book, p, .. } = t;
-    book.finish(src, p, "forward")
+    book.finish(src, p, Direction::Forward)
 }
 
 struct Tracer<'s, 'a> {
@@ -85,15 +88,16 @@ struct Tracer<'s, 'a> {
 
 impl Tracer<'_, '_> {
     /// Stops following every account (a limit was reached).
-    fn stop_all(&mut self, why: Stop) {
+    fn stop_all(&mut self, why: Stop) -> Result<()> {
         for a in self.accounts.values_mut() {
             a.stopped.get_or_insert(why);
         }
         for (_, seeded) in std::mem::take(&mut self.pending) {
             for (_, amount) in seeded {
-                self.book.stop(None, why, amount);
+                self.book.stop(None, why, amount)?;
             }
         }
+        Ok(())
     }
 
     /// The open, still followed account of `addr`'s node.
@@ -113,7 +117,7 @@ impl Tracer<'_, '_> {
         let time = self.src.time(tx.chain, tx.height)?;
         if self.p.limits.time_limit.is_some_and(|l| time > l) {
             for &(_, amount) in seeded {
-                self.book.stop(None, Stop::TimeLimit, amount);
+                self.book.stop(None, Stop::TimeLimit, amount)?;
             }
             for a in involved(&tx, self.asset) {
                 if let Some(n) = self.account(Some(a))? {
@@ -128,8 +132,10 @@ impl Tracer<'_, '_> {
         if self.asset == 0 {
             let payer = tx.inputs.first().and_then(|i| i.addr);
             if let Some(n) = self.account(payer)? {
-                let acc = self.accounts.get_mut(&n).expect("open account");
-                self.book.summary.fees += acc.debit(id, tx.fee).taint();
+                if let Some(acc) = self.accounts.get_mut(&n) {
+                    let fee = acc.debit(id, Amount::new(tx.fee))?.taint()?;
+                    self.book.fee(fee)?;
+                }
             }
         }
         for (vout, o) in tx.outputs.iter().enumerate() {
@@ -143,44 +149,42 @@ impl Tracer<'_, '_> {
             };
             let to_node = self.src.node(to)?;
             let from = self.account(o.from)?;
+            let value = Amount::new(o.value);
             let (runs, hop, rule) = match seeded.iter().find(|s| s.0 == out.vout) {
                 Some(&(_, amount)) => {
-                    let amount = amount.min(o.value);
-                    self.book.seed(to_node, to, out, amount);
-                    let mut r = Runs::one(amount, true);
-                    r.push(Run::new(o.value - amount, false));
-                    (r, 0, None)
+                    let amount = amount.min(value);
+                    self.book.seed(Some((to_node, to)), out, amount)?;
+                    (Runs::seeded(amount, value), 0, None)
                 }
-                None => match from {
-                    Some(n) => {
-                        let acc = self.accounts.get_mut(&n).expect("open account");
-                        let hop = acc.hop;
-                        let runs = acc.debit(id, o.value);
+                None => match from.and_then(|n| self.accounts.get_mut(&n).map(|a| (n, a))) {
+                    Some((n, acc)) => {
+                        let runs = acc.debit(id, value)?;
+                        let hop = runs.hop().unwrap_or(acc.hop);
                         let rule = self.rule(n, to_node, o.from, to);
                         (runs, hop + u32::from(!rule.same_owner()), Some((n, rule)))
                     }
-                    None => (Runs::one(o.value, false), 0, None),
+                    None => (Runs::one(value, false), 0, None),
                 },
             };
-            let taint = runs.taint();
-            if let (Some((from_node, rule)), true) = (rule, taint > 0) {
+            let taint = runs.taint()?;
+            if let (Some((from_node, rule)), false) = (rule, taint.is_zero()) {
                 self.book.hop(Hop {
                     from: from_node,
                     to: to_node,
                     out,
                     addr: to,
-                    value: o.value,
+                    value,
                     amount: taint,
                     hop,
                     rule,
                 });
-                self.book.arrive(to_node, to, hop, taint);
+                self.book.arrive(to_node, to, hop, taint)?;
             }
             self.arrive(
                 out,
                 to,
                 to_node,
-                o.value,
+                value,
                 runs,
                 hop,
                 from.map(|n| (n, o.from)),
@@ -213,61 +217,106 @@ impl Tracer<'_, '_> {
         hop: u32,
         sender: Option<(NodeId, Option<AddrId>)>,
     ) -> Result<()> {
-        let taint = runs.taint();
+        let taint = runs.taint()?;
         if let Some(acc) = self.accounts.get_mut(&to_node) {
-            acc.credit(out.tx, &runs.arrived_at(out));
+            acc.credit(out.tx, &runs.arrived_at(out, hop)?)?;
             acc.hop = acc.hop.min(hop);
             return Ok(());
         }
-        if taint == 0 {
+        if taint.is_zero() {
             return Ok(());
         }
         if hop > self.p.limits.max_hops {
-            self.book.stop(Some(to_node), Stop::MaxHops, taint);
-            return Ok(());
+            return self.book.stop(Some(to_node), Stop::MaxHops, taint);
         }
         if let Some(attr) = self.src.service(to_node)? {
-            let rule = self.src.tag_rule(&attr, to)?;
-            // A followed address that the deposit-address heuristic finds
-            // sweeping here into a tagged exchange wallet is that
-            // exchange's deposit address: the endpoint investigators ask
-            // the exchange about.
-            if let (Some((from_node, Some(from_addr))), "tagged_address") = (sender, rule) {
-                if from_node != to_node && self.src.deposit_sweep(from_addr, out.tx)? {
-                    for (origin, amount) in runs.by_origin() {
-                        let origin = origin.unwrap_or(out);
-                        let arrived = self.src.tx(origin.tx)?.outputs[origin.vout as usize].value;
-                        self.book.endpoint(
-                            from_node,
-                            from_addr,
-                            &attr,
-                            "deposit_sweep",
-                            Some(out.tx),
-                            origin,
-                            hop.saturating_sub(1),
-                            arrived,
-                            amount,
-                        );
-                    }
-                    return Ok(());
-                }
-            }
-            self.book
-                .endpoint(to_node, to, &attr, rule, None, out, hop, value, taint);
-            return Ok(());
+            return self.endpoint(&attr, out, to, to_node, value, &runs, hop, sender);
         }
         if taint < self.p.limits.min_amount {
-            self.book.stop(Some(to_node), Stop::MinAmount, taint);
-            return Ok(());
+            return self.book.stop(Some(to_node), Stop::MinAmount, taint);
         }
         let history = self.src.history(to_node, self.asset)?;
-        let mut acc = Account::open_before(history, out.tx, hop, Release::from(self.p.model));
-        acc.credit(out.tx, &runs.arrived_at(out));
+        let mut acc = Account::open_before(history, out.tx, hop, Release::from(self.p.model))?;
+        acc.credit(out.tx, &runs.arrived_at(out, hop)?)?;
         for t in acc.debits_after(out.tx) {
             self.pending.entry(t).or_default();
         }
         self.accounts.insert(to_node, acc);
         Ok(())
+    }
+
+    /// `runs` reached service `attr` at address `to` in output `out`. The
+    /// endpoint names the deposit address the case's funds reached and the
+    /// sweep that proves it whenever the deposit-address heuristic finds
+    /// one: a followed address sweeping into the tagged wallet (address
+    /// level), or an address that the cluster build joined to the
+    /// exchange because it sweeps there (cluster level: the exchange's
+    /// cluster holds its deposit addresses).
+    #[allow(clippy::too_many_arguments)]
+    fn endpoint(
+        &mut self,
+        attr: &Attribution,
+        out: OutRef,
+        to: AddrId,
+        to_node: NodeId,
+        value: Amount,
+        runs: &Runs,
+        hop: u32,
+        sender: Option<(NodeId, Option<AddrId>)>,
+    ) -> Result<()> {
+        let rule = self.src.tag_rule(attr, to)?;
+        let swept = |sweep| Evidence {
+            rule: EndpointRule::DepositSweep,
+            sweep: Some(sweep),
+            prior: DEPOSIT_PRIOR,
+        };
+        if let (Some((from_node, Some(from_addr))), EndpointRule::TaggedAddress) = (sender, rule) {
+            if from_node != to_node && self.src.deposit_sweep(from_addr, out.tx)? {
+                for (origin, amount) in runs.by_origin()? {
+                    // Taint that arrived at the deposit address names the
+                    // output it arrived in; taint without one (the clean
+                    // value poison taints) is the sweep's.
+                    let (at, at_hop) =
+                        origin.map_or((out, hop.saturating_sub(1)), |o| (o.out, o.hop));
+                    let paid = &self.src.tx(at.tx)?.outputs[at.vout as usize];
+                    let deposit = match origin {
+                        Some(_) => paid.addr.unwrap_or(from_addr),
+                        None => from_addr,
+                    };
+                    let arrival = Arrival {
+                        node: from_node,
+                        deposit,
+                        out: at,
+                        hop: at_hop,
+                        value: Amount::new(paid.value),
+                        amount,
+                    };
+                    self.book.endpoint(attr, swept(out.tx), arrival)?;
+                }
+                return Ok(());
+            }
+        }
+        let sweep = match rule {
+            EndpointRule::TaggedCluster => self.src.sweep_of_deposit(to, out.tx)?,
+            _ => None,
+        };
+        let evidence = match sweep {
+            Some(s) => swept(s),
+            None => Evidence {
+                rule,
+                sweep: None,
+                prior: tag_link_prior(rule),
+            },
+        };
+        let arrival = Arrival {
+            node: to_node,
+            deposit: to,
+            out,
+            hop,
+            value,
+            amount: runs.taint()?,
+        };
+        self.book.endpoint(attr, evidence, arrival)
     }
 }
 

@@ -6,11 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use chain_adapters::ledger::{AddrId, Amount, OutRef, TxId};
+use chain_adapters::ledger::{AddrId, OutRef, TxId};
+use trace_file::{Amount, Direction, TraceFile};
 
 use super::alloc::proportional;
+use super::engine::tag_link_prior;
 use super::source::{NodeId, Source};
-use super::view::{Book, Hop, Rule, Stop, Trace};
+use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::{Error, Result};
@@ -31,7 +33,7 @@ pub fn trace_backward(
     seeds: &[SeedCoin],
     params: Params,
     progress: &dyn Progress,
-) -> Result<Trace> {
+) -> Result<TraceFile> {
     if params.model.is_account() {
         return Err(Error::Usage(format!(
             "the {} model is not defined backward; use haircut or poison",
@@ -49,11 +51,13 @@ pub fn trace_backward(
     seeds.dedup();
     for s in &seeds {
         let o = b.src.seed_output(s.out)?;
-        let (amount, Some(addr)) = (s.amount.min(o.value), o.addr) else {
+        let amount = s.amount.min(Amount::new(o.value));
+        let Some(addr) = o.addr else {
+            b.book.seed(None, s.out, amount)?;
             continue;
         };
         let node = b.src.node(addr)?;
-        b.book.seed(node, addr, s.out, amount);
+        b.book.seed(Some((node, addr)), s.out, amount)?;
         b.pending.entry(s.out.tx).or_default().push(Outflow {
             vout: s.out.vout,
             node,
@@ -65,11 +69,11 @@ pub fn trace_backward(
     while let Some((id, outs)) = b.pending.pop_last() {
         if b.book.summary.txs >= b.p.limits.max_txs {
             for o in outs {
-                b.book.stop(Some(o.node), Stop::MaxTxs, o.taint);
+                b.book.stop(Some(o.node), Stop::MaxTxs, o.taint)?;
             }
             let rest = std::mem::take(&mut b.pending);
             for o in rest.into_values().flatten() {
-                b.book.stop(Some(o.node), Stop::MaxTxs, o.taint);
+                b.book.stop(Some(o.node), Stop::MaxTxs, o.taint)?;
             }
             break;
         }
@@ -79,7 +83,7 @@ pub fn trace_backward(
         }
     }
     let Backward { src, book, p, .. } = b;
-    book.finish(src, p, "backward")
+    book.finish(src, p, Direction::Backward)
 }
 
 struct Backward<'s, 'a> {
@@ -93,20 +97,19 @@ impl Backward<'_, '_> {
     fn process(&mut self, id: TxId, outs: Vec<Outflow>) -> Result<()> {
         self.book.summary.txs += 1;
         let tx = self.src.tx(id)?;
-        let total: Amount = outs.iter().map(|o| o.taint).sum();
+        let total = Amount::sum(outs.iter().map(|o| o.taint))?;
         let time = self.src.time(tx.chain, tx.height)?;
-        let stop_all = |book: &mut Book, why| {
+        let stop_all = |book: &mut Book, why| -> Result<()> {
             for o in &outs {
-                book.stop(Some(o.node), why, o.taint);
+                book.stop(Some(o.node), why, o.taint)?;
             }
+            Ok(())
         };
         if self.p.limits.time_limit.is_some_and(|l| time < l) {
-            stop_all(&mut self.book, Stop::TimeLimit);
-            return Ok(());
+            return stop_all(&mut self.book, Stop::TimeLimit);
         }
         if tx.is_coinbase() {
-            stop_all(&mut self.book, Stop::Mined);
-            return Ok(());
+            return stop_all(&mut self.book, Stop::Mined);
         }
         let mut rule_cj = None;
         if let Some(cj) = coinjoin::detect(&tx).filter(|c| c.kind.multi_party()) {
@@ -114,7 +117,7 @@ impl Backward<'_, '_> {
                 // Exits are a forward rule: backward, a CoinJoin stops the trace.
                 CoinJoinPolicy::Barrier | CoinJoinPolicy::Exits => {
                     for o in &outs {
-                        self.book.barrier(o.node, id, cj.kind.name(), o.taint);
+                        self.book.barrier(o.node, id, cj.kind.name(), o.taint)?;
                     }
                     return Ok(());
                 }
@@ -124,18 +127,18 @@ impl Backward<'_, '_> {
                 }
             }
         }
-        let values: Vec<Amount> = tx.inputs.iter().map(|i| i.value).collect();
+        let values: Vec<Amount> = tx.inputs.iter().map(|i| Amount::new(i.value)).collect();
         let parts = match self.p.model {
             Model::Poison => values,
-            _ => proportional(total, &values),
+            _ => proportional(total, &values)?,
         };
         // Receiving nodes and their share, for the edges.
         let mut receivers: BTreeMap<NodeId, (Amount, u32, Vec<AddrId>, u32)> = BTreeMap::new();
         for o in &outs {
             let r = receivers
                 .entry(o.node)
-                .or_insert((0, o.hop, Vec::new(), o.vout));
-            r.0 += o.taint;
+                .or_insert((Amount::ZERO, o.hop, Vec::new(), o.vout));
+            r.0.add_assign(o.taint)?;
             r.1 = r.1.min(o.hop);
             r.2.push(o.addr);
         }
@@ -147,10 +150,10 @@ impl Backward<'_, '_> {
         let main_out = main_out.map_or(0, |o| o.vout);
         for (input, taint) in tx.inputs.iter().zip(parts) {
             let (Some(prev), Some(addr)) = (input.prev, input.addr) else {
-                self.book.summary.no_address += taint;
+                self.book.no_address(taint)?;
                 continue;
             };
-            if taint == 0 {
+            if taint.is_zero() {
                 continue;
             }
             let node = self.src.node(addr)?;
@@ -162,10 +165,10 @@ impl Backward<'_, '_> {
                 None => rule_cj.unwrap_or(Rule::Transfer),
             };
             let next = hop + u32::from(!rule.same_owner());
-            for ((&to, r), share) in receivers.iter().zip(proportional(taint, &weights)) {
-                if share > 0 {
+            for ((&to, r), share) in receivers.iter().zip(proportional(taint, &weights)?) {
+                if !share.is_zero() {
                     let out = OutRef { tx: id, vout: r.3 };
-                    let value = tx.outputs[r.3 as usize].value;
+                    let value = Amount::new(tx.outputs[r.3 as usize].value);
                     let to_addr = r.2[0];
                     self.book.hop(Hop {
                         from: node,
@@ -179,7 +182,7 @@ impl Backward<'_, '_> {
                     });
                 }
             }
-            self.book.arrive(node, addr, next, taint);
+            self.book.arrive(node, addr, next, taint)?;
             self.arrive(id, main_out, prev, node, addr, taint, next)?;
         }
         Ok(())
@@ -199,8 +202,7 @@ impl Backward<'_, '_> {
         hop: u32,
     ) -> Result<()> {
         if hop > self.p.limits.max_hops {
-            self.book.stop(Some(node), Stop::MaxHops, taint);
-            return Ok(());
+            return self.book.stop(Some(node), Stop::MaxHops, taint);
         }
         if let Some(attr) = self.src.service(node)? {
             let rule = self.src.tag_rule(&attr, addr)?;
@@ -208,14 +210,24 @@ impl Backward<'_, '_> {
                 tx: id,
                 vout: main_out,
             };
-            let value = self.src.tx(id)?.outputs[main_out as usize].value;
-            self.book
-                .endpoint(node, addr, &attr, rule, None, out, hop, value, taint);
-            return Ok(());
+            let value = Amount::new(self.src.tx(id)?.outputs[main_out as usize].value);
+            let evidence = Evidence {
+                rule,
+                sweep: None,
+                prior: tag_link_prior(rule),
+            };
+            let arrival = Arrival {
+                node,
+                deposit: addr,
+                out,
+                hop,
+                value,
+                amount: taint,
+            };
+            return self.book.endpoint(&attr, evidence, arrival);
         }
         if taint < self.p.limits.min_amount {
-            self.book.stop(Some(node), Stop::MinAmount, taint);
-            return Ok(());
+            return self.book.stop(Some(node), Stop::MinAmount, taint);
         }
         self.pending.entry(prev.tx).or_default().push(Outflow {
             vout: prev.vout,

@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, SpentBy, TxId, TxRecord};
+use chain_adapters::ledger::{AddrId, Chain, OutRef, SpentBy, TxId, TxRecord};
+use trace_file::{Amount, Direction, EndpointRule, TraceFile};
 
 use super::account::{book_held, Account, Release};
-use super::alloc::{proportional, Run, Runs};
+use super::alloc::{proportional, Runs};
 use super::source::{Attribution, NodeId, Source};
-use super::view::{Book, Hop, Rule, Stop, Trace};
+use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
 use super::{CoinJoinPolicy, Granularity, HashMap, Model, Params, Progress, SeedCoin};
+use crate::cluster::MULTI_INPUT_PRIOR;
 use crate::coinjoin;
 use crate::error::Result;
 use crate::tags::TagClass;
@@ -43,7 +45,7 @@ pub fn trace_forward(
     seeds: &[SeedCoin],
     params: Params,
     progress: &dyn Progress,
-) -> Result<Trace> {
+) -> Result<TraceFile> {
     let mut chains = std::collections::BTreeSet::new();
     for s in seeds {
         chains.insert(src.tx(s.out.tx)?.chain);
@@ -61,7 +63,7 @@ pub fn trace_forward(
     seeds.dedup();
     if params.coinjoins != CoinJoinPolicy::Exits {
         let f = Forward::run(src, &seeds, params, BTreeSet::new(), progress)?;
-        return f.book.finish(f.src, params, "forward");
+        return f.book.finish(f.src, params, Direction::Forward);
     }
     if params.model.is_account() {
         return Err(crate::Error::Usage(
@@ -75,12 +77,12 @@ pub fn trace_forward(
         ..params
     };
     let first = Forward::run(src, &seeds, barriers, BTreeSet::new(), progress)?;
-    if first.book.summary.coinjoins == 0 || first.deposits.is_empty() {
-        return first.book.finish(first.src, params, "forward");
+    if first.book.summary.coinjoins.is_zero() || first.deposits.is_empty() {
+        return first.book.finish(first.src, params, Direction::Forward);
     }
     let Forward { src, deposits, .. } = first;
     let f = Forward::run(src, &seeds, params, deposits, progress)?;
-    f.book.finish(f.src, params, "forward")
+    f.book.finish(f.src, params, Direction::Forward)
 }
 
 /// Transactions followed from a CoinJoin output to an exchange deposit
@@ -123,10 +125,10 @@ impl<'s, 'a> Forward<'s, 'a> {
         }
         while let Some((id, p)) = f.pending.pop_first() {
             if f.book.summary.txs >= f.p.limits.max_txs {
-                f.leftover(p, Stop::MaxTxs);
+                f.leftover(p, Stop::MaxTxs)?;
                 let rest = std::mem::take(&mut f.pending);
                 for (_, p) in rest {
-                    f.leftover(p, Stop::MaxTxs);
+                    f.leftover(p, Stop::MaxTxs)?;
                 }
                 break;
             }
@@ -143,25 +145,23 @@ impl<'s, 'a> Forward<'s, 'a> {
                 progress.update(f.book.summary.txs, f.pending.len());
             }
         }
-        book_held(f.accounts.iter(), &mut f.book);
+        book_held(f.accounts.iter(), &mut f.book)?;
         Ok(f)
     }
 
     fn seed(&mut self, s: SeedCoin) -> Result<()> {
         let o = self.src.seed_output(s.out)?;
-        let amount = s.amount.min(o.value);
+        let value = Amount::new(o.value);
+        let amount = s.amount.min(value);
         let Some(addr) = o.addr else {
-            self.book.summary.seed_value += amount;
-            self.book.summary.no_address += amount;
-            return Ok(());
+            return self.book.seed(None, s.out, amount);
         };
         let node = self.src.node(addr)?;
-        self.book.seed(node, addr, s.out, amount);
-        let mut runs = Runs::one(amount, true);
-        runs.push(Run::new(o.value - amount, false));
+        self.book.seed(Some((node, addr)), s.out, amount)?;
+        let runs = Runs::seeded(amount, value);
         let tx = self.src.tx(s.out.tx)?;
         let spent = self.src.spends(s.out.tx, &tx)?[s.out.vout as usize];
-        self.arrive(s.out, o.value, addr, node, amount, runs, 0, spent)
+        self.arrive(s.out, value, addr, node, amount, runs, 0, spent)
     }
 
     /// Taint `taint` (as `runs` of the output's value) arrived at output
@@ -179,29 +179,38 @@ impl<'s, 'a> Forward<'s, 'a> {
         spent: Option<SpentBy>,
     ) -> Result<()> {
         if hop > self.p.limits.max_hops {
-            self.book.stop(Some(node), Stop::MaxHops, taint);
-            return Ok(());
+            return self.book.stop(Some(node), Stop::MaxHops, taint);
         }
         if let Some(attr) = self.src.service(node)? {
             let rule = self.src.tag_rule(&attr, addr)?;
-            self.book
-                .endpoint(node, addr, &attr, rule, None, out, hop, value, taint);
-            return Ok(());
+            let evidence = Evidence {
+                rule,
+                sweep: None,
+                prior: tag_link_prior(rule),
+            };
+            let arrival = Arrival {
+                node,
+                deposit: addr,
+                out,
+                hop,
+                value,
+                amount: taint,
+            };
+            return self.book.endpoint(&attr, evidence, arrival);
         }
         if self.p.model.is_account() {
-            let runs = runs.arrived_at(out);
+            let runs = runs.arrived_at(out, hop)?;
             if let Some(a) = self.accounts.get_mut(&node) {
-                a.credit(out.tx, &runs);
+                a.credit(out.tx, &runs)?;
                 a.hop = a.hop.min(hop);
                 return Ok(());
             }
             if taint < self.p.limits.min_amount {
-                self.book.stop(Some(node), Stop::MinAmount, taint);
-                return Ok(());
+                return self.book.stop(Some(node), Stop::MinAmount, taint);
             }
             let history = self.src.history(node, 0)?;
-            let mut a = Account::open(history, out.tx, hop, Release::from(self.p.model));
-            a.credit(out.tx, &runs);
+            let mut a = Account::open(history, out.tx, hop, Release::from(self.p.model))?;
+            a.credit(out.tx, &runs)?;
             for tx in a.debits_after(out.tx) {
                 self.pending.entry(tx).or_default().debits.insert(node);
             }
@@ -209,12 +218,10 @@ impl<'s, 'a> Forward<'s, 'a> {
             return Ok(());
         }
         let Some(spent) = spent else {
-            self.book.stop(Some(node), Stop::Unspent, taint);
-            return Ok(());
+            return self.book.stop(Some(node), Stop::Unspent, taint);
         };
         if taint < self.p.limits.min_amount {
-            self.book.stop(Some(node), Stop::MinAmount, taint);
-            return Ok(());
+            return self.book.stop(Some(node), Stop::MinAmount, taint);
         }
         self.pending
             .entry(spent.tx)
@@ -233,43 +240,49 @@ impl<'s, 'a> Forward<'s, 'a> {
 
     /// Taint of a pending transaction that will not be judged: its coins
     /// stop here, and its debiting accounts are followed no further.
-    fn leftover(&mut self, p: Pending, why: Stop) {
+    fn leftover(&mut self, p: Pending, why: Stop) -> Result<()> {
         for c in p.coins {
-            self.book.stop(Some(c.node), why, c.taint);
+            self.book.stop(Some(c.node), why, c.taint)?;
         }
         for n in p.debits {
             if let Some(a) = self.accounts.get_mut(&n) {
                 a.stopped.get_or_insert(why);
             }
         }
+        Ok(())
     }
 
-    /// The account debits of `tx` as inflows.
+    /// The account debits of `tx` as inflows. An inflow's hop is that of
+    /// the tainted value it moves (the fewest hops at which that value
+    /// arrived at the account).
     fn debits(&mut self, id: TxId, tx: &TxRecord, nodes: BTreeSet<NodeId>) -> Result<Vec<Inflow>> {
         let mut per_node: BTreeMap<NodeId, (u32, AddrId, Amount)> = BTreeMap::new();
         for (vin, i) in tx.inputs.iter().enumerate() {
             let Some(a) = i.addr else { continue };
             let n = self.src.node(a)?;
             if nodes.contains(&n) {
-                per_node.entry(n).or_insert((vin as u32, a, 0)).2 += i.value;
+                per_node
+                    .entry(n)
+                    .or_insert((vin as u32, a, Amount::ZERO))
+                    .2
+                    .add_assign(Amount::new(i.value))?;
             }
         }
         let mut inflows = Vec::new();
         for (node, (vin, addr, sent)) in per_node {
-            let a = self
-                .accounts
-                .get_mut(&node)
-                .expect("scheduled debits have accounts");
+            let Some(a) = self.accounts.get_mut(&node) else {
+                continue;
+            };
             if a.stopped.is_some() {
                 continue;
             }
-            let runs = a.debit(id, sent);
+            let runs = a.debit(id, sent)?;
             inflows.push(Inflow {
                 vin,
                 node,
                 addr,
-                taint: runs.taint(),
-                hop: a.hop,
+                taint: runs.taint()?,
+                hop: runs.hop().unwrap_or(a.hop),
                 runs: Some(runs),
             });
         }
@@ -281,18 +294,18 @@ impl<'s, 'a> Forward<'s, 'a> {
         let tx = self.src.tx(id)?;
         let time = self.src.time(tx.chain, tx.height)?;
         if self.p.limits.time_limit.is_some_and(|l| time > l) {
-            self.leftover(p, Stop::TimeLimit);
-            return Ok(());
+            return self.leftover(p, Stop::TimeLimit);
         }
         let mut inflows = p.coins;
         if !p.debits.is_empty() {
             inflows.extend(self.debits(id, &tx, p.debits)?);
         }
         inflows.sort_by_key(|i| i.vin);
-        if inflows.iter().all(|i| i.taint == 0) && !self.p.model.is_account() {
+        let tainted = inflows.iter().any(|i| !i.taint.is_zero());
+        if !tainted && !self.p.model.is_account() {
             return Ok(());
         }
-        if inflows.iter().any(|i| i.taint > 0) {
+        if tainted {
             if let Some(attr) = self.sweep(&tx)? {
                 for i in &inflows {
                     self.swept(id, &tx, i, &attr)?;
@@ -305,8 +318,8 @@ impl<'s, 'a> Forward<'s, 'a> {
             match self.p.coinjoins {
                 CoinJoinPolicy::Barrier => {
                     for i in &inflows {
-                        if i.taint > 0 {
-                            self.book.barrier(i.node, id, cj.kind.name(), i.taint);
+                        if !i.taint.is_zero() {
+                            self.book.barrier(i.node, id, cj.kind.name(), i.taint)?;
                         }
                     }
                     return Ok(());
@@ -318,28 +331,26 @@ impl<'s, 'a> Forward<'s, 'a> {
                 CoinJoinPolicy::Exits => {
                     let exits = self.exits(id, &tx)?;
                     let kind = cj.kind.name();
-                    let room: Amount = tx
-                        .outputs
-                        .iter()
-                        .zip(&exits)
-                        .filter(|(_, e)| **e)
-                        .map(|(o, _)| o.value)
-                        .sum();
+                    let room = Amount::sum(
+                        tx.outputs
+                            .iter()
+                            .zip(&exits)
+                            .filter(|(_, e)| **e)
+                            .map(|(o, _)| Amount::new(o.value)),
+                    )?;
                     // What the exits cannot carry stays at the CoinJoin,
                     // taken from each inflow pro rata.
-                    let total: Amount = inflows.iter().map(|i| i.taint).sum();
-                    let through = total.min(room);
                     let weights: Vec<Amount> = inflows.iter().map(|i| i.taint).collect();
-                    for (i, kept) in inflows
-                        .iter_mut()
-                        .zip(proportional(total - through, &weights))
-                    {
-                        if kept > 0 {
-                            self.book.barrier(i.node, id, kind, kept);
-                            i.taint -= kept;
+                    let total = Amount::sum(weights.iter().copied())?;
+                    let through = total.min(room);
+                    let kept = proportional(total.left_after(through), &weights)?;
+                    for (i, kept) in inflows.iter_mut().zip(kept) {
+                        if !kept.is_zero() {
+                            self.book.barrier(i.node, id, kind, kept)?;
+                            i.taint = i.taint.left_after(kept);
                         }
                     }
-                    if through == 0 {
+                    if through.is_zero() {
                         return Ok(());
                     }
                     let rule = Some(Rule::CoinJoinExit(kind));
@@ -382,29 +393,45 @@ impl<'s, 'a> Forward<'s, 'a> {
     }
 
     /// Taint of inflow `i` reached service `attr` by sweep `tx`: an
-    /// endpoint for each output where it had arrived at the deposit address.
+    /// endpoint for each output where it had arrived, at the address that
+    /// output paid — the deposit address. (An account — a cluster of
+    /// co-spent deposit addresses, say — releases value that arrived at
+    /// several of its addresses: each arrival names its own.)
     fn swept(&mut self, id: TxId, tx: &TxRecord, i: &Inflow, attr: &Attribution) -> Result<()> {
-        let arrivals = match &i.runs {
-            Some(runs) => runs.by_origin().into_iter().collect(),
-            None => vec![(tx.inputs[i.vin as usize].prev, i.taint)],
+        let input = tx.inputs[i.vin as usize]
+            .prev
+            .unwrap_or(OutRef { tx: id, vout: 0 });
+        let arrivals: Vec<(OutRef, u32, Amount)> = match &i.runs {
+            Some(runs) => runs
+                .by_origin()?
+                .into_iter()
+                .map(|(o, taint)| match o {
+                    Some(o) => (o.out, o.hop, taint),
+                    None => (input, i.hop, taint),
+                })
+                .collect(),
+            None => vec![(input, i.hop, i.taint)],
         };
-        if attr.class == TagClass::Exchange {
-            self.deposits.insert(i.addr);
-        }
-        for (origin, taint) in arrivals {
-            let out = origin.unwrap_or(OutRef { tx: id, vout: 0 });
-            let value = self.src.tx(out.tx)?.outputs[out.vout as usize].value;
-            self.book.endpoint(
-                i.node,
-                i.addr,
-                attr,
-                "deposit_sweep",
-                Some(id),
+        let evidence = Evidence {
+            rule: EndpointRule::DepositSweep,
+            sweep: Some(id),
+            prior: MULTI_INPUT_PRIOR,
+        };
+        for (out, hop, amount) in arrivals {
+            let paid = self.src.tx(out.tx)?.outputs[out.vout as usize].clone();
+            let deposit = paid.addr.unwrap_or(i.addr);
+            if attr.class == TagClass::Exchange {
+                self.deposits.insert(deposit);
+            }
+            let arrival = Arrival {
+                node: i.node,
+                deposit,
                 out,
-                i.hop,
-                value,
-                taint,
-            );
+                hop,
+                value: Amount::new(paid.value),
+                amount,
+            };
+            self.book.endpoint(attr, evidence, arrival)?;
         }
         Ok(())
     }
@@ -441,34 +468,49 @@ impl<'s, 'a> Forward<'s, 'a> {
         rule_cj: Option<Rule>,
         exits: Option<&[bool]>,
     ) -> Result<()> {
-        let total: Amount = inflows.iter().map(|i| i.taint).sum();
+        let total = Amount::sum(inflows.iter().map(|i| i.taint))?;
         let open = |vout: usize| exits.is_none_or(|e| e[vout]);
         let mut sizes: Vec<Amount> = (tx.outputs.iter().enumerate())
-            .map(|(v, o)| if open(v) { o.value } else { 0 })
+            .map(|(v, o)| {
+                if open(v) {
+                    Amount::new(o.value)
+                } else {
+                    Amount::ZERO
+                }
+            })
             .collect();
-        let fee = if exits.is_some() { 0 } else { tx.fee };
+        let fee = if exits.is_some() {
+            Amount::ZERO
+        } else {
+            Amount::new(tx.fee)
+        };
         let (parts, pieces) = match self.p.model {
             Model::Haircut => {
                 sizes.push(fee);
-                (proportional(total, &sizes), None)
+                (proportional(total, &sizes)?, None)
             }
             Model::Poison => {
                 sizes.push(fee);
                 (sizes, None)
             }
             Model::Fifo | Model::Lifo => {
-                let (pieces, fee) = self.ordered_runs(tx, inflows).split(&sizes);
-                let mut parts: Vec<Amount> = pieces.iter().map(Runs::taint).collect();
-                parts.push(fee.taint());
+                let (pieces, fee) = self.ordered_runs(tx, inflows)?.split(&sizes)?;
+                let mut parts = Vec::with_capacity(pieces.len() + 1);
+                for p in &pieces {
+                    parts.push(p.taint()?);
+                }
+                parts.push(fee.taint()?);
                 (parts, Some(pieces))
             }
         };
-        self.book.summary.fees += parts[tx.outputs.len()];
+        self.book.fee(parts[tx.outputs.len()])?;
         // Each sending node's share of what the transaction carries.
         let mut senders: BTreeMap<NodeId, (Amount, u32, Vec<AddrId>)> = BTreeMap::new();
-        for i in inflows.iter().filter(|i| i.taint > 0) {
-            let s = senders.entry(i.node).or_insert((0, i.hop, Vec::new()));
-            s.0 += i.taint;
+        for i in inflows.iter().filter(|i| !i.taint.is_zero()) {
+            let s = senders
+                .entry(i.node)
+                .or_insert((Amount::ZERO, i.hop, Vec::new()));
+            s.0.add_assign(i.taint)?;
             s.1 = s.1.min(i.hop);
             s.2.push(i.addr);
         }
@@ -485,13 +527,13 @@ impl<'s, 'a> Forward<'s, 'a> {
             // Ordered runs matter to account models only.
             let runs = pieces.as_ref().map(|p| p[vout].clone()).unwrap_or_default();
             let Some(addr) = o.addr else {
-                self.book.summary.no_address += taint;
+                self.book.no_address(taint)?;
                 continue;
             };
             let node = self.src.node(addr)?;
-            if taint == 0 {
+            if taint.is_zero() {
                 if let Some(a) = self.accounts.get_mut(&node) {
-                    a.credit(id, &runs);
+                    a.credit(id, &runs)?;
                 }
                 continue;
             }
@@ -516,37 +558,38 @@ impl<'s, 'a> Forward<'s, 'a> {
                 }
             };
             let next = hop + u32::from(!rule.same_owner());
-            let shares = proportional(taint, &weights);
+            let value = Amount::new(o.value);
+            let shares = proportional(taint, &weights)?;
             for ((&from, _), share) in senders.iter().zip(shares) {
-                if share > 0 {
+                if !share.is_zero() {
                     self.book.hop(Hop {
                         from,
                         to: node,
                         out,
                         addr,
-                        value: o.value,
+                        value,
                         amount: share,
                         hop: next,
                         rule,
                     });
                 }
             }
-            self.book.arrive(node, addr, next, taint);
-            self.arrive(out, o.value, addr, node, taint, runs, next, spends[vout])?;
+            self.book.arrive(node, addr, next, taint)?;
+            self.arrive(out, value, addr, node, taint, runs, next, spends[vout])?;
         }
         Ok(())
     }
 
     /// The transaction's input value as ordered runs: each account's debit
     /// at its first input, other inputs clean.
-    fn ordered_runs(&self, tx: &TxRecord, inflows: &[Inflow]) -> Runs {
+    fn ordered_runs(&self, tx: &TxRecord, inflows: &[Inflow]) -> Result<Runs> {
         let mut all = Runs::default();
         let mut covered: BTreeSet<NodeId> = BTreeSet::new();
         let by_vin: BTreeMap<u32, &Inflow> = inflows.iter().map(|i| (i.vin, i)).collect();
         for (vin, input) in tx.inputs.iter().enumerate() {
             if let Some(i) = by_vin.get(&(vin as u32)) {
                 if let Some(r) = &i.runs {
-                    all.extend(r);
+                    all.extend(r)?;
                     covered.insert(i.node);
                     continue;
                 }
@@ -556,9 +599,19 @@ impl<'s, 'a> Forward<'s, 'a> {
                 .and_then(|a| self.src.cached_node(a))
                 .is_some_and(|n| covered.contains(&n));
             if !own {
-                all.push(Run::new(input.value, false));
+                all.push(super::alloc::Run::new(Amount::new(input.value), false))?;
             }
         }
-        all
+        Ok(all)
+    }
+}
+
+/// The prior of the link between an arrival address and the tag that
+/// attributes it: none needed when the address itself is tagged, the
+/// co-spend prior when a cluster link is involved.
+pub(super) fn tag_link_prior(rule: EndpointRule) -> u8 {
+    match rule {
+        EndpointRule::TaggedAddress => 100,
+        EndpointRule::TaggedCluster | EndpointRule::DepositSweep => MULTI_INPUT_PRIOR,
     }
 }

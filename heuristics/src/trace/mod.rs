@@ -32,13 +32,10 @@ mod view;
 pub use backward::trace_backward;
 pub use engine::trace_forward;
 pub use source::Source;
-pub use view::{
-    share, Barrier, Beyond, EdgeView, Endpoint, EndpointEvidence, EndpointOutput, NodeView,
-    SeedView, Summary, TagView, Trace, Unit,
-};
+pub use trace_file::{share, Amount, CoinJoinPolicy, Model, TraceFile};
+pub use view::file_chain;
 
-use chain_adapters::ledger::{Amount, OutRef};
-use serde::Serialize;
+use chain_adapters::ledger::OutRef;
 
 use crate::change::VotePolicy;
 use crate::cluster::Level;
@@ -46,57 +43,12 @@ use crate::cluster::Level;
 /// Hash maps keyed by ledger ids (fast, not DoS-sensitive: keys come from the ledger).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Format version of [`Trace`] output.
-pub const TRACE_FORMAT: u32 = 1;
-
-/// How taint passes through a transaction and an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Model {
-    /// Every output of a tainted transaction is fully tainted.
-    Poison,
-    /// Taint spreads over outputs in proportion to value.
-    Haircut,
-    /// Accounts release receipts oldest first.
-    Fifo,
-    /// Accounts release receipts newest first.
-    Lifo,
-}
-
-impl Model {
-    /// Every model, in the order reports list them.
-    pub const ALL: [Model; 4] = [Model::Poison, Model::Haircut, Model::Fifo, Model::Lifo];
-
-    /// The name users type.
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Poison => "poison",
-            Model::Haircut => "haircut",
-            Model::Fifo => "fifo",
-            Model::Lifo => "lifo",
-        }
-    }
-
-    /// Parses [`Model::name`].
-    pub fn parse(s: &str) -> Option<Model> {
-        Model::ALL.into_iter().find(|m| m.name() == s)
-    }
-
-    /// Whether the model tracks accounts (address or cluster balances)
-    /// rather than individual coins.
-    pub fn is_account(self) -> bool {
-        matches!(self, Model::Fifo | Model::Lifo)
-    }
-}
-
 /// What a trace node is: a single address, or a cluster at a level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
     /// Every address is its own node.
-    #[serde(rename = "address")]
     Address,
     /// Addresses of one cluster form one node.
-    #[serde(rename = "cluster")]
     Cluster(Level),
 }
 
@@ -116,36 +68,18 @@ impl Granularity {
             _ => Level::parse(s).map(Granularity::Cluster),
         }
     }
-}
 
-/// What happens at a multi-party CoinJoin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CoinJoinPolicy {
-    /// Stop; report the amount that entered it.
-    Barrier,
-    /// Go through, spreading taint by the trace's model.
-    Through,
-    /// Go through only along the outputs that reach, within two
-    /// transactions, an exchange deposit address where unmixed proceeds of
-    /// the same trace arrived (the same exchange account: deposit-address
-    /// reuse); the rest stops at the CoinJoin. Forward, haircut or poison.
-    Exits,
-}
-
-impl CoinJoinPolicy {
-    /// The policy's name in parameters and reports.
-    pub fn name(self) -> &'static str {
+    /// The level as a trace file names it.
+    pub fn file_level(self) -> trace_file::NodeLevel {
         match self {
-            CoinJoinPolicy::Barrier => "barrier",
-            CoinJoinPolicy::Through => "through",
-            CoinJoinPolicy::Exits => "exits",
+            Granularity::Address => trace_file::NodeLevel::Address,
+            Granularity::Cluster(l) => l.file_level(),
         }
     }
 }
 
 /// Where and when a trace stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Hops (transfers to another owner) followed from a seed.
     pub max_hops: u32,
@@ -162,7 +96,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_hops: 32,
-            min_amount: 10_000,
+            min_amount: Amount::new(10_000),
             time_limit: None,
             max_txs: 1_000_000,
         }
@@ -170,7 +104,7 @@ impl Default for Limits {
 }
 
 /// Everything that shapes a trace besides its seeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// Taint model.
     pub model: Model,
@@ -182,7 +116,6 @@ pub struct Params {
     pub limits: Limits,
     /// Change detection used to follow peel chains without counting a hop
     /// (`None`: every transfer to another address is a hop).
-    #[serde(skip)]
     pub change: Option<VotePolicy>,
 }
 
@@ -196,6 +129,25 @@ impl Params {
             coinjoins: CoinJoinPolicy::Barrier,
             limits: Limits::default(),
             change: Some(VotePolicy::default()),
+        }
+    }
+
+    /// The parameters as a trace file records them.
+    pub fn to_file(&self) -> trace_file::Params {
+        trace_file::Params {
+            model: self.model,
+            level: self.granularity.file_level(),
+            coinjoins: self.coinjoins,
+            limits: trace_file::Limits {
+                max_hops: self.limits.max_hops,
+                min_amount: self.limits.min_amount,
+                time_limit: self.limits.time_limit,
+                max_txs: self.limits.max_txs,
+            },
+            change: self.change.map(|p| trace_file::ChangePolicy {
+                min_votes: p.min_votes,
+                heuristics: p.heuristics.iter().map(|h| h.name().to_string()).collect(),
+            }),
         }
     }
 }

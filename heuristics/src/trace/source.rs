@@ -5,19 +5,20 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use chain_adapters::ledger::{
-    AddrId, AddressKey, AddressKind, Amount, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
+    AddrId, AddressKey, AddressKind, Chain, OutRef, Output, SpentBy, TxId, TxRecord,
 };
 
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
+use trace_file::{Amount, EndpointRule, Tag};
 
 use super::account::Line;
-use super::view::TagView;
 use super::{Granularity, HashMap};
 use crate::attribution::{self, service_of};
 use crate::change::{self, ChangeDecision, Spender, TxContext, VotePolicy};
 use crate::cluster::persist::{load_checkpoint, load_cluster_of};
 use crate::cluster::{self, Checkpoint, Level};
+use crate::deposit::Sweep;
 use crate::error::{Error, Result};
 use crate::store::AnalysisStore;
 use crate::tags::TagClass;
@@ -46,7 +47,7 @@ pub struct Attribution {
     /// Broad class of the strongest tag.
     pub class: TagClass,
     /// The tags, strongest first.
-    pub tags: Vec<TagView>,
+    pub tags: Vec<Tag>,
 }
 
 /// Cached access to the ledger and analysis data for one trace.
@@ -68,8 +69,8 @@ pub struct Source<'a> {
     addrs: HashMap<AddrId, Rc<AddrInfo>>,
     attribution: HashMap<NodeId, Option<Rc<Attribution>>>,
     exchanges: Option<Rc<std::collections::BTreeMap<AddrId, String>>>,
-    /// Per address, the transactions in which it sweeps as a deposit address.
-    sweeps: HashMap<AddrId, Vec<TxId>>,
+    /// Per address, its sweeps as a deposit address.
+    sweeps: HashMap<AddrId, Rc<Vec<Sweep>>>,
 }
 
 impl<'a> Source<'a> {
@@ -289,21 +290,42 @@ impl<'a> Source<'a> {
                 .filter(|e| e.asset == asset)
             {
                 let l = lines.entry(e.tx).or_default();
-                l.0 += e.received;
-                l.1 += e.sent;
+                l.0.add_assign(Amount::new(e.received))?;
+                l.1.add_assign(Amount::new(e.sent))?;
             }
         }
         Ok(lines.into_iter().map(|(t, (r, s))| (t, r, s)).collect())
     }
 
-    /// Whether `addr`, in transaction `tx`, sweeps into an exchange wallet
-    /// as that exchange's deposit address ([`crate::deposit`]).
-    pub fn deposit_sweep(&mut self, addr: AddrId, tx: TxId) -> Result<bool> {
-        if let Some(txs) = self.sweeps.get(&addr) {
-            return Ok(txs.contains(&tx));
+    /// How many addresses node `n`'s cluster has (`None` at address level;
+    /// 1 for an address the build did not cover).
+    pub fn cluster_size(&mut self, n: NodeId) -> Result<Option<u32>> {
+        if self.level().is_none() {
+            return Ok(None);
+        }
+        Ok(Some(match self.clustered(n) {
+            Some((level, analysis)) => cluster::stats(analysis, level, n)?.map_or(1, |s| s.size),
+            None => 1,
+        }))
+    }
+
+    /// Whether address `a` is a contract (Ethereum: it created a contract,
+    /// emitted a log or made an internal call — code, not a person).
+    pub fn is_contract(&mut self, a: AddrId) -> Result<bool> {
+        if self.addr(a)?.chain != Chain::Ethereum {
+            return Ok(false);
+        }
+        Ok(self.store.contract_mark(a)?.is_some())
+    }
+
+    /// The sweeps by which `addr` acts as an exchange's deposit address
+    /// ([`crate::deposit`]; none without tags).
+    fn sweeps(&mut self, addr: AddrId) -> Result<Rc<Vec<Sweep>>> {
+        if let Some(s) = self.sweeps.get(&addr) {
+            return Ok(Rc::clone(s));
         }
         let Some(analysis) = self.analysis else {
-            return Ok(false);
+            return Ok(Rc::default());
         };
         let exchanges = match &self.exchanges {
             Some(e) => Rc::clone(e),
@@ -314,13 +336,23 @@ impl<'a> Source<'a> {
             }
         };
         let params = crate::deposit::DepositParams::default();
-        let txs: Vec<TxId> = crate::deposit::sweeps_of(self.store, addr, &exchanges, &params)?
-            .iter()
-            .map(|s| s.tx)
-            .collect();
-        let found = txs.contains(&tx);
-        self.sweeps.insert(addr, txs);
-        Ok(found)
+        let sweeps = Rc::new(crate::deposit::sweeps_of(
+            self.store, addr, &exchanges, &params,
+        )?);
+        self.sweeps.insert(addr, Rc::clone(&sweeps));
+        Ok(sweeps)
+    }
+
+    /// Whether `addr`, in transaction `tx`, sweeps into an exchange wallet
+    /// as that exchange's deposit address.
+    pub fn deposit_sweep(&mut self, addr: AddrId, tx: TxId) -> Result<bool> {
+        Ok(self.sweeps(addr)?.iter().any(|s| s.tx == tx))
+    }
+
+    /// The sweep by which deposit address `addr` forwarded the deposit it
+    /// received in transaction `tx`, if it is a deposit address and did.
+    pub fn sweep_of_deposit(&mut self, addr: AddrId, tx: TxId) -> Result<Option<TxId>> {
+        Ok(crate::deposit::sweep_of(&self.sweeps(addr)?, tx).map(|s| s.tx))
     }
 
     /// What the tags say about node `n` if they make it a service.
@@ -331,7 +363,7 @@ impl<'a> Source<'a> {
     /// The endpoint rule for service `attr` reached at address `addr`:
     /// `tagged_address` when the address itself carries a tag, else
     /// `tagged_cluster` (a member of its cluster does).
-    pub fn tag_rule(&mut self, attr: &Attribution, addr: AddrId) -> Result<&'static str> {
+    pub fn tag_rule(&mut self, attr: &Attribution, addr: AddrId) -> Result<EndpointRule> {
         let shown = attribution::canonical_address(&self.show(addr)?);
         Ok(
             if attr
@@ -339,9 +371,9 @@ impl<'a> Source<'a> {
                 .iter()
                 .any(|t| attribution::canonical_address(&t.address) == shown)
             {
-                "tagged_address"
+                EndpointRule::TaggedAddress
             } else {
-                "tagged_cluster"
+                EndpointRule::TaggedCluster
             },
         )
     }
@@ -479,7 +511,7 @@ fn summarise(mut tags: Vec<(crate::tags::Tag, String)>) -> Attribution {
     let class = tags[0].0.class();
     let tags = tags
         .into_iter()
-        .map(|(t, address)| TagView {
+        .map(|(t, address)| Tag {
             address,
             label: t.label.clone(),
             class: t.class(),

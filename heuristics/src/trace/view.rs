@@ -1,312 +1,39 @@
-//! The trace result: a graph of nodes and hops with their evidence, the
-//! endpoint table an exchange request needs, and where the rest went.
-//! [`Book`] records while the engine runs and sorts everything by ledger
-//! ids at the end, so output bytes depend only on the inputs.
+//! The running tally of a trace — nodes, hops, endpoints, barriers and
+//! totals — and its rendering into the trace file ([`TraceFile`]): a graph
+//! of nodes and hops with their evidence, the endpoint table an exchange
+//! request needs, and where the rest went. [`Book`] records while the
+//! engine runs and sorts everything by ledger ids at the end, so output
+//! bytes depend only on the inputs.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, TxId};
+use chain_adapters::ledger::{AddrId, Chain, OutRef, TxId};
 use chain_adapters::query::utc;
-use serde::Serialize;
+use trace_file::{
+    share, Amount, Barrier, Direction, Edge, Endpoint, EndpointEvidence, EndpointOutput,
+    EndpointRule, HopRule, LedgerRef, Node, NodeRole, Seed, Summary, TagClass, TraceFile, Unit,
+    FORMAT,
+};
 
 use super::source::{Attribution, NodeId, Source};
-use super::{HashMap, Params, TRACE_FORMAT};
+use super::{HashMap, Params};
 use crate::change::HeuristicSet;
 use crate::cluster::MULTI_INPUT_PRIOR;
 use crate::error::Result;
-use crate::tags::TagClass;
 
-/// An attribution tag as a trace shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TagView {
-    /// The tagged address.
-    pub address: String,
-    /// Label (e.g. `binance.com`).
-    pub label: String,
-    /// Broad class.
-    pub class: TagClass,
-    /// GraphSense category.
-    pub category: Option<String>,
-    /// Actor id.
-    pub actor: Option<String>,
-    /// Where the attribution comes from.
-    pub source: String,
-    /// Confidence id (GraphSense scale).
-    pub confidence: String,
-    /// Confidence level 0–100.
-    pub confidence_level: u8,
-    /// Tag pack.
-    pub pack: String,
-}
-
-/// A seed output.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeedView {
-    /// Transaction id.
-    pub txid: String,
-    /// Output index.
-    pub vout: u32,
-    /// Receiving address.
-    pub address: Option<String>,
-    /// Output value.
-    pub value: Amount,
-    /// Taint put on it.
-    pub amount: Amount,
-    /// Block height.
-    pub height: u64,
-    /// Block time (UTC).
-    pub time: String,
-}
-
-/// Why a trace attributes an endpoint to a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EndpointEvidence {
-    /// `tagged_address` (the receiving address is tagged), `tagged_cluster`
-    /// (a member of its cluster is) or `deposit_sweep` (its coins were swept
-    /// into a tagged service address).
-    pub rule: &'static str,
-    /// The strongest tag.
-    pub tag: TagView,
-    /// The sweep transaction (`deposit_sweep`).
-    pub sweep_txid: Option<String>,
-    /// Cluster level that joined deposit and tagged address (`tagged_cluster`).
-    pub cluster_level: Option<&'static str>,
-    /// Confidence 0–100: the tag's, lowered to the co-spend prior when a
-    /// cluster link is involved.
-    pub confidence: u8,
-}
-
-/// One output by which taint reached an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EndpointOutput {
-    /// Transaction paying the deposit address.
-    pub txid: String,
-    /// Output index.
-    pub vout: u32,
-    /// Block height.
-    pub height: u64,
-    /// Block time (UTC).
-    pub time: String,
-    /// Output value.
-    pub value: Amount,
-    /// Taint in it.
-    pub amount: Amount,
-    /// Hops from the seed.
-    pub hop: u32,
-}
-
-/// Where traced funds entered a service: what a legal request needs.
-#[derive(Debug, Clone, Serialize)]
-pub struct Endpoint {
-    /// The service (actor or label).
-    pub service: String,
-    /// Its class (exchange, mixer, …).
-    pub class: TagClass,
-    /// The deposit address.
-    pub deposit_address: String,
-    /// Tainted amount that arrived.
-    pub amount: Amount,
-    /// Share of the seed value.
-    pub share: f64,
-    /// First arrival (UTC).
-    pub first_time: String,
-    /// Last arrival (UTC).
-    pub last_time: String,
-    /// The arrivals, in chain order.
-    pub outputs: Vec<EndpointOutput>,
-    /// Why this is the service's.
-    pub evidence: EndpointEvidence,
-}
-
-/// A CoinJoin the trace stopped at.
-#[derive(Debug, Clone, Serialize)]
-pub struct Barrier {
-    /// The CoinJoin transaction.
-    pub txid: String,
-    /// Protocol detected.
-    pub kind: &'static str,
-    /// Block height.
-    pub height: u64,
-    /// Block time (UTC).
-    pub time: String,
-    /// Tainted amount that entered it.
-    pub amount: Amount,
-}
-
-/// Taint not followed because of a limit.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Beyond {
-    /// Past the hop limit.
-    pub max_hops: Amount,
-    /// Branches below the minimum amount.
-    pub min_amount: Amount,
-    /// Past the time limit.
-    pub time_limit: Amount,
-    /// Left when the transaction budget ran out.
-    pub max_txs: Amount,
-}
-
-impl Beyond {
-    /// Taint not followed for any limit.
-    pub fn total(&self) -> Amount {
-        self.max_hops + self.min_amount + self.time_limit + self.max_txs
-    }
-}
-
-/// `part / whole` rounded to 6 decimals (0 when `whole` is 0), as shares
-/// are reported.
-pub fn share(part: Amount, whole: Amount) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        ((part as f64 / whole as f64) * 1e6).round() / 1e6
-    }
-}
-
-/// Where the seed value went, in total.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Summary {
-    /// Taint put on the seeds.
-    pub seed_value: Amount,
-    /// Reached endpoints.
-    pub endpoints: Amount,
-    /// Still unspent at the ledger tip.
-    pub unspent: Amount,
-    /// Paid as fees.
-    pub fees: Amount,
-    /// Entered CoinJoins (barriers).
-    pub coinjoins: Amount,
-    /// Sent to outputs without an address (OP_RETURN), or (backward) from
-    /// inputs without one.
-    pub no_address: Amount,
-    /// Backward: came from newly mined coins (coinbase).
-    pub mined: Amount,
-    /// Not followed because of limits.
-    pub beyond: Beyond,
-    /// Transactions judged.
-    pub txs: u64,
-}
-
-/// A node of the trace graph.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeView {
-    /// Index in `nodes` (edges refer to it).
-    pub id: usize,
-    /// The address, or the cluster's first address on the trace.
-    pub address: String,
-    /// Cluster id (cluster granularity).
-    pub cluster: Option<AddrId>,
-    /// Fewest hops from a seed.
-    pub hop: u32,
-    /// Taint received.
-    pub received: Amount,
-    /// `seed`, `intermediate`, `endpoint`, `unspent`, `limit`, `coinjoin`.
-    pub role: &'static str,
-    /// Service, if tagged as one.
-    pub service: Option<String>,
-    /// Its tags.
-    pub tags: Vec<TagView>,
-}
-
-/// A hop: taint moving from one node to another in one output.
-#[derive(Debug, Clone, Serialize)]
-pub struct EdgeView {
-    /// Sending node.
-    pub from: usize,
-    /// Receiving node.
-    pub to: usize,
-    /// Transaction.
-    pub txid: String,
-    /// Output index.
-    pub vout: u32,
-    /// Receiving address.
-    pub address: String,
-    /// Block height.
-    pub height: u64,
-    /// Block time (UTC).
-    pub time: String,
-    /// Output value.
-    pub value: Amount,
-    /// Taint moved.
-    pub amount: Amount,
-    /// Share of the seed value.
-    pub share: f64,
-    /// Hops from the seed after this step.
-    pub hop: u32,
-    /// `transfer`, `self_change`, `change`, `same_cluster`, `coinjoin`.
-    pub rule: &'static str,
-    /// Heuristics behind the rule (change, CoinJoin protocol).
-    pub heuristics: Option<String>,
-    /// Confidence 0–100 that the step is what `rule` says.
-    pub confidence: u8,
-}
-
-/// The ledger a trace ran on.
-#[derive(Debug, Clone, Serialize)]
-pub struct LedgerRef {
-    /// Chain.
-    pub chain: Chain,
-    /// Network.
-    pub network: Option<String>,
-    /// Tip height.
-    pub tip_height: Option<u64>,
-    /// Tip hash.
-    pub tip_hash: Option<String>,
-    /// Cluster build used: level and the height it covered.
-    pub clusters: Option<String>,
-}
-
-/// The asset a trace follows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Unit {
-    /// `BTC`, `ETH`, or the token's symbol (its contract if it has none).
-    pub symbol: String,
-    /// Decimal places of the smallest unit (`None`: a token that does not say).
-    pub decimals: Option<u8>,
-    /// The token contract (tokens only).
-    pub token: Option<String>,
-}
-
-/// A finished trace.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trace {
-    /// Output format version.
-    pub format: u32,
-    /// `forward` or `backward`.
-    pub direction: &'static str,
-    /// Parameters.
-    pub params: Params,
-    /// Ledger state.
-    pub ledger: LedgerRef,
-    /// What the amounts count (all amounts are in its smallest unit).
-    pub unit: Unit,
-    /// Seeds.
-    pub seeds: Vec<SeedView>,
-    /// Totals.
-    pub summary: Summary,
-    /// Endpoints (forward) or sources (backward), largest first.
-    pub endpoints: Vec<Endpoint>,
-    /// CoinJoins stopped at.
-    pub barriers: Vec<Barrier>,
-    /// Graph nodes, by ledger id.
-    pub nodes: Vec<NodeView>,
-    /// Graph edges, in chain order.
-    pub edges: Vec<EdgeView>,
-}
-
-/// How a hop was judged.
+/// How a hop was judged, with what the file shows of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     /// Value sent to another owner (an on-chain fact).
     Transfer,
     /// Back to the sending address.
     SelfChange,
-    /// To the change output named by the heuristics.
+    /// To the change output named by the heuristics, with their confidence.
     Change(HeuristicSet, u8),
     /// To another member of the sender's cluster.
     SameCluster,
-    /// Through a CoinJoin (model share only).
+    /// Through a CoinJoin (model share only), with its protocol.
     CoinJoin(&'static str, u8),
     /// Out of a CoinJoin along an output that reaches one of the trace's
     /// exchange deposit addresses ([`super::CoinJoinPolicy::Exits`]).
@@ -320,25 +47,33 @@ pub const COINJOIN_EXIT_CONFIDENCE: u8 = 50;
 impl Rule {
     /// Whether the step stays with the same owner (no hop counted).
     pub fn same_owner(self) -> bool {
-        matches!(
-            self,
-            Rule::SelfChange | Rule::Change(..) | Rule::SameCluster
-        )
+        self.file_rule().same_owner()
     }
 
-    fn parts(self) -> (&'static str, Option<String>, u8) {
+    fn file_rule(self) -> HopRule {
         match self {
-            Rule::Transfer => ("transfer", None, 100),
-            Rule::SelfChange => ("self_change", None, 100),
-            Rule::Change(h, c) => ("change", Some(h.names()), c),
-            Rule::SameCluster => ("same_cluster", None, MULTI_INPUT_PRIOR),
-            Rule::CoinJoin(kind, c) => ("coinjoin", Some(kind.to_string()), c),
+            Rule::Transfer => HopRule::Transfer,
+            Rule::SelfChange => HopRule::SelfChange,
+            Rule::Change(..) => HopRule::Change,
+            Rule::SameCluster => HopRule::SameCluster,
+            Rule::CoinJoin(..) => HopRule::CoinJoin,
+            Rule::CoinJoinExit(_) => HopRule::CoinJoinExit,
+        }
+    }
+
+    /// The rule, the heuristics behind it and its confidence.
+    fn parts(self) -> (HopRule, Option<String>, u8) {
+        let (heuristics, confidence) = match self {
+            Rule::Transfer | Rule::SelfChange => (None, 100),
+            Rule::Change(h, c) => (Some(h.names()), c),
+            Rule::SameCluster => (None, MULTI_INPUT_PRIOR),
+            Rule::CoinJoin(kind, c) => (Some(kind.to_string()), c),
             Rule::CoinJoinExit(kind) => (
-                "coinjoin_exit",
                 Some(format!("{kind}+deposit_address_reuse")),
                 COINJOIN_EXIT_CONFIDENCE,
             ),
-        }
+        };
+        (self.file_rule(), heuristics, confidence)
     }
 }
 
@@ -360,6 +95,38 @@ pub struct Hop {
     pub hop: u32,
     /// How the step was judged.
     pub rule: Rule,
+}
+
+/// Why an endpoint is the service's, as the engine found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evidence {
+    /// The rule.
+    pub rule: EndpointRule,
+    /// The sweep into the service (deposit sweeps).
+    pub sweep: Option<TxId>,
+    /// The prior of the link between the arrival address and the tag
+    /// (100 for a tagged address itself); the endpoint's confidence is the
+    /// tag's, lowered to it.
+    pub prior: u8,
+}
+
+/// Taint arriving at an endpoint: the address it arrived at (the deposit
+/// address), the output, the hops from the seeds, the output's value and
+/// the taint in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// The node it belongs to.
+    pub node: NodeId,
+    /// The address the output paid: the deposit address.
+    pub deposit: AddrId,
+    /// The output.
+    pub out: OutRef,
+    /// Hops from the seeds to the output.
+    pub hop: u32,
+    /// The output's value.
+    pub value: Amount,
+    /// Taint in it.
+    pub amount: Amount,
 }
 
 #[derive(Default)]
@@ -397,8 +164,9 @@ struct EndpointAcc {
     service: String,
     class: TagClass,
     deposit: AddrId,
-    evidence: (&'static str, Option<TxId>, u8),
-    tag: TagView,
+    evidence: Evidence,
+    tag: trace_file::Tag,
+    /// (output, hop, value, taint)
     outputs: Vec<(OutRef, u32, Amount, Amount)>,
 }
 
@@ -427,22 +195,35 @@ impl Book {
     }
 
     /// Taint `amount` arrived at node `n` (address `addr`) after `hop` hops.
-    pub fn arrive(&mut self, n: NodeId, addr: AddrId, hop: u32, amount: Amount) {
+    pub fn arrive(&mut self, n: NodeId, addr: AddrId, hop: u32, amount: Amount) -> Result<()> {
         let s = self.nodes.entry(n).or_insert(NodeState {
             hop,
             ..NodeState::default()
         });
         s.hop = s.hop.min(hop);
-        s.received += amount;
+        s.received.add_assign(amount)?;
         s.first_addr.get_or_insert(addr);
+        Ok(())
     }
 
-    /// Records a seed output.
-    pub fn seed(&mut self, n: NodeId, addr: AddrId, out: OutRef, amount: Amount) {
-        self.arrive(n, addr, 0, amount);
-        self.mark(n, ROLE_SEED);
+    /// Records a seed output paying node `n` (address `addr`), or no
+    /// address (`None`: its taint counts as sent to no address).
+    pub fn seed(
+        &mut self,
+        to: Option<(NodeId, AddrId)>,
+        out: OutRef,
+        amount: Amount,
+    ) -> Result<()> {
+        match to {
+            Some((n, addr)) => {
+                self.arrive(n, addr, 0, amount)?;
+                self.mark(n, ROLE_SEED);
+            }
+            None => self.summary.no_address.add_assign(amount)?,
+        }
         self.seeds.push((out, amount));
-        self.summary.seed_value += amount;
+        self.summary.seed_value.add_assign(amount)?;
+        Ok(())
     }
 
     fn mark(&mut self, n: NodeId, role: u8) {
@@ -454,8 +235,18 @@ impl Book {
         self.edges.push(h);
     }
 
+    /// Counts taint paid as fees.
+    pub fn fee(&mut self, amount: Amount) -> Result<()> {
+        Ok(self.summary.fees.add_assign(amount)?)
+    }
+
+    /// Counts taint sent to (or, backward, coming from) no address.
+    pub fn no_address(&mut self, amount: Amount) -> Result<()> {
+        Ok(self.summary.no_address.add_assign(amount)?)
+    }
+
     /// Taint stopped at node `n` for `why`.
-    pub fn stop(&mut self, n: Option<NodeId>, why: Stop, amount: Amount) {
+    pub fn stop(&mut self, n: Option<NodeId>, why: Stop, amount: Amount) -> Result<()> {
         let (slot, role) = match why {
             Stop::Unspent => (&mut self.summary.unspent, ROLE_UNSPENT),
             Stop::MaxHops => (&mut self.summary.beyond.max_hops, ROLE_LIMIT),
@@ -464,63 +255,65 @@ impl Book {
             Stop::MaxTxs => (&mut self.summary.beyond.max_txs, ROLE_LIMIT),
             Stop::Mined => (&mut self.summary.mined, ROLE_ENDPOINT),
         };
-        *slot += amount;
+        slot.add_assign(amount)?;
         if let Some(n) = n {
             self.mark(n, role);
         }
+        Ok(())
     }
 
     /// Taint `amount` entered CoinJoin `tx` from node `n`.
-    pub fn barrier(&mut self, n: NodeId, tx: TxId, kind: &'static str, amount: Amount) {
-        self.summary.coinjoins += amount;
-        self.barriers.entry(tx).or_insert((kind, 0)).1 += amount;
-        self.mark(n, ROLE_COINJOIN);
-    }
-
-    /// Taint `amount` reached service `attr` at deposit address `deposit`
-    /// (node `n`) through output `out` after `hop` hops.
-    #[allow(clippy::too_many_arguments)]
-    pub fn endpoint(
+    pub fn barrier(
         &mut self,
         n: NodeId,
-        deposit: AddrId,
-        attr: &Attribution,
-        rule: &'static str,
-        sweep: Option<TxId>,
-        out: OutRef,
-        hop: u32,
-        value: Amount,
+        tx: TxId,
+        kind: &'static str,
         amount: Amount,
-    ) {
+    ) -> Result<()> {
+        self.summary.coinjoins.add_assign(amount)?;
+        self.barriers
+            .entry(tx)
+            .or_insert((kind, Amount::ZERO))
+            .1
+            .add_assign(amount)?;
+        self.mark(n, ROLE_COINJOIN);
+        Ok(())
+    }
+
+    /// Taint reached service `attr` by `arrival`, for the reason `evidence`.
+    pub fn endpoint(
+        &mut self,
+        attr: &Attribution,
+        evidence: Evidence,
+        arrival: Arrival,
+    ) -> Result<()> {
         let service = attr.service.clone().unwrap_or_default();
         let tag = attr.tags[0].clone();
-        let confidence = match rule {
-            "tagged_address" => tag.confidence_level,
-            _ => tag.confidence_level.min(MULTI_INPUT_PRIOR),
-        };
-        self.summary.endpoints += amount;
-        self.mark(n, ROLE_ENDPOINT);
+        self.summary.endpoints.add_assign(arrival.amount)?;
+        self.mark(arrival.node, ROLE_ENDPOINT);
         self.endpoints
-            .entry((service.clone(), deposit))
+            .entry((service.clone(), arrival.deposit))
             .or_insert_with(|| EndpointAcc {
                 service,
                 class: attr.class,
-                deposit,
-                evidence: (rule, sweep, confidence),
+                deposit: arrival.deposit,
+                evidence,
                 tag,
                 outputs: Vec::new(),
             })
             .outputs
-            .push((out, hop, value, amount));
+            .push((arrival.out, arrival.hop, arrival.value, arrival.amount));
+        Ok(())
     }
 
-    /// Sorts and renders the book.
+    /// Sorts and renders the book as a trace file (its tool, command and
+    /// case are the caller's to fill in).
     pub fn finish(
         self,
         src: &mut Source<'_>,
         params: Params,
-        direction: &'static str,
-    ) -> Result<Trace> {
+        direction: Direction,
+    ) -> Result<TraceFile> {
         let seed_value = self.summary.seed_value;
         let share = |a: Amount| share(a, seed_value);
         // Every address shown, read in one batch rather than one by one.
@@ -538,13 +331,15 @@ impl Book {
             index.insert(n, i);
             let attr = src.attribution(n)?;
             let first = s.first_addr.unwrap_or(n);
-            nodes.push(NodeView {
+            nodes.push(Node {
                 id: i,
                 address: src.show(first)?,
-                cluster: src.level().map(|_| n),
+                cluster: src.level().map(|_| u64::from(n)),
+                cluster_size: src.cluster_size(n)?,
+                contract: src.is_contract(first)?,
                 hop: s.hop,
                 received: s.received,
-                role: role_name(s.role),
+                role: role_of(s.role),
                 service: attr.as_ref().and_then(|a| a.service.clone()),
                 tags: attr.map(|a| a.tags.clone()).unwrap_or_default(),
             });
@@ -555,7 +350,7 @@ impl Book {
         for e in sorted {
             let tx = labels.of(src, e.out.tx)?;
             let (rule, heuristics, confidence) = e.rule.parts();
-            edges.push(EdgeView {
+            edges.push(Edge {
                 from: index[&e.from],
                 to: index[&e.to],
                 txid: tx.txid.clone(),
@@ -576,10 +371,10 @@ impl Book {
         for (_, mut acc) in self.endpoints {
             acc.outputs.sort();
             let mut outputs = Vec::with_capacity(acc.outputs.len());
-            let mut amount = 0;
+            let mut amount = Amount::ZERO;
             for &(out, hop, value, a) in &acc.outputs {
                 let tx = labels.of(src, out.tx)?;
-                amount += a;
+                amount.add_assign(a)?;
                 outputs.push(EndpointOutput {
                     txid: tx.txid.clone(),
                     vout: out.vout,
@@ -590,8 +385,8 @@ impl Book {
                     hop,
                 });
             }
-            let (rule, sweep, confidence) = acc.evidence;
-            let sweep_txid = match sweep {
+            let ev = acc.evidence;
+            let sweep_txid = match ev.sweep {
                 Some(t) => Some(labels.of(src, t)?.txid.clone()),
                 None => None,
             };
@@ -605,13 +400,13 @@ impl Book {
                 last_time: outputs.last().map(|o| o.time.clone()).unwrap_or_default(),
                 outputs,
                 evidence: EndpointEvidence {
-                    rule,
+                    rule: ev.rule,
+                    confidence: acc.tag.confidence_level.min(ev.prior),
                     tag: acc.tag,
                     sweep_txid,
-                    cluster_level: (rule == "tagged_cluster")
-                        .then(|| src.level().map(|l| l.name()))
+                    cluster_level: (ev.rule == EndpointRule::TaggedCluster)
+                        .then(|| src.level().map(|l| l.file_level()))
                         .flatten(),
-                    confidence,
                 },
             });
         }
@@ -626,7 +421,7 @@ impl Book {
             let tx = labels.of(src, tx)?;
             barriers.push(Barrier {
                 txid: tx.txid.clone(),
-                kind,
+                kind: kind.to_string(),
                 height: tx.height,
                 time: tx.time.clone(),
                 amount,
@@ -638,23 +433,26 @@ impl Book {
             let t = src.tx(out.tx)?;
             let o = &t.outputs[out.vout as usize];
             let tx = labels.of(src, out.tx)?;
-            seeds.push(SeedView {
+            seeds.push(Seed {
                 txid: tx.txid.clone(),
                 vout: out.vout,
                 address: match o.addr {
                     Some(a) => Some(src.show(a)?),
                     None => None,
                 },
-                value: o.value,
+                value: Amount::new(o.value),
                 amount,
                 height: tx.height,
                 time: tx.time.clone(),
             });
         }
-        Ok(Trace {
-            format: TRACE_FORMAT,
+        Ok(TraceFile {
+            tool: concat!("tracer ", env!("CARGO_PKG_VERSION")).to_string(),
+            command: None,
+            case: None,
+            format: FORMAT,
             direction,
-            params,
+            params: params.to_file(),
             ledger: ledger_ref(src, first_seed.map(|o| o.tx))?,
             unit: unit_of(src, first_seed)?,
             seeds,
@@ -673,19 +471,19 @@ impl Default for Book {
     }
 }
 
-fn role_name(r: u8) -> &'static str {
+fn role_of(r: u8) -> NodeRole {
     if r & ROLE_ENDPOINT != 0 {
-        "endpoint"
+        NodeRole::Endpoint
     } else if r & ROLE_COINJOIN != 0 {
-        "coinjoin"
+        NodeRole::CoinJoin
     } else if r & ROLE_SEED != 0 {
-        "seed"
+        NodeRole::Seed
     } else if r & ROLE_LIMIT != 0 {
-        "limit"
+        NodeRole::Limit
     } else if r & ROLE_UNSPENT != 0 {
-        "unspent"
+        NodeRole::Unspent
     } else {
-        "intermediate"
+        NodeRole::Intermediate
     }
 }
 
@@ -748,6 +546,14 @@ fn unit_of(src: &mut Source<'_>, first_seed: Option<OutRef>) -> Result<Unit> {
     })
 }
 
+/// The chain as a trace file names it.
+pub fn file_chain(c: Chain) -> trace_file::Chain {
+    match c {
+        Chain::Bitcoin => trace_file::Chain::Bitcoin,
+        Chain::Ethereum => trace_file::Chain::Ethereum,
+    }
+}
+
 /// The ledger state of the chain a trace ran on (that of its first seed).
 fn ledger_ref(src: &mut Source<'_>, first_seed: Option<TxId>) -> Result<LedgerRef> {
     let chain = match first_seed {
@@ -756,7 +562,7 @@ fn ledger_ref(src: &mut Source<'_>, first_seed: Option<TxId>) -> Result<LedgerRe
     };
     let tip = src.store.tip(chain)?;
     Ok(LedgerRef {
-        chain,
+        chain: file_chain(chain),
         network: src.store.network(chain)?,
         tip_height: tip.as_ref().map(|t| t.height),
         tip_hash: tip.map(|t| chain.hash_hex(&t.hash)),

@@ -39,7 +39,6 @@ pub mod ledger;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
-use std::str::FromStr;
 
 use chain_adapters::ledger::{Amount, Chain, Hash32};
 use chrono::{NaiveDate, NaiveTime};
@@ -128,83 +127,23 @@ pub struct Case {
     pub seeds: Vec<Seed>,
 }
 
-/// Kinds of crime a case is filed under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Crime {
-    /// Communications fraud (特殊詐欺): fake police, relatives, refunds.
-    CommunicationsFraud,
-    /// Investment fraud (SNS型投資詐欺).
-    InvestmentFraud,
-    /// Romance fraud (ロマンス詐欺).
-    RomanceFraud,
-    /// Robbery or theft of crypto-assets.
-    RobberyTheft,
-    /// Ransomware extortion.
-    Ransomware,
-    /// Anything else.
-    Other,
-}
+pub use trace_file::Crime;
 
-impl Crime {
-    /// Every kind, in the order the file format lists them.
-    pub const ALL: [Crime; 6] = [
-        Crime::CommunicationsFraud,
-        Crime::InvestmentFraud,
-        Crime::RomanceFraud,
-        Crime::RobberyTheft,
-        Crime::Ransomware,
-        Crime::Other,
-    ];
-
-    /// The name case files use (`communications_fraud`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            Crime::CommunicationsFraud => "communications_fraud",
-            Crime::InvestmentFraud => "investment_fraud",
-            Crime::RomanceFraud => "romance_fraud",
-            Crime::RobberyTheft => "robbery_theft",
-            Crime::Ransomware => "ransomware",
-            Crime::Other => "other",
+impl Case {
+    /// The case as a trace file carries it.
+    pub fn to_file(&self) -> trace_file::Case {
+        trace_file::Case {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            prefecture: self.prefecture.clone(),
+            crime: self.crime,
+            reported: self.reported.to_string(),
+            incident_from: self.incident_from.map(|d| d.to_string()),
+            incident_until: self.incident_until.map(|d| d.to_string()),
+            investigator: Some(self.investigator.clone()),
+            notes: self.notes.clone(),
+            seeds: self.seeds.iter().map(Seed::to_file).collect(),
         }
-    }
-
-    /// English label for reports.
-    pub fn label_en(self) -> &'static str {
-        match self {
-            Crime::CommunicationsFraud => "communications fraud",
-            Crime::InvestmentFraud => "investment fraud",
-            Crime::RomanceFraud => "romance fraud",
-            Crime::RobberyTheft => "robbery / theft",
-            Crime::Ransomware => "ransomware",
-            Crime::Other => "other",
-        }
-    }
-
-    /// Japanese label, as the National Police Agency's statistics name it.
-    pub fn label_ja(self) -> &'static str {
-        match self {
-            Crime::CommunicationsFraud => "特殊詐欺",
-            Crime::InvestmentFraud => "SNS型投資詐欺",
-            Crime::RomanceFraud => "ロマンス詐欺",
-            Crime::RobberyTheft => "強盗・窃盗",
-            Crime::Ransomware => "ランサムウェア",
-            Crime::Other => "その他",
-        }
-    }
-}
-
-impl FromStr for Crime {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Crime, String> {
-        Crime::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Crime::ALL.iter().map(|c| c.name()).collect();
-                format!("unknown crime {s:?}; expected one of {}", names.join(", "))
-            })
     }
 }
 
@@ -230,6 +169,34 @@ impl PartialEq for Seed {
 }
 
 impl Seed {
+    /// The seed as a trace file carries it.
+    pub fn to_file(&self) -> trace_file::CaseSeed {
+        let mut seed = trace_file::CaseSeed {
+            chain: heuristics::trace::file_chain(self.chain),
+            payment: None,
+            address: None,
+            from: None,
+            until: None,
+            amount: None,
+            note: self.note.clone(),
+        };
+        match &self.target {
+            SeedTarget::Payment { txid, vout } => seed.payment = Some(format!("{txid}:{vout}")),
+            SeedTarget::Address {
+                address,
+                from,
+                until,
+                amount,
+            } => {
+                seed.address = Some(address.clone());
+                seed.from = *from;
+                seed.until = *until;
+                seed.amount = amount.map(trace_file::Amount::new);
+            }
+        }
+        seed
+    }
+
     /// How messages name seed `index` (0-based): `seed 2 (line 15)`.
     pub fn label(&self, index: usize) -> String {
         match self.line {
