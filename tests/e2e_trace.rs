@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use support::{
@@ -117,6 +117,8 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
     assert_eq!(t["seeds"][0]["txid"], COINBASE_9);
     assert_eq!(t["seeds"][0]["height"], 9);
     assert_eq!(amount(&t["summary"]["seed_value"]), 50 * 100_000_000);
+    let schema: Value = serde_json::from_str(trace_file::SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
     // Every model: 10 BTC to Hal in tx 170 (a hop), 40 BTC back to the sender (no hop).
     for (i, m) in models.iter().enumerate() {
         let t: Value = if i == 0 {
@@ -125,6 +127,12 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
             serde_json::from_slice(&std::fs::read(out.join(format!("trace-{m}.json"))).unwrap())
                 .unwrap()
         };
+        let errors: Vec<String> = validator.iter_errors(&t).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{m}: trace file against its schema: {errors:?}"
+        );
+        assert_eq!(t["format"], 2);
         assert_eq!(t["params"]["model"], *m);
         let hal = edge(&t, TX_170, 0);
         assert_eq!(node_of(&t, &hal["to"])["address"], HAL, "{m}");
@@ -644,4 +652,93 @@ fn every_model_names_the_cases_own_deposit_address_behind_a_shared_sweep() {
             }
         }
     }
+}
+
+/// A trace file edited by hand or by an attacker — an edge to a node that
+/// does not exist, totals that do not add up, an old format, an amount as a
+/// bare number, a device in its place — is refused by every reader with the
+/// file and the field named, before anything is written.
+#[test]
+fn hostile_trace_files_are_refused_by_report_export_and_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let case = write_case(
+        tmp.path(),
+        "c.toml",
+        &format!("payment = \"{COINBASE_9}:0\""),
+    );
+    let good = tmp.path().join("good");
+    let (t, _) = trace_case(&db, &case, &good, &["--level", "address"]);
+    let edit = |name: &str, f: &dyn Fn(&mut Value)| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut v = t.clone();
+        f(&mut v);
+        std::fs::write(dir.join("trace.json"), serde_json::to_vec(&v).unwrap()).unwrap();
+        dir
+    };
+    let nodes = t["nodes"].as_array().unwrap().len();
+    let cases: Vec<(PathBuf, String)> = vec![
+        (
+            edit("to", &|v| v["edges"][0]["to"] = Value::from(nodes + 56)),
+            format!("edges[0].to: node {} does not exist", nodes + 56),
+        ),
+        (
+            edit("sum", &|v| v["summary"]["unspent"] = Value::from("1")),
+            "the haircut model conserves value".to_string(),
+        ),
+        (
+            edit("old", &|v| v["format"] = Value::from(1)),
+            "trace file format 1".to_string(),
+        ),
+        (
+            edit("number", &|v| v["summary"]["fees"] = Value::from(0)),
+            "not a tracer trace file".to_string(),
+        ),
+    ];
+    for (dir, expect) in &cases {
+        let out = tmp.path().join("report");
+        let e = stderr(&fails(&[
+            "--db",
+            s(&db),
+            "report",
+            s(&case),
+            "--trace",
+            s(dir),
+            "--out",
+            s(&out),
+        ]));
+        assert!(
+            e.contains("trace.json") && e.contains(expect.as_str()),
+            "{e}"
+        );
+        assert!(!out.exists(), "a report was written from {}", dir.display());
+        let bundle = tmp.path().join("bundle");
+        let e = stderr(&fails(&[
+            "export",
+            s(&case),
+            "--trace",
+            s(dir),
+            "--out",
+            s(&bundle),
+        ]));
+        assert!(e.contains(expect.as_str()), "{e}");
+        assert!(!bundle.exists());
+    }
+    // A device where the trace file should be.
+    let dev = tmp.path().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dev.join("trace.json")).unwrap();
+    let e = stderr(&fails(&[
+        "--db",
+        s(&db),
+        "report",
+        s(&case),
+        "--trace",
+        s(&dev),
+        "--out",
+        s(&tmp.path().join("r")),
+    ]));
+    assert!(e.contains("not a regular file"), "{e}");
 }

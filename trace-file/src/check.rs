@@ -310,7 +310,7 @@ fn utc(at: &str, s: &str) -> Result<(), Error> {
             b.get(r.clone())
                 .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
         };
-        let y = b.len().checked_sub(15).unwrap_or(0);
+        let y = b.len().saturating_sub(15);
         (4..=5).contains(&y)
             && digits(0..y)
             && b[y] == b'-'
@@ -331,5 +331,151 @@ fn utc(at: &str, s: &str) -> Result<(), Error> {
             at,
             format!("{s:?} is not a block time (YYYY-MM-DD HH:MM:SS UTC)"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const TX: &str = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16";
+    const TIME: &str = "2009-01-12 03:30:25 UTC";
+
+    /// A small valid trace: 50 units seeded, 10 to an exchange deposit, 40
+    /// unspent back at the sender.
+    fn sample() -> Value {
+        let tag = json!({"address": "1Hot", "label": "Ex", "class": "Exchange", "category": "exchange",
+            "actor": null, "source": "test", "confidence": "ownership", "confidence_level": 100, "pack": "p"});
+        json!({
+            "tool": "tracer 0.1.0", "command": null, "case": null, "format": 2,
+            "direction": "forward",
+            "params": {"model": "haircut", "level": "address", "coinjoins": "barrier",
+                "limits": {"max_hops": 32, "min_amount": "10000", "time_limit": null, "max_txs": 1000},
+                "change": null},
+            "ledger": {"chain": "bitcoin", "network": "main", "tip_height": 4312, "tip_hash": null, "clusters": null},
+            "unit": {"symbol": "BTC", "decimals": 8, "token": null},
+            "seeds": [{"txid": TX, "vout": 0, "address": "1A", "value": "50", "amount": "50", "height": 170, "time": TIME}],
+            "summary": {"seed_value": "50", "endpoints": "10", "unspent": "40", "fees": "0", "coinjoins": "0",
+                "no_address": "0", "mined": "0",
+                "beyond": {"max_hops": "0", "min_amount": "0", "time_limit": "0", "max_txs": "0"}, "txs": 1},
+            "endpoints": [{"service": "ex", "class": "Exchange", "deposit_address": "1D", "amount": "10", "share": 0.2,
+                "first_time": TIME, "last_time": TIME,
+                "outputs": [{"txid": TX, "vout": 1, "height": 170, "time": TIME, "value": "10", "amount": "10", "hop": 1}],
+                "evidence": {"rule": "deposit_sweep", "tag": tag, "sweep_txid": TX, "cluster_level": null, "confidence": 99}}],
+            "barriers": [],
+            "nodes": [
+                {"id": 0, "address": "1A", "cluster": null, "cluster_size": null, "contract": false, "hop": 0,
+                 "received": "50", "role": "seed", "service": null, "tags": []},
+                {"id": 1, "address": "1D", "cluster": null, "cluster_size": null, "contract": false, "hop": 1,
+                 "received": "10", "role": "endpoint", "service": null, "tags": []}],
+            "edges": [{"from": 0, "to": 1, "txid": TX, "vout": 1, "address": "1D", "height": 170, "time": TIME,
+                "value": "10", "amount": "10", "share": 0.2, "hop": 1, "rule": "transfer", "heuristics": null,
+                "confidence": 100}]
+        })
+    }
+
+    fn check(v: &Value) -> Result<TraceFile, Error> {
+        parse(&serde_json::to_vec(v).unwrap())
+    }
+
+    fn refused(v: Value, expect: &str) {
+        let e = check(&v).unwrap_err().to_string();
+        assert!(e.contains(expect), "expected {expect:?} in {e:?}");
+    }
+
+    #[test]
+    fn a_valid_file_parses_and_round_trips_byte_for_byte() {
+        let t = check(&sample()).unwrap();
+        assert_eq!(t.summary.seed_value, Amount::new(50));
+        let bytes = serde_json::to_vec(&t).unwrap();
+        assert_eq!(parse(&bytes).unwrap(), t);
+        assert_eq!(serde_json::to_vec(&parse(&bytes).unwrap()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn the_generated_schema_accepts_a_valid_file_and_rejects_a_bad_term() {
+        let schema = crate::schema();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        assert!(v.is_valid(&sample()));
+        let mut bad = sample();
+        bad["edges"][0]["rule"] = json!("teleport");
+        assert!(!v.is_valid(&bad));
+        bad = sample();
+        bad["summary"]["fees"] = json!(0);
+        assert!(!v.is_valid(&bad), "amounts are strings");
+    }
+
+    #[test]
+    fn corrupt_and_hostile_files_are_refused_naming_the_field() {
+        let mut v = sample();
+        v["format"] = json!(1);
+        refused(v, "trace file format 1; this tracer reads format 2");
+        let mut v = sample();
+        v["edges"][0]["to"] = json!(57);
+        refused(
+            v,
+            "edges[0].to: node 57 does not exist (the file has 2 nodes)",
+        );
+        let mut v = sample();
+        v["nodes"][1]["id"] = json!(7);
+        refused(v, "nodes[1].id");
+        let mut v = sample();
+        v["edges"][0]["amount"] = json!("11");
+        refused(v, "edges[0].amount: 11 is more than the output's value 10");
+        let mut v = sample();
+        v["summary"]["endpoints"] = json!("9");
+        refused(
+            v,
+            "summary.endpoints: 9, but the endpoints' amounts add up to 10",
+        );
+        let mut v = sample();
+        v["endpoints"][0]["amount"] = json!("9");
+        refused(v, "endpoints[0].amount");
+        let mut v = sample();
+        v["summary"]["unspent"] = json!("39");
+        refused(v, "the haircut model conserves value");
+        let mut v = sample();
+        v["summary"]["unspent"] = json!("340282366920938463463374607431768211455");
+        refused(v, "amount overflow");
+        let mut v = sample();
+        v["seeds"][0]["txid"] = json!("<script>");
+        refused(v, "seeds[0].txid: not a transaction id");
+        let mut v = sample();
+        v["edges"][0]["time"] = json!("yesterday");
+        refused(v, "edges[0].time");
+        let mut v = sample();
+        v["edges"][0]["amount"] = json!(10);
+        refused(v, "not a tracer trace file");
+        let mut v = sample();
+        v["nodes"][0]["secret"] = json!(1);
+        refused(v, "unknown field `secret`");
+        let mut v = sample();
+        v["params"]["model"] = json!("magic");
+        refused(v, "unknown variant `magic`");
+        let mut v = sample();
+        v["edges"][0]["confidence"] = json!(101);
+        refused(v, "edges[0].confidence: 101 is more than 100");
+        let mut v = sample();
+        v["endpoints"][0]["outputs"] = json!([]);
+        refused(v, "endpoints[0].outputs: an endpoint without arrivals");
+        refused(json!([]), "not a tracer trace file");
+        assert!(parse(b"{\"format\": 2").is_err());
+        assert!(parse(&[0xff, 0xfe]).is_err());
+        // Poison does not conserve value: its totals may exceed the seeds.
+        let mut v = sample();
+        v["params"]["model"] = json!("poison");
+        v["summary"]["unspent"] = json!("45");
+        assert!(check(&v).is_ok());
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = std::env::temp_dir();
+        let e = read(&dir).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = read(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
     }
 }

@@ -20,7 +20,7 @@ use chain_adapters::ledger::OutRef;
 use chain_adapters::store::{Store, StoreOptions};
 use common::{measured, simulated_chain};
 use heuristics::store::AnalysisStore;
-use heuristics::trace::{self, Granularity, Model, Params, Quiet, SeedCoin, Source};
+use heuristics::trace::{self, Amount, Granularity, Model, Params, Quiet, SeedCoin, Source};
 
 fn prepare(sim: &Path) {
     let db = sim.join("db");
@@ -49,7 +49,7 @@ fn busy_seeds(store: &Store, start: u64) -> Vec<SeedCoin> {
             return (0..tx.outputs.len() as u32)
                 .map(|vout| SeedCoin {
                     out: OutRef { tx: id, vout },
-                    amount: tx.outputs[vout as usize].value,
+                    amount: Amount::new(tx.outputs[vout as usize].value),
                 })
                 .collect();
         }
@@ -103,7 +103,7 @@ fn main() {
 
     let mut p = Params::new(Model::Haircut);
     p.granularity = Granularity::Address;
-    p.limits.min_amount = 1;
+    p.limits.min_amount = Amount::new(1);
     p.limits.max_hops = 100_000;
     if std::env::var_os("NOCHANGE").is_some() {
         p.change = None;

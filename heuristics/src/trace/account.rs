@@ -8,7 +8,7 @@ use chain_adapters::ledger::TxId;
 use trace_file::{Amount, Overflow};
 
 use super::alloc::{proportional, Run, Runs};
-use super::source::NodeId;
+use super::source::{Line, NodeId};
 use super::view::{Book, Stop};
 use super::Model;
 
@@ -55,9 +55,6 @@ pub fn book_held<'a>(
     }
     Ok(())
 }
-
-/// One line of an account's history: what it received and sent in a transaction.
-pub type Line = (TxId, Amount, Amount);
 
 /// A node's queue of value with its history still to replay.
 pub struct Account {

@@ -18,7 +18,6 @@ use trace_file::{Amount, Direction, EndpointRule, TraceFile};
 
 use super::account::{book_held, Account, Release};
 use super::alloc::Runs;
-use super::engine::tag_link_prior;
 use super::source::{Attribution, NodeId, Source};
 use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
 use super::{Granularity, HashMap, Params, Progress, SeedCoin};
@@ -302,11 +301,7 @@ impl Tracer<'_, '_> {
         };
         let evidence = match sweep {
             Some(s) => swept(s),
-            None => Evidence {
-                rule,
-                sweep: None,
-                prior: tag_link_prior(rule),
-            },
+            None => Evidence::tagged(rule),
         };
         let arrival = Arrival {
             node: to_node,

@@ -10,7 +10,6 @@ use chain_adapters::ledger::{AddrId, OutRef, TxId};
 use trace_file::{Amount, Direction, TraceFile};
 
 use super::alloc::proportional;
-use super::engine::tag_link_prior;
 use super::source::{NodeId, Source};
 use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
@@ -211,11 +210,7 @@ impl Backward<'_, '_> {
                 vout: main_out,
             };
             let value = Amount::new(self.src.tx(id)?.outputs[main_out as usize].value);
-            let evidence = Evidence {
-                rule,
-                sweep: None,
-                prior: tag_link_prior(rule),
-            };
+            let evidence = Evidence::tagged(rule);
             let arrival = Arrival {
                 node,
                 deposit: addr,

@@ -183,11 +183,7 @@ impl<'s, 'a> Forward<'s, 'a> {
         }
         if let Some(attr) = self.src.service(node)? {
             let rule = self.src.tag_rule(&attr, addr)?;
-            let evidence = Evidence {
-                rule,
-                sweep: None,
-                prior: tag_link_prior(rule),
-            };
+            let evidence = Evidence::tagged(rule);
             let arrival = Arrival {
                 node,
                 deposit: addr,
@@ -603,15 +599,5 @@ impl<'s, 'a> Forward<'s, 'a> {
             }
         }
         Ok(all)
-    }
-}
-
-/// The prior of the link between an arrival address and the tag that
-/// attributes it: none needed when the address itself is tagged, the
-/// co-spend prior when a cluster link is involved.
-pub(super) fn tag_link_prior(rule: EndpointRule) -> u8 {
-    match rule {
-        EndpointRule::TaggedAddress => 100,
-        EndpointRule::TaggedCluster | EndpointRule::DepositSweep => MULTI_INPUT_PRIOR,
     }
 }

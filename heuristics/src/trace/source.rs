@@ -12,7 +12,6 @@ use chain_adapters::query::LedgerView;
 use chain_adapters::store::Store;
 use trace_file::{Amount, EndpointRule, Tag};
 
-use super::account::Line;
 use super::{Granularity, HashMap};
 use crate::attribution::{self, service_of};
 use crate::change::{self, ChangeDecision, Spender, TxContext, VotePolicy};
@@ -26,6 +25,9 @@ use crate::tags::TagClass;
 /// A trace node: an address id, or the id of a cluster (its smallest
 /// member address id).
 pub type NodeId = AddrId;
+
+/// One line of a node's history: what it received and sent in a transaction.
+pub type Line = (TxId, Amount, Amount);
 
 /// Change outputs are looked for only in transactions with at most this
 /// many addressed outputs: peel chains and wallet payments have few; batch

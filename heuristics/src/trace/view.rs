@@ -110,6 +110,21 @@ pub struct Evidence {
     pub prior: u8,
 }
 
+impl Evidence {
+    /// Reaching a tagged service at an address: the tagged address itself
+    /// (no link needed), or a member of its cluster (the co-spend prior).
+    pub fn tagged(rule: EndpointRule) -> Evidence {
+        Evidence {
+            rule,
+            sweep: None,
+            prior: match rule {
+                EndpointRule::TaggedAddress => 100,
+                EndpointRule::TaggedCluster | EndpointRule::DepositSweep => MULTI_INPUT_PRIOR,
+            },
+        }
+    }
+}
+
 /// Taint arriving at an endpoint: the address it arrived at (the deposit
 /// address), the output, the hops from the seeds, the output's value and
 /// the taint in it.
