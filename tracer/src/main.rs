@@ -1,5 +1,7 @@
 //! `tracer`: ingest chain data into a ledger, query it, cluster addresses,
 //! attach attribution tags, evaluate heuristics, decode raw data.
+// Text for people goes through `tracer::terminal` (escaped), never straight to stdout.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod analysis;
 mod bundle_cmd;
@@ -183,7 +185,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tracer::terminal::error(&format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -297,9 +299,9 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 print_json(&serde_json::json!({ "heuristics": e, "tracing": t }))
             } else {
-                print!("{}", tracer::evaluate::markdown(&e));
+                tracer::terminal::text(&tracer::evaluate::markdown(&e));
                 if let Some(t) = &t {
-                    print!("\n{}", tracer::trace_eval::markdown(t));
+                    tracer::terminal::text(&format!("\n{}", tracer::trace_eval::markdown(t)));
                 }
                 Ok(())
             }

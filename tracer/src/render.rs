@@ -2,7 +2,9 @@
 
 use chain_adapters::bitcoin::decode::{Decoded, DecodedTx};
 use chain_adapters::ingest::IngestSummary;
-use chain_adapters::query::{btc, AddressRef, AddressView, StatusView, TxView};
+use chain_adapters::ledger::Chain;
+use chain_adapters::query::{btc, AddressEntry, AddressRef, AddressView, StatusView, TxView, Unit};
+use tracer::outln;
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or("-".to_string(), |v| v.to_string())
@@ -17,27 +19,38 @@ fn who(a: &Option<AddressRef>) -> String {
 
 /// `tracer status`.
 pub fn status(s: &StatusView) {
-    println!("ledger        {}", s.db);
-    println!("schema        v{}", s.schema_version);
-    println!("bitcoin       {}", opt(&s.bitcoin_network));
-    println!("tip height    {}", opt(&s.bitcoin_tip_height));
-    println!("tip hash      {}", opt(&s.bitcoin_tip_hash));
-    println!("tip time      {}", opt(&s.bitcoin_tip_time));
-    println!("transactions  {}", s.transactions);
-    println!("addresses     {}", s.addresses);
+    outln!("ledger        {}", s.db);
+    outln!("schema        v{}", s.schema_version);
+    outln!("bitcoin       {}", opt(&s.bitcoin_network));
+    outln!("tip height    {}", opt(&s.bitcoin_tip_height));
+    outln!("tip hash      {}", opt(&s.bitcoin_tip_hash));
+    outln!("tip time      {}", opt(&s.bitcoin_tip_time));
+    outln!("transactions  {}", s.transactions);
+    outln!("addresses     {}", s.addresses);
     if let Some(f) = &s.fingerprint {
-        println!("fingerprint   {f}");
+        outln!("fingerprint   {f}");
     }
 }
 
 /// `tracer tx`.
 pub fn tx(t: &TxView) {
-    println!("tx {}", t.txid);
-    println!(
+    match t.chain {
+        Chain::Bitcoin => bitcoin_tx(t),
+        Chain::Ethereum => account_tx(t),
+    }
+}
+
+/// A Bitcoin transaction: inputs spending earlier outputs, outputs (un)spent.
+fn bitcoin_tx(t: &TxView) {
+    outln!("tx {}", t.txid);
+    outln!(
         "block {} ({}) at {}, position {}",
-        t.height, t.block_hash, t.time, t.index
+        t.height,
+        t.block_hash,
+        t.time,
+        t.index
     );
-    println!(
+    outln!(
         "version {}  locktime {}  size {} B  vsize {} vB  fee {} BTC{}",
         t.version,
         t.locktime,
@@ -46,20 +59,20 @@ pub fn tx(t: &TxView) {
         btc(t.fee),
         if t.coinbase { "  (coinbase)" } else { "" }
     );
-    println!("inputs:");
+    outln!("inputs:");
     for (i, inp) in t.inputs.iter().enumerate() {
         match &inp.spends {
-            Some(s) => println!(
+            Some(s) => outln!(
                 "  {i:>3}  {:>17} BTC  {}  spends {s}",
                 btc(inp.value),
                 who(&inp.address)
             ),
-            None => println!("  {i:>3}  coinbase"),
+            None => outln!("  {i:>3}  coinbase"),
         }
     }
-    println!("outputs:");
+    outln!("outputs:");
     for o in &t.outputs {
-        println!(
+        outln!(
             "  {:>3}  {:>17} BTC  {}  {}",
             o.vout,
             btc(o.value),
@@ -71,37 +84,111 @@ pub fn tx(t: &TxView) {
     }
 }
 
+/// An account-chain (Ethereum) transaction: the fee its sender paid and
+/// its transfers, each numbered as a case file's `payment` names it.
+fn account_tx(t: &TxView) {
+    let coin = Unit::native(t.chain);
+    outln!("tx {}", t.txid);
+    outln!(
+        "{} block {} ({}) at {}, position {}",
+        t.chain.name(),
+        t.height,
+        t.block_hash,
+        t.time,
+        t.index
+    );
+    let mut status = vec![format!("type {}", t.version)];
+    status.push(if t.failed {
+        "failed: reverted, paid its fee and moved nothing".to_string()
+    } else {
+        "succeeded".to_string()
+    });
+    if t.creates_contract {
+        status.push("creates a contract".to_string());
+    }
+    outln!("{}", status.join(", "));
+    for fee in &t.inputs {
+        outln!(
+            "fee {} paid by {}",
+            coin.show(fee.value),
+            account(&fee.address)
+        );
+    }
+    outln!(
+        "transfers: {} (a case file names one as payment = \"{}:N\")",
+        t.outputs.len(),
+        t.txid
+    );
+    for o in &t.outputs {
+        let unit = Unit::of(t.chain, o.token.as_ref());
+        // A token without a symbol is already named by its contract.
+        let token = match &o.token {
+            Some(tok) if tok.symbol.is_some() => format!("  (token {})", tok.contract),
+            _ => String::new(),
+        };
+        outln!(
+            "  #{:<3} {} → {}  {}{token}",
+            o.vout,
+            account(&o.from),
+            account(&o.address),
+            unit.show(o.value)
+        );
+    }
+}
+
+/// An account as the Ethereum views show it.
+fn account(a: &Option<AddressRef>) -> String {
+    match a {
+        Some(a) => a.address.clone(),
+        None => "(none)".into(),
+    }
+}
+
 /// `tracer address`.
 pub fn address(a: &AddressView) {
-    println!("address {}", a.query);
-    println!(
-        "balance {} BTC  received {} BTC  sent {} BTC",
-        btc(a.balance),
-        btc(a.received),
-        btc(a.sent)
-    );
-    for e in &a.entries {
-        println!(
-            "\n  [{}] {} #{}: {} txs, heights {}..{}, balance {} BTC",
-            e.address.kind,
-            e.address.address,
-            e.address.id,
-            e.tx_count,
-            opt(&e.first_height),
-            opt(&e.last_height),
-            btc(e.balance)
+    outln!("address {}", a.query);
+    if a.entries.iter().all(|e| e.chain == Chain::Bitcoin) {
+        outln!(
+            "balance {} BTC  received {} BTC  sent {} BTC",
+            btc(a.balance),
+            btc(a.received),
+            btc(a.sent)
         );
+    }
+    for e in &a.entries {
+        match e.chain {
+            Chain::Bitcoin => outln!(
+                "\n  [{}] {} #{}: {} txs, heights {}..{}, balance {} BTC",
+                e.address.kind,
+                e.address.address,
+                e.address.id,
+                e.tx_count,
+                opt(&e.first_height),
+                opt(&e.last_height),
+                btc(e.balance)
+            ),
+            Chain::Ethereum => account_totals(e),
+        }
         for h in &e.history {
-            println!(
-                "    {:>8}  {}  +{} -{}",
-                h.height,
-                h.txid,
-                btc(h.received),
-                btc(h.sent)
-            );
+            match e.chain {
+                Chain::Bitcoin => outln!(
+                    "    {:>8}  {}  +{} -{}",
+                    h.height,
+                    h.txid,
+                    btc(h.received),
+                    btc(h.sent)
+                ),
+                Chain::Ethereum => outln!(
+                    "    {:>8}  {}  +{} -{}",
+                    h.height,
+                    h.txid,
+                    h.unit.show(h.received),
+                    h.unit.show(h.sent)
+                ),
+            }
         }
         if e.history.len() < e.tx_count {
-            println!(
+            outln!(
                 "    … {} of {} shown (--offset/--limit)",
                 e.history.len(),
                 e.tx_count
@@ -110,15 +197,53 @@ pub fn address(a: &AddressView) {
     }
 }
 
+/// An Ethereum account's header: what it received, sent (fees included)
+/// and its net change over the ingested blocks, in ether and per token.
+fn account_totals(e: &AddressEntry) {
+    let contract = e.contract_seen_in.as_ref().map_or(String::new(), |tx| {
+        format!(", a contract (code seen in {tx})")
+    });
+    outln!(
+        "\n  [{}] {} #{}: {} txs, blocks {}..{}{contract}",
+        e.address.kind,
+        e.address.address,
+        e.address.id,
+        e.tx_count,
+        opt(&e.first_height),
+        opt(&e.last_height),
+    );
+    let coin = Unit::native(e.chain);
+    outln!(
+        "  {}: received {}  sent {} (fees included)  net {} over the ingested blocks",
+        coin.symbol,
+        coin.show(e.received),
+        coin.show(e.sent),
+        coin.show_signed(e.net)
+    );
+    for t in &e.tokens {
+        let unit = Unit::of(e.chain, Some(&t.token));
+        let name = match &t.token.symbol {
+            Some(symbol) => format!("{symbol} (token {})", t.token.contract),
+            None => format!("token {}", t.token.contract),
+        };
+        outln!(
+            "  {name}: received {}  sent {}  net {}",
+            unit.show(t.received),
+            unit.show(t.sent),
+            unit.show_signed(t.net)
+        );
+    }
+}
+
 fn decoded_tx(t: &DecodedTx, indent: &str) {
-    println!(
+    outln!(
         "{indent}tx {}  ({} in, {} out)",
         t.txid,
         t.inputs.len(),
         t.outputs.len()
     );
     for o in &t.outputs {
-        println!(
+        outln!(
             "{indent}  {:>3}  {:>17} BTC  {:<11} {}",
             o.vout,
             btc(o.value.into()),
@@ -134,7 +259,7 @@ pub fn decoded(d: &Decoded) {
         Decoded::Transaction(t) => decoded_tx(t, ""),
         Decoded::Blocks { blocks } => {
             for b in blocks {
-                println!(
+                outln!(
                     "block {}  height {}  {} txs  network {}{}",
                     b.hash,
                     opt(&b.height),
@@ -153,7 +278,7 @@ pub fn decoded(d: &Decoded) {
 /// `tracer ingest` summary.
 pub fn ingest_summary(s: &IngestSummary) {
     let mb = s.bytes as f64 / 1e6;
-    println!(
+    outln!(
         "ingested {} blocks, {} txs, {} transfers, {:.1} MB in {:.2} s ({:.1} MB/s); rolled back {}; left out {} stale, {} unconnected",
         s.blocks,
         s.txs,
@@ -165,12 +290,12 @@ pub fn ingest_summary(s: &IngestSummary) {
         s.stale_blocks,
         s.unconnected_blocks
     );
-    println!("tip: height {} {}", opt(&s.tip_height), opt(&s.tip_hash));
+    outln!("tip: height {} {}", opt(&s.tip_height), opt(&s.tip_hash));
 }
 
 /// Summary of `tracer simulate`.
 pub fn simulated(s: &tracer::simulate::SimSummary, took: std::time::Duration) {
-    println!(
+    outln!(
         "simulated {} blocks, {} transactions, {} addresses, {} entities, {} cases in {:.1} s",
         s.blocks,
         s.txs,
@@ -179,31 +304,42 @@ pub fn simulated(s: &tracer::simulate::SimSummary, took: std::time::Duration) {
         s.cases,
         took.as_secs_f64()
     );
-    println!(
+    outln!(
         "blocks:  {} ({} blk files, {:.1} MB)",
         s.blocks_dir.display(),
         s.blk_files,
         s.blk_bytes as f64 / 1e6
     );
-    println!("truth:   {}", s.truth.display());
-    println!(
+    outln!("truth:   {}", s.truth.display());
+    outln!(
         "tags:    {} ({} service wallets)",
         s.tags.display(),
         s.tag_count
     );
     if s.in_flight > 0 {
-        println!(
+        outln!(
             "note:    {} criminal coins were still in flight at the last block",
             s.in_flight
         );
     }
 }
 
-/// `tracer trace`: parameters, the endpoint table, where the rest went.
+/// The unit a trace's amounts count.
+fn trace_unit(t: &heuristics::trace::Trace) -> Unit {
+    Unit {
+        symbol: t.unit.symbol.clone(),
+        decimals: t.unit.decimals,
+    }
+}
+
+/// `tracer trace`: parameters, the endpoint table, where the rest went —
+/// amounts in the traced asset's unit (BTC, ETH or the token).
 pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
     let p = &t.params;
     let s = &t.summary;
-    println!(
+    let unit = trace_unit(t);
+    let n = |a| unit.number(a);
+    outln!(
         "{} trace{} — model {}, level {}, max hops {}, CoinJoins: {}",
         t.direction,
         case.map(|c| format!(" of case {c}")).unwrap_or_default(),
@@ -212,30 +348,41 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
         p.limits.max_hops,
         p.coinjoins.name()
     );
-    println!(
-        "seeds: {} output(s), {} BTC",
+    outln!(
+        "seeds: {} {}, {}",
         t.seeds.len(),
-        btc(s.seed_value)
+        match t.ledger.chain {
+            Chain::Bitcoin => "output(s)",
+            Chain::Ethereum => "transfer(s)",
+        },
+        unit.show(s.seed_value)
     );
     let title = if t.direction == "forward" {
         "endpoints (where the funds entered services)"
     } else {
         "sources (services the funds came from)"
     };
-    println!("{title}: {}", t.endpoints.len());
+    outln!("{title}: {}", t.endpoints.len());
     if !t.endpoints.is_empty() {
-        println!(
+        outln!(
             "  {:<18} {:<10} {:<44} {:>16} {:>8}  {:<23} {:<23} {:<15} CONF",
-            "SERVICE", "CLASS", "ADDRESS", "AMOUNT (BTC)", "SHARE", "FIRST", "LAST", "RULE"
+            "SERVICE",
+            "CLASS",
+            "ADDRESS",
+            format!("AMOUNT ({})", unit.symbol),
+            "SHARE",
+            "FIRST",
+            "LAST",
+            "RULE"
         );
     }
     for e in &t.endpoints {
-        println!(
+        outln!(
             "  {:<18} {:<10} {:<44} {:>16} {:>7.2}%  {:<23} {:<23} {:<15} {}",
             e.service,
             format!("{:?}", e.class).to_lowercase(),
             e.deposit_address,
-            btc(e.amount),
+            n(e.amount),
             e.share * 100.0,
             e.first_time,
             e.last_time,
@@ -244,61 +391,80 @@ pub fn trace(case: Option<&str>, t: &heuristics::trace::Trace) {
         );
     }
     let b = &s.beyond;
-    println!(
-        "unspent {} · fees {} · into CoinJoins {} · no address {}{}",
-        btc(s.unspent),
-        btc(s.fees),
-        btc(s.coinjoins),
-        btc(s.no_address),
+    let held = match t.ledger.chain {
+        Chain::Bitcoin => "unspent",
+        Chain::Ethereum => "still held",
+    };
+    outln!(
+        "{held} {} · fees {} · into CoinJoins {} · no address {}{} ({})",
+        n(s.unspent),
+        n(s.fees),
+        n(s.coinjoins),
+        n(s.no_address),
         if t.direction == "backward" {
-            format!(" · newly mined {}", btc(s.mined))
+            format!(" · newly mined {}", n(s.mined))
         } else {
             String::new()
-        }
+        },
+        unit.symbol
     );
-    println!(
-        "beyond limits: hops {} · min amount {} · time {} · budget {}",
-        btc(b.max_hops),
-        btc(b.min_amount),
-        btc(b.time_limit),
-        btc(b.max_txs)
+    outln!(
+        "beyond limits: hops {} · min amount {} · time {} · budget {} ({})",
+        n(b.max_hops),
+        n(b.min_amount),
+        n(b.time_limit),
+        n(b.max_txs),
+        unit.symbol
     );
     for c in &t.barriers {
-        println!(
-            "  CoinJoin {} ({}) at height {}: {} BTC entered",
+        outln!(
+            "  CoinJoin {} ({}) at height {}: {} entered",
             c.txid,
             c.kind,
             c.height,
-            btc(c.amount)
+            unit.show(c.amount)
         );
     }
-    println!(
+    outln!(
         "graph: {} nodes, {} hops; {} transactions judged",
         t.nodes.len(),
         t.edges.len(),
         s.txs
     );
-    println!();
+    outln!();
 }
 
-/// Several models side by side.
+/// Several models side by side (amounts in the traced asset's unit).
 pub fn comparison(traces: &[heuristics::trace::Trace]) {
-    println!(
+    let Some(first) = traces.first() else {
+        return;
+    };
+    let unit = trace_unit(first);
+    outln!("amounts in {}", unit.symbol);
+    outln!(
         "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
-        "MODEL", "SEED", "ENDPOINTS", "UNSPENT", "FEES", "COINJOINS", "BEYOND", "ENDPOINTS#"
+        "MODEL",
+        "SEED",
+        "ENDPOINTS",
+        "UNSPENT",
+        "FEES",
+        "COINJOINS",
+        "BEYOND",
+        "ENDPOINTS#"
     );
     for t in traces {
         let s = &t.summary;
         let b = &s.beyond;
-        println!(
+        let n = |a| unit.number(a);
+        outln!(
             "{:<8} {:>16} {:>16} {:>16} {:>14} {:>16} {:>16} {:>9}",
             t.params.model.name(),
-            btc(s.seed_value),
-            btc(s.endpoints),
-            btc(s.unspent),
-            btc(s.fees),
-            btc(s.coinjoins),
-            btc(b.total()),
+            n(s.seed_value),
+            n(s.endpoints),
+            n(s.unspent),
+            n(s.fees),
+            n(s.coinjoins),
+            n(b.total()),
             t.endpoints.len()
         );
     }
