@@ -422,13 +422,14 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
         &[&by_address[..], &["haircut,fifo,lifo,poison"]].concat(),
     );
     // Printed in ether, and the minimum amount counts ether (0.0001 ETH by default).
-    for part in [
-        "seeds: 1 transfer(s), 3.000000000000000000 ETH",
-        "AMOUNT (ETH)",
-        "amounts in ETH",
-    ] {
-        assert!(shown.contains(part), "{part:?} not in:\n{shown}");
-    }
+    support::assert_contains(
+        &shown,
+        &[
+            "seeds: 1 transfer(s), 3.000000000000000000 ETH",
+            "AMOUNT (ETH)",
+            "amounts in ETH",
+        ],
+    );
     assert!(
         !shown.contains("BTC") && !shown.contains("unspent"),
         "{shown}"
@@ -525,23 +526,15 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
         &[&by_address[..], &["haircut,fifo,poison"]].concat(),
     );
     // In TUSD (6 decimals): the amounts and the minimum (0.0001 TUSD by default).
-    for part in ["seeds: 1 transfer(s), 1000.000000 TUSD", "AMOUNT (TUSD)"] {
-        assert!(shown.contains(part), "{part:?} not in:\n{shown}");
-    }
+    support::assert_contains(
+        &shown,
+        &["seeds: 1 transfer(s), 1000.000000 TUSD", "AMOUNT (TUSD)"],
+    );
     assert_eq!(min_amount(&out), 100);
     let half = dir.path().join("token-half");
     support::trace(&db, &case, &half, &["--min-amount", "0.5"]);
     assert_eq!(min_amount(&half), 500_000);
-    let e = support::stderr(&support::fails(&[
-        "--db",
-        d,
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        half.to_str().unwrap(),
-        "--min-amount",
-        "0.0000001",
-    ]));
+    let e = support::trace_fails(&db, &case, &half, &["--min-amount", "0.0000001"]);
     assert!(
         e.contains("--min-amount (in TUSD)") && e.contains("at most 6"),
         "{e}"

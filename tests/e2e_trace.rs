@@ -223,18 +223,12 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
         20 * 100_000_000
     );
     assert!(amount(&t["summary"]["beyond"]["min_amount"]) >= 10 * 100_000_000);
-    let e = stderr(&fails(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&tmp.path().join("min9")),
-        "--level",
-        "address",
-        "--min-amount",
-        "0.000000001",
-    ]));
+    let e = support::trace_fails(
+        &db,
+        &case,
+        &tmp.path().join("min9"),
+        &["--level", "address", "--min-amount", "0.000000001"],
+    );
     assert!(
         e.contains("--min-amount (in BTC)") && e.contains("at most 8"),
         "{e}"
@@ -486,16 +480,7 @@ fn bad_cases_and_unknown_seeds_are_clear_errors() {
     let out = tmp.path().join("out");
     let unknown = "00000000000000000000000000000000000000000000000000000000000000aa";
     let case = write_case(tmp.path(), "u.toml", &format!("payment = \"{unknown}:0\""));
-    let e = stderr(&fails(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&out),
-        "--level",
-        "address",
-    ]));
+    let e = support::trace_fails(&db, &case, &out, &["--level", "address"]);
     assert!(
         e.contains(unknown) && e.contains("not in the ledger"),
         "{e}"

@@ -157,35 +157,17 @@ pub fn address(a: &AddressView) {
     }
     for e in &a.entries {
         match e.chain {
-            Chain::Bitcoin => outln!(
-                "\n  [{}] {} #{}: {} txs, heights {}..{}, balance {} BTC",
-                e.address.kind,
-                e.address.address,
-                e.address.id,
-                e.tx_count,
-                opt(&e.first_height),
-                opt(&e.last_height),
-                btc(e.balance)
-            ),
+            Chain::Bitcoin => {
+                entry_header(e, "heights", &format!(", balance {} BTC", btc(e.balance)))
+            }
             Chain::Ethereum => account_totals(e),
         }
         for h in &e.history {
-            match e.chain {
-                Chain::Bitcoin => outln!(
-                    "    {:>8}  {}  +{} -{}",
-                    h.height,
-                    h.txid,
-                    btc(h.received),
-                    btc(h.sent)
-                ),
-                Chain::Ethereum => outln!(
-                    "    {:>8}  {}  +{} -{}",
-                    h.height,
-                    h.txid,
-                    h.unit.show(h.received),
-                    h.unit.show(h.sent)
-                ),
-            }
+            let (plus, minus) = match e.chain {
+                Chain::Bitcoin => (btc(h.received), btc(h.sent)),
+                Chain::Ethereum => (h.unit.show(h.received), h.unit.show(h.sent)),
+            };
+            outln!("    {:>8}  {}  +{plus} -{minus}", h.height, h.txid);
         }
         if e.history.len() < e.tx_count {
             outln!(
@@ -197,14 +179,11 @@ pub fn address(a: &AddressView) {
     }
 }
 
-/// An Ethereum account's header: what it received, sent (fees included)
-/// and its net change over the ingested blocks, in ether and per token.
-fn account_totals(e: &AddressEntry) {
-    let contract = e.contract_seen_in.as_ref().map_or(String::new(), |tx| {
-        format!(", a contract (code seen in {tx})")
-    });
+/// The first line of one stored form of an address: kind, address, id,
+/// transactions, first and last `heights`/`blocks`, then `more`.
+fn entry_header(e: &AddressEntry, span: &str, more: &str) {
     outln!(
-        "\n  [{}] {} #{}: {} txs, blocks {}..{}{contract}",
+        "\n  [{}] {} #{}: {} txs, {span} {}..{}{more}",
         e.address.kind,
         e.address.address,
         e.address.id,
@@ -212,6 +191,15 @@ fn account_totals(e: &AddressEntry) {
         opt(&e.first_height),
         opt(&e.last_height),
     );
+}
+
+/// An Ethereum account's header: what it received, sent (fees included)
+/// and its net change over the ingested blocks, in ether and per token.
+fn account_totals(e: &AddressEntry) {
+    let contract = e.contract_seen_in.as_ref().map_or(String::new(), |tx| {
+        format!(", a contract (code seen in {tx})")
+    });
+    entry_header(e, "blocks", &contract);
     let coin = Unit::native(e.chain);
     outln!(
         "  {}: received {}  sent {} (fees included)  net {} over the ingested blocks",
