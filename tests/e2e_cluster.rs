@@ -601,6 +601,11 @@ fn cluster_export_lists_every_address_with_the_cluster_show_gives() {
     let row = rows.iter().find(|r| r[0] == input).unwrap();
     assert_eq!(row[3], shown["cluster"]["id"].to_string());
     assert_eq!(row[1], tx["inputs"][0]["address"]["kind"]);
+    let text = support::ok(&["--db", db_str(&db), "address", input]);
+    assert!(
+        text.contains(&format!("\n\n  [{}] {input} #{}: ", row[1], row[2])),
+        "{text}"
+    );
     let a = json(&["--db", db_str(&db), "address", input, "--json"]);
     assert!(a["entries"]
         .as_array()

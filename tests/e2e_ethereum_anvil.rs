@@ -402,6 +402,22 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
         .map(|s| lower(&s["txid"]))
         .collect();
     assert_eq!(swept, vec![hash(&sweep), hash(&token_sweep)]);
+    // The text views count ether and the token, not satoshi or wei.
+    let text = support::ok(&["--db", d, "cluster", "deposits"]);
+    support::assert_contains(
+        &text,
+        &[
+            format!("  sweep {} (block ", hash(&sweep)),
+            ": 2.400000000000000000 ETH\n".to_string(),
+            ": 1000.000000 TUSD\n".to_string(),
+        ],
+    );
+    let text = support::ok(&["--db", d, "cluster", "show", &deposit]);
+    assert!(
+        text.contains("net         ") && text.contains(" ETH over the ingested blocks"),
+        "{text}"
+    );
+    assert!(!text.contains(" sat"), "{text}");
 
     // The ether case, at address level under every model.
     let case = dir.path().join("case.toml");

@@ -406,6 +406,7 @@ fn text_views_show_ether_and_tokens_in_their_own_units_with_the_sender() {
         &[
             format!("{ETH_PAYMENT}  +0.000000000000000000 ETH -0.115143384929344900 ETH"),
             "ETH: received ".to_string(),
+            format!("\n\n  [account] {from} #"),
         ],
     );
     assert!(!text.contains("BTC"), "{text}");

@@ -58,9 +58,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show a transaction with its inputs resolved.
+    /// Show a transaction: on Bitcoin its inputs resolved and its outputs (un)spent; on
+    /// Ethereum its fee, sender and numbered transfers.
     Tx {
-        /// Transaction id (hex).
+        /// Transaction id (hex; Ethereum: the 0x… hash).
         txid: String,
         /// Machine-readable output.
         #[arg(long)]
@@ -68,7 +69,7 @@ enum Command {
     },
     /// Show an address: balance, received, sent, history.
     Address {
-        /// Address (1…, 3…, bc1…, multisig:…, nonstandard:…).
+        /// Address (1…, 3…, bc1…, multisig:…, nonstandard:…, 0x…).
         address: String,
         /// History lines to skip.
         #[arg(long, default_value_t = 0)]

@@ -182,8 +182,9 @@ pub fn address(a: &AddressView) {
 /// The first line of one stored form of an address: kind, address, id,
 /// transactions, first and last `heights`/`blocks`, then `more`.
 fn entry_header(e: &AddressEntry, span: &str, more: &str) {
+    outln!();
     outln!(
-        "\n  [{}] {} #{}: {} txs, {span} {}..{}{more}",
+        "  [{}] {} #{}: {} txs, {span} {}..{}{more}",
         e.address.kind,
         e.address.address,
         e.address.id,
