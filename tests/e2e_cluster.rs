@@ -538,3 +538,186 @@ fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
 /// Tags in the 29 shared GraphSense packs (counted by the tags module's unit
 /// tests pack by pack).
 const TAGPACK_TOTAL: u64 = 107_906;
+
+/// `tracer --db DB cluster export ARGS…`: its stdout.
+fn export(db: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--db", db_str(db), "cluster", "export"];
+    all.extend_from_slice(args);
+    support::ok(&all)
+}
+
+#[test]
+fn cluster_export_lists_every_address_with_the_cluster_show_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let e = stderr(&fails(&["--db", db_str(&db), "cluster", "export"]));
+    assert!(
+        e.contains("run `tracer --db") && e.contains("cluster build"),
+        "{e}"
+    );
+    json(&["--db", db_str(&db), "cluster", "build", "--json"]);
+    let e = stderr(&fails(&[
+        "--db",
+        db_str(&db),
+        "cluster",
+        "export",
+        "--level",
+        "cospend+change",
+    ]));
+    assert!(e.contains("no clusters at level cospend+change yet"), "{e}");
+
+    let tsv = export(&db, &[]);
+    let mut lines = tsv.lines();
+    assert_eq!(lines.next(), Some("address\tkind\tid\tcluster"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    let addresses = json(&["--db", db_str(&db), "status", "--json"])["addresses"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(rows.len() as u64, addresses, "every address once");
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert_eq!(r[2], i.to_string(), "address-id order");
+        let cluster: usize = r[3].parse().unwrap();
+        assert!(
+            cluster <= i,
+            "a cluster id is its smallest address id: {r:?}"
+        );
+    }
+    // Grouped by cluster id, the export gives the independent union-find's clusters.
+    let mut groups: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for r in &rows {
+        groups.entry(r[3]).or_default().insert(r[0].to_string());
+    }
+    let got: BTreeSet<BTreeSet<String>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    let want: BTreeSet<BTreeSet<String>> = independent_cospend_clusters(&fixture(REAL_CHAIN))
+        .into_iter()
+        .collect();
+    assert_eq!(got, want);
+    // Each address as `tracer address` shows it, with the id `cluster show` prints.
+    let tx = json(&["--db", db_str(&db), "tx", BIG_COSPEND, "--json"]);
+    let input = tx["inputs"][0]["address"]["address"].as_str().unwrap();
+    let (shown, _) = members(&db, "cospend", input);
+    let row = rows.iter().find(|r| r[0] == input).unwrap();
+    assert_eq!(row[3], shown["cluster"]["id"].to_string());
+    assert_eq!(row[1], tx["inputs"][0]["address"]["kind"]);
+    let text = support::ok(&["--db", db_str(&db), "address", input]);
+    assert!(
+        text.contains(&format!("\n\n  [{}] {input} #{}: ", row[1], row[2])),
+        "{text}"
+    );
+    let a = json(&["--db", db_str(&db), "address", input, "--json"]);
+    assert!(a["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["address"] == input
+            && e["id"].as_u64().map(|i| i.to_string()).as_deref() == Some(row[2])));
+
+    // JSON Lines: the same rows; and the same bytes on every run.
+    let jsonl = export(&db, &["--format", "jsonl"]);
+    let objects: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), rows.len());
+    for (o, r) in objects.iter().zip(&rows) {
+        assert_eq!(o["address"], r[0]);
+        assert_eq!(o["kind"], r[1]);
+        assert_eq!(o["id"].to_string(), r[2]);
+        assert_eq!(o["cluster"].to_string(), r[3]);
+    }
+    assert_eq!(export(&db, &[]), tsv);
+    assert_eq!(export(&db, &["--format", "jsonl"]), jsonl);
+}
+
+/// A TagPack label as a hostile source could write it: a screen clear, a
+/// window-title change ended by BEL, a carriage return that would hide what
+/// came before, and a right-to-left override that would reverse the rest.
+const HOSTILE_LABEL: &str = "Evil\u{1b}[2J\u{1b}]0;pwned\u{7}Exchange\rBinance \u{202e}exe.gnp";
+
+/// Whether `bytes` hold a character that a terminal obeys instead of showing.
+fn has_raw_controls(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.chars()
+        .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+}
+
+#[test]
+fn hostile_tag_labels_are_escaped_in_every_text_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let d = db_str(&db);
+    let target = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S";
+    let pack = tmp.path().join("hostile.yaml");
+    std::fs::write(
+        &pack,
+        format!(
+            "title: \"Intel \\e[31mpack\"\ncreator: tests\nconfidence: ownership\n\
+             category: exchange\nis_cluster_definer: true\n\
+             source: \"https://example.org/\\e]8;;https://evil.example/\\a\"\n\
+             lastmod: 2026-11-25\ntags:\n\
+             - address: {target}\n  currency: BTC\n  \
+             label: \"Evil\\e[2J\\e]0;pwned\\aExchange\\rBinance \\u202Eexe.gnp\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = support::tracer().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            !has_raw_controls(&out.stdout),
+            "{args:?}: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !has_raw_controls(&out.stderr),
+            "{args:?}: {:?}",
+            stderr(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let imported = run(&["--db", d, "tags", "import", pack.to_str().unwrap()]);
+    assert!(imported.contains("Intel \\u{1b}[31mpack"), "{imported}");
+    let escaped = "Evil\\u{1b}[2J\\u{1b}]0;pwned\\u{7}Exchange\\rBinance \\u{202e}exe.gnp";
+    let shown = run(&["--db", d, "tags", "show", target]);
+    assert!(shown.contains(escaped), "{shown}");
+    assert!(
+        shown.contains("https://example.org/\\u{1b}]8;;https://evil.example/\\u{7}"),
+        "{shown}"
+    );
+    run(&["--db", d, "cluster", "build"]);
+    let cluster = run(&["--db", d, "cluster", "show", target]);
+    assert!(
+        cluster.contains(&format!("tag         {target} [BTC] {escaped}")),
+        "{cluster}"
+    );
+    assert!(
+        cluster.contains(&format!("labels      {}", escaped.to_lowercase())),
+        "{cluster}"
+    );
+    // JSON keeps the label exactly, with the characters as \u escapes.
+    for args in [
+        vec!["--db", d, "tags", "show", target, "--json"],
+        vec!["--db", d, "cluster", "show", target, "--json"],
+    ] {
+        let v: Value = serde_json::from_str(&run(&args)).unwrap();
+        let tag = if args[2] == "tags" {
+            &v["tags"][0]
+        } else {
+            &v["tags"][0]["tag"]
+        };
+        assert_eq!(tag["label"], HOSTILE_LABEL, "{args:?}");
+    }
+    // What the user typed comes back escaped in an error, too.
+    let e = stderr(&fails(&[
+        "--db",
+        d,
+        "tags",
+        "show",
+        "1Evil\u{1b}[2J\u{202e}",
+    ]));
+    assert!(e.contains("1Evil\\u{1b}[2J\\u{202e}"), "{e}");
+    assert!(!has_raw_controls(e.as_bytes()), "{e:?}");
+}

@@ -278,6 +278,12 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The minimum amount a trace in `dir` recorded (smallest units).
+fn min_amount(dir: &Path) -> u128 {
+    let t: Value = serde_json::from_slice(&std::fs::read(dir.join("trace.json")).unwrap()).unwrap();
+    amount(&t["params"]["limits"]["min_amount"])
+}
+
 /// The endpoint rows of a trace file.
 fn endpoints(dir: &Path, file: &str) -> Vec<Value> {
     let t: Value = serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
@@ -390,6 +396,22 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
         .map(|s| lower(&s["txid"]))
         .collect();
     assert_eq!(swept, vec![hash(&sweep), hash(&token_sweep)]);
+    // The text views count ether and the token, not satoshi or wei.
+    let text = support::ok(&["--db", d, "cluster", "deposits"]);
+    support::assert_contains(
+        &text,
+        &[
+            format!("  sweep {} (block ", hash(&sweep)),
+            ": 2.400000000000000000 ETH\n".to_string(),
+            ": 1000.000000 TUSD\n".to_string(),
+        ],
+    );
+    let text = support::ok(&["--db", d, "cluster", "show", &deposit]);
+    assert!(
+        text.contains("net         ") && text.contains(" ETH over the ingested blocks"),
+        "{text}"
+    );
+    assert!(!text.contains(" sat"), "{text}");
 
     // The ether case, at address level under every model.
     let case = dir.path().join("case.toml");
@@ -403,12 +425,29 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     write(&case, &case_text(&format!("{}:0", hash(&seed_eth))));
     let out = dir.path().join("eth");
     let by_address = ["--level", "address", "--model"];
-    support::trace(
+    let shown = support::trace(
         &db,
         &case,
         &out,
         &[&by_address[..], &["haircut,fifo,lifo,poison"]].concat(),
     );
+    // Printed in ether, and the minimum amount counts ether (0.0001 ETH by default).
+    support::assert_contains(
+        &shown,
+        &[
+            "seeds: 1 transfer(s), 3.000000000000000000 ETH",
+            "AMOUNT (ETH)",
+            "amounts in ETH",
+        ],
+    );
+    assert!(
+        !shown.contains("BTC") && !shown.contains("unspent"),
+        "{shown}"
+    );
+    assert_eq!(min_amount(&out), 100_000_000_000_000);
+    let half = dir.path().join("eth-half");
+    support::trace(&db, &case, &half, &["--min-amount", "0.5"]);
+    assert_eq!(min_amount(&half), ETH / 2);
     let (f1, f2, f3) = (
         fee_of(&node, &layer),
         fee_of(&node, &mule_pays),
@@ -494,11 +533,31 @@ fn stolen_ether_and_tokens_are_traced_to_the_exchange_deposit_address() {
     // The token case: every model delivers the 1000 TUSD to the deposit address.
     write(&case, &case_text(&format!("{}:1", hash(&seed_token))));
     let out = dir.path().join("token");
-    support::trace(
+    let shown = support::trace(
         &db,
         &case,
         &out,
         &[&by_address[..], &["haircut,fifo,poison"]].concat(),
+    );
+    // In TUSD (6 decimals): the amounts and the minimum (0.0001 TUSD by default).
+    support::assert_contains(
+        &shown,
+        &["seeds: 1 transfer(s), 1000.000000 TUSD", "AMOUNT (TUSD)"],
+    );
+    assert_eq!(min_amount(&out), 100);
+    let half = dir.path().join("token-half");
+    support::trace(&db, &case, &half, &["--min-amount", "0.5"]);
+    assert_eq!(min_amount(&half), 500_000);
+    let e = support::trace_fails(&db, &case, &half, &["--min-amount", "0.0000001"]);
+    assert!(
+        e.contains("--min-amount (in TUSD)") && e.contains("at most 6"),
+        "{e}"
+    );
+    // `tx` shows the token transfer with its number, in TUSD.
+    let text = support::ok(&["--db", d, "tx", &hash(&seed_token)]);
+    assert!(
+        text.contains("  #1   ") && text.contains(" 1000.000000 TUSD  (token "),
+        "{text}"
     );
     for file in ["trace.json", "trace-fifo.json", "trace-poison.json"] {
         let e = endpoints(&out, file);

@@ -13,7 +13,7 @@ use chain_adapters::ledger::{token_of_asset, Chain, TX_FAILED};
 use chain_adapters::store::{Store, StoreOptions};
 use serde_json::Value;
 use support::eth_replay::{Faults, Replay, Tamper};
-use support::{eth_ingest_args, fails, fingerprint, json, stderr};
+use support::{assert_contains, eth_ingest_args, fails, fingerprint, json, ok, stderr};
 
 const FIRST: u64 = 19_433_902;
 const LAST: u64 = 19_433_903;
@@ -316,5 +316,152 @@ fn malformed_replies_are_clear_errors_and_keep_the_committed_blocks() {
     assert!(
         err.contains("eth_chainId") && err.contains("within 1 s after 2 attempt(s)"),
         "{err}"
+    );
+}
+
+/// A swap of block 19433902 through 1inch: 0.1 ETH in, fee 0.0151433849293449
+/// ETH, and three token transfers, the last one to the sender.
+const ETH_PAYMENT: &str = "0x8d6b84b11ace6e48c95ae7a229d9d467ead6f122a14fd86aa18c5b8c7665bea7";
+/// A USDT `transferFrom` of block 19433902: 500,000 USDT, sent by another account.
+const USDT_PAYMENT: &str = "0x35c7497145e3b06863dac30aa6c130faa6a826d1521a59f8c6fd8f51d778d32d";
+const USDT: &str = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
+
+/// The address of a `tx --json` party, checked against the known lowercase one.
+fn party(v: &Value, known: &str) -> String {
+    let shown = v["address"].as_str().unwrap();
+    assert_eq!(lower(shown), known, "{v}");
+    shown.to_string()
+}
+
+#[test]
+fn text_views_show_ether_and_tokens_in_their_own_units_with_the_sender() {
+    let replay = Replay::start(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    ingest(&db, &replay.url, &[]);
+    let d = db.to_str().unwrap();
+
+    // The swap: fee and value in ETH with 18 decimals, paid by its sender;
+    // the tokens it got back in base units (the recording has no `decimals()`).
+    let v = json(&["--db", d, "tx", ETH_PAYMENT, "--json"]);
+    let from = party(
+        &v["outputs"][0]["from"],
+        "0xf49d4e1220d409e754955ba91062c2b0b67fde4c",
+    );
+    let to = party(
+        &v["outputs"][0]["address"],
+        "0x881d40237659c251811cec9c364ef91dc08d300c",
+    );
+    let text = ok(&["--db", d, "tx", ETH_PAYMENT]);
+    assert_contains(
+        &text,
+        &[
+            format!("tx {ETH_PAYMENT}"),
+            "ethereum block 19433902 (".to_string(),
+            format!("fee 0.015143384929344900 ETH paid by {from}"),
+            format!("transfers: 4 (a case file names one as payment = \"{ETH_PAYMENT}:N\")"),
+            format!("  #0   {from} → {to}  0.100000000000000000 ETH"),
+            format!(
+                "  #3   0x74de5d4FCbf63E00296fd95d33236B9794016631 → {from}  58663791380196893 units of 0x85E0b9D3E7e4dBa7E59090C533906d0e9211D8b6\n"
+            ),
+        ],
+    );
+    for bitcoin_word in ["BTC", "coinbase", "unspent", "spent by", "vsize"] {
+        assert!(!text.contains(bitcoin_word), "{bitcoin_word}:\n{text}");
+    }
+    assert_eq!(v["outputs"][0]["transfer"], 0);
+
+    // The token transfer: the transaction's sender pays the fee and calls
+    // the contract (#0, no ether); the USDT moves between two other
+    // accounts (#1), in base units since the recording has no `decimals()`.
+    let v = json(&["--db", d, "tx", USDT_PAYMENT, "--json"]);
+    let sender = party(
+        &v["outputs"][0]["from"],
+        "0xb7a2d83d94fce4a4cc8f92c961af418d5c797565",
+    );
+    let owner = party(
+        &v["outputs"][1]["from"],
+        "0x8f0ee0393eae7fc1638bd7860a3fec6a663786ae",
+    );
+    let payee = party(
+        &v["outputs"][1]["address"],
+        "0xe0d76d96d0dae82952dcc150b66f19a78dd5e045",
+    );
+    assert_eq!(v["outputs"][1]["transfer"], 1);
+    assert_eq!(v["outputs"][1]["token"]["contract"], USDT);
+    let text = ok(&["--db", d, "tx", USDT_PAYMENT]);
+    assert_contains(
+        &text,
+        &[
+            format!("fee 0.003833211568529772 ETH paid by {sender}"),
+            format!("  #0   {sender} → {USDT}  0.000000000000000000 ETH"),
+            format!("  #1   {owner} → {payee}  500000000000 units of {USDT}"),
+        ],
+    );
+
+    // The sender's and the payee's history lines: value plus fee out, value in.
+    let text = ok(&["--db", d, "address", &from]);
+    assert_contains(
+        &text,
+        &[
+            format!("{ETH_PAYMENT}  +0.000000000000000000 ETH -0.115143384929344900 ETH"),
+            "ETH: received ".to_string(),
+            format!("\n\n  [account] {from} #"),
+        ],
+    );
+    assert!(!text.contains("BTC"), "{text}");
+    let text = ok(&["--db", d, "address", &payee]);
+    assert_contains(
+        &text,
+        &[
+            format!("{USDT_PAYMENT}  +500000000000 units of {USDT} -0 units of {USDT}"),
+            format!("token {USDT}: received 500000000000 units of {USDT}"),
+        ],
+    );
+}
+
+#[test]
+fn an_ethereum_payment_seed_names_the_transfer_number_tx_shows() {
+    let replay = Replay::start(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    ingest(&db, &replay.url, &[]);
+    let d = db.to_str().unwrap();
+    let case = support::fixture("cases/ethereum-usdt-payment.toml");
+    let c = case.to_str().unwrap();
+    let v = json(&["--db", d, "case", "check", c, "--json"]);
+    let out = &v["files"][0]["outputs"][0];
+    assert_eq!(out["transfer"], 1, "{v}");
+    assert_eq!(out["txid"], USDT_PAYMENT);
+    assert_eq!(
+        lower(out["address"].as_str().unwrap()),
+        "0xe0d76d96d0dae82952dcc150b66f19a78dd5e045"
+    );
+    assert_eq!(out["value"].as_u64(), Some(500_000_000_000));
+    assert_eq!(out["value_coins"], format!("500000000000 units of {USDT}"));
+    assert_eq!(out["height"], FIRST);
+    let shown = ok(&["case", "show", c]);
+    assert!(
+        shown.contains(&format!("{USDT_PAYMENT}:1 (transfer #1)")),
+        "{shown}"
+    );
+
+    // A number the transaction does not have: the message says how many it has and where to look.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&case).unwrap();
+    std::fs::write(&bad, text.replace(":1\"", ":9\"")).unwrap();
+    let e = stderr(&fails(&["--db", d, "case", "check", bad.to_str().unwrap()]));
+    assert!(
+        e.contains(&format!(
+            "transaction {USDT_PAYMENT} has 2 transfer(s), #0 to #1; there is no transfer #9 (`tracer tx {USDT_PAYMENT}` lists them)"
+        )),
+        "{e}"
+    );
+    // Without a number: the message says what the number is.
+    std::fs::write(&bad, text.replace(":1\"", "\"")).unwrap();
+    let e = stderr(&fails(&["case", "check", bad.to_str().unwrap()]));
+    assert!(
+        e.contains("has no transfer number; expected 0xHASH:N") && e.contains("`tracer tx 0xHASH`"),
+        "{e}"
     );
 }

@@ -207,6 +207,39 @@ fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
         assert_eq!(amount(&s["unspent"]), 0, "{m}: {s}");
         assert!(conserved(&t), "{m}: {s}");
     }
+
+    // --min-amount is in BTC here: 0 follows every branch; 20 BTC stops
+    // Hal's 10 BTC; a ninth decimal does not exist.
+    let (t, _) = trace_case(
+        &db,
+        &case,
+        &tmp.path().join("min0"),
+        &["--level", "address", "--min-amount", "0"],
+    );
+    assert_eq!(t["params"]["limits"]["min_amount"], "0");
+    assert_eq!(amount(&t["summary"]["beyond"]["min_amount"]), 0);
+    assert_eq!(amount(&edge(&t, TX_170, 0)["amount"]), 10 * 100_000_000);
+    let (t, _) = trace_case(
+        &db,
+        &case,
+        &tmp.path().join("min20"),
+        &["--level", "address", "--min-amount", "20"],
+    );
+    assert_eq!(
+        amount(&t["params"]["limits"]["min_amount"]),
+        20 * 100_000_000
+    );
+    assert!(amount(&t["summary"]["beyond"]["min_amount"]) >= 10 * 100_000_000);
+    let e = support::trace_fails(
+        &db,
+        &case,
+        &tmp.path().join("min9"),
+        &["--level", "address", "--min-amount", "0.000000001"],
+    );
+    assert!(
+        e.contains("--min-amount (in BTC)") && e.contains("at most 8"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -454,16 +487,7 @@ fn bad_cases_and_unknown_seeds_are_clear_errors() {
     let out = tmp.path().join("out");
     let unknown = "00000000000000000000000000000000000000000000000000000000000000aa";
     let case = write_case(tmp.path(), "u.toml", &format!("payment = \"{unknown}:0\""));
-    let e = stderr(&fails(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&out),
-        "--level",
-        "address",
-    ]));
+    let e = support::trace_fails(&db, &case, &out, &["--level", "address"]);
     assert!(
         e.contains(unknown) && e.contains("not in the ledger"),
         "{e}"

@@ -37,7 +37,78 @@ pub fn utc(secs: u64) -> String {
 
 /// Formats satoshi as BTC with 8 decimals.
 pub fn btc(sat: Amount) -> String {
-    format!("{}.{:08}", sat / 100_000_000, sat % 100_000_000)
+    decimal(sat, 8)
+}
+
+/// `amount` smallest units as a decimal number with exactly `decimals`
+/// places (`decimal(150, 2)` = `1.50`), exact for every amount and any
+/// number of places.
+pub fn decimal(amount: Amount, decimals: u8) -> String {
+    let digits = amount.to_string();
+    let places = usize::from(decimals);
+    if places == 0 {
+        return digits;
+    }
+    let padded = format!("{digits:0>width$}", width = places + 1);
+    let (whole, frac) = padded.split_at(padded.len() - places);
+    format!("{whole}.{frac}")
+}
+
+/// What an amount counts, as the text views show it: the chain's own coin
+/// or a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    /// `BTC`, `ETH`, or the token's symbol (its contract when it has none).
+    pub symbol: String,
+    /// Decimal places of the smallest unit (`None`: a token that did not say).
+    pub decimals: Option<u8>,
+}
+
+impl Unit {
+    /// The chain's own coin: BTC (8 decimals), ETH (18).
+    pub fn native(chain: Chain) -> Unit {
+        Unit {
+            symbol: chain.coin().to_string(),
+            decimals: Some(chain.decimals()),
+        }
+    }
+
+    /// The unit of `token` on `chain`, or of the chain's coin.
+    pub fn of(chain: Chain, token: Option<&TokenRef>) -> Unit {
+        match token {
+            Some(t) => Unit {
+                symbol: t.symbol.clone().unwrap_or_else(|| t.contract.clone()),
+                decimals: t.decimals,
+            },
+            None => Unit::native(chain),
+        }
+    }
+
+    /// `amount` in this unit with all its decimals: `0.10000000 BTC`,
+    /// `1000.000000 USDT`; a token without decimals in its base units
+    /// (`1000 units of USDT`).
+    pub fn show(&self, amount: Amount) -> String {
+        match self.decimals {
+            Some(d) => format!("{} {}", decimal(amount, d), self.symbol),
+            None => format!("{amount} units of {}", self.symbol),
+        }
+    }
+
+    /// `amount` as a number in this unit, without the symbol (base units
+    /// for a token without decimals).
+    pub fn number(&self, amount: Amount) -> String {
+        decimal(amount, self.decimals.unwrap_or(0))
+    }
+
+    /// A signed amount (a net flow) in this unit: `-0.5 ETH` with all decimals.
+    pub fn show_signed(&self, amount: i128) -> String {
+        let shown = self.show(amount.unsigned_abs());
+        if amount < 0 {
+            format!("-{shown}")
+        } else {
+            shown
+        }
+    }
 }
 
 /// The ledger seen through one chain's network (for address display).
@@ -93,15 +164,24 @@ impl<'a> LedgerView<'a> {
 
     /// Shows address `id`.
     pub fn show_id(&self, id: AddrId) -> Result<AddressRef> {
-        let key = self.store.address(id)?.ok_or_else(|| Error::Db {
+        Ok(self.show_key(id, &self.key(id)?))
+    }
+
+    /// The stored key of address `id`.
+    fn key(&self, id: AddrId) -> Result<AddressKey> {
+        self.store.address(id)?.ok_or_else(|| Error::Db {
             path: self.store.path().to_path_buf(),
             reason: format!("address id {id} missing"),
-        })?;
-        Ok(AddressRef {
-            id,
-            address: self.show(&key),
-            kind: key.kind.name(),
         })
+    }
+
+    /// Shows address `id` whose stored key is `key`.
+    pub fn show_key(&self, id: AddrId, key: &AddressKey) -> AddressRef {
+        AddressRef {
+            id,
+            address: self.show(key),
+            kind: key.kind.name(),
+        }
     }
 }
 
@@ -208,6 +288,10 @@ pub struct OutputView {
     pub kind: &'static str,
     /// Value (base units).
     pub value: Amount,
+    /// The transfer's number on account chains (= `vout`): what a case
+    /// file's `payment = "0xHASH:N"` names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<u32>,
     /// Sender of the transfer (account chains).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<AddressRef>,
@@ -361,6 +445,7 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
             address: o.addr.map(|a| view.show_id(a)).transpose()?,
             kind: o.kind.name(),
             value: o.value,
+            transfer: (rec.chain == Chain::Ethereum).then_some(vout as u32),
             from: o.from.map(|a| view.show_id(a)).transpose()?,
             token: view.token(o.asset)?,
             spent_by,
@@ -407,6 +492,9 @@ pub struct HistoryView {
     /// The token (absent for the chain's native coin).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// What the amounts count (for the text view).
+    #[serde(skip)]
+    pub unit: Unit,
     /// Received in this tx.
     pub received: Amount,
     /// Sent in this tx (on account chains including the fee).
@@ -434,6 +522,8 @@ pub struct AddressEntry {
     /// The address.
     #[serde(flatten)]
     pub address: AddressRef,
+    /// Its chain.
+    pub chain: Chain,
     /// Total received.
     pub received: Amount,
     /// Total sent.
@@ -493,6 +583,7 @@ pub fn address(
 ) -> Result<AddressView> {
     let mut entries = Vec::new();
     for id in view.resolve(query)? {
+        let key = view.key(id)?;
         let hist = view.store.history(id)?;
         let mut totals: std::collections::BTreeMap<u32, (Amount, Amount)> = Default::default();
         for h in &hist {
@@ -515,10 +606,12 @@ pub fn address(
         let take = if limit == 0 { usize::MAX } else { limit };
         let mut history = Vec::new();
         for h in hist.iter().skip(offset).take(take) {
+            let token = view.token(h.asset)?;
             history.push(HistoryView {
                 txid: txid_of(view.store, h.tx)?,
                 height: h.height,
-                token: view.token(h.asset)?.map(|t| t.symbol.unwrap_or(t.contract)),
+                unit: Unit::of(key.chain, token.as_ref()),
+                token: token.map(|t| t.symbol.unwrap_or(t.contract)),
                 received: h.received,
                 sent: h.sent,
             });
@@ -530,7 +623,8 @@ pub fn address(
         let mut txs: Vec<u64> = hist.iter().map(|h| h.tx).collect();
         txs.dedup();
         entries.push(AddressEntry {
-            address: view.show_id(id)?,
+            address: view.show_key(id, &key),
+            chain: key.chain,
             received,
             sent,
             balance: received.saturating_sub(sent),

@@ -130,16 +130,37 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The arguments of `tracer --db DB trace CASE --out OUT EXTRA…`.
+fn trace_args<'a>(db: &'a Path, case: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Runs `tracer --db DB trace CASE --out OUT EXTRA…`; panics on failure.
 pub fn trace(db: &Path, case: &Path, out: &Path, extra: &[&str]) -> String {
-    let (db, case, out) = (
-        db.to_str().unwrap(),
-        case.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
-    let mut args = vec!["--db", db, "trace", case, "--out", out];
-    args.extend_from_slice(extra);
-    ok(&args)
+    ok(&trace_args(db, case, out, extra))
+}
+
+/// Runs `tracer --db DB trace CASE --out OUT EXTRA…`, expecting failure;
+/// returns its stderr.
+pub fn trace_fails(db: &Path, case: &Path, out: &Path, extra: &[&str]) -> String {
+    stderr(&fails(&trace_args(db, case, out, extra)))
+}
+
+/// Asserts that `text` contains each of `parts`.
+pub fn assert_contains<S: AsRef<str>>(text: &str, parts: &[S]) {
+    for p in parts {
+        let p = p.as_ref();
+        assert!(text.contains(p), "{p:?} not in:\n{text}");
+    }
 }
 
 /// Ingests one blk file or directory into `db` on mainnet; returns the JSON summary.

@@ -8,6 +8,8 @@
 //! - the look-ahead facts pass and the `cospend+change` pass;
 //! - `tracer cluster build` (full, with the RocksDB write) at both levels
 //!   and an incremental no-op build, with peak RSS;
+//! - `tracer cluster export` of every address with its cluster id (TSV and
+//!   JSON Lines), with peak RSS;
 //! - `tracer tags import` of the shared GraphSense TagPack subset.
 //!
 //! Run: `cargo bench -p tracer --bench cluster`
@@ -18,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chain_adapters::store::{Store, StoreOptions};
-use common::{env_u64, measured, simulated_chain};
+use common::{env_u64, measured, measured_output, simulated_chain};
 use heuristics::change::{ForwardFacts, VotePolicy};
 use heuristics::cluster::{Engine, Level, NoObserver};
 
@@ -101,6 +103,20 @@ fn main() {
         a.push("--json");
         let (secs, rss, _) = measured(&a);
         println!("{what}: {secs:.2} s, peak RSS {rss:.0} MiB");
+    }
+    for (level, format) in [
+        ("cospend", "tsv"),
+        ("cospend", "jsonl"),
+        ("cospend+change", "tsv"),
+    ] {
+        let (secs, rss, out) = measured_output(&[
+            "--db", d, "cluster", "export", "--level", level, "--format", format,
+        ]);
+        let lines = out.iter().filter(|&&b| b == b'\n').count();
+        println!(
+            "cluster export {level} {format}: {lines} lines, {:.0} MB in {secs:.2} s, peak RSS {rss:.0} MiB",
+            out.len() as f64 / 1e6
+        );
     }
     let packs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tags");
     let mut files: Vec<String> = std::fs::read_dir(&packs)

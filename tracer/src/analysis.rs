@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use chain_adapters::ledger::{AddrId, TxId};
-use chain_adapters::query::{AddressRef, LedgerView};
+use chain_adapters::ledger::{AddrId, Chain, TxId};
+use chain_adapters::query::{AddressRef, LedgerView, Unit};
 use chain_adapters::store::Store;
 use clap::{Args, Subcommand};
 use heuristics::attribution;
@@ -16,6 +16,7 @@ use heuristics::coinjoin::CoinJoin;
 use heuristics::store::AnalysisStore;
 use heuristics::tags::Tag;
 use serde::Serialize;
+use tracer::outln;
 
 /// Clustering level and change vote policy, shared by the commands that cluster.
 #[derive(Args, Clone)]
@@ -75,6 +76,18 @@ pub enum ClusterCmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+    /// Every address with its cluster id, in address-id order, streamed: for
+    /// analysts and other tools. Addresses as `tracer address` shows them;
+    /// the cluster id is the one `cluster show` prints.
+    Export {
+        /// Level to read.
+        #[arg(long, default_value = "cospend", value_parser = parse_level)]
+        level: Level,
+        /// tsv (a header line, then address, kind, address id, cluster id per
+        /// line) or jsonl (one JSON object per line with the same fields).
+        #[arg(long, default_value = "tsv", value_parser = ["tsv", "jsonl"])]
+        format: String,
     },
     /// Show the transactions (and heuristic per link) that joined two addresses.
     Explain {
@@ -168,40 +181,41 @@ pub fn cluster(
             };
             let s = cluster::build(&ledger, &analysis, opts)?;
             print(&s, json, |s| {
-                println!("level         {}", s.level.name());
+                outln!("level         {}", s.level.name());
                 if !s.policy.is_empty() {
-                    println!("policy        {}", s.policy);
+                    outln!("policy        {}", s.policy);
                 }
                 let why = if s.reason.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", s.reason)
                 };
-                println!("build         {}{why}", s.mode);
-                println!("transactions  {} (from id {})", s.transactions, s.from_tx);
-                println!("addresses     {}", s.addresses);
-                println!(
+                outln!("build         {}{why}", s.mode);
+                outln!("transactions  {} (from id {})", s.transactions, s.from_tx);
+                outln!("addresses     {}", s.addresses);
+                outln!(
                     "clusters      {} ({} with 2+ addresses)",
-                    s.clusters, s.multi_address_clusters
+                    s.clusters,
+                    s.multi_address_clusters
                 );
                 if let Some((c, n)) = s.largest {
-                    println!("largest       cluster {c}: {n} addresses");
+                    outln!("largest       cluster {c}: {n} addresses");
                 }
                 for (rule, n) in &s.merges {
-                    println!("merges        {rule}: {n}");
+                    outln!("merges        {rule}: {n}");
                 }
                 for (kind, n) in &s.coinjoins {
-                    println!("coinjoins     {kind}: {n}");
+                    outln!("coinjoins     {kind}: {n}");
                 }
-                println!(
+                outln!(
                     "refused       {} (collapse guard; `tracer cluster conflicts`)",
                     s.conflicts
                 );
-                println!("tagged        {} addresses", s.tagged_addresses);
+                outln!("tagged        {} addresses", s.tagged_addresses);
                 if let Some((h, hash)) = &s.tip {
-                    println!("tip           {h} {hash}");
+                    outln!("tip           {h} {hash}");
                 }
-                println!("took          {:.2} s", started.elapsed().as_secs_f64());
+                outln!("took          {:.2} s", started.elapsed().as_secs_f64());
             })
         }
         ClusterCmd::Show {
@@ -214,6 +228,10 @@ pub fn cluster(
             let analysis = AnalysisStore::open_read_only(db)?;
             let v = show(&view, &analysis, &target, level, offset, limit)?;
             print(&v, json, render_cluster)
+        }
+        ClusterCmd::Export { level, format } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            export(&view, &analysis, level, format == "jsonl")
         }
         ClusterCmd::Explain { a, b, level, json } => {
             let analysis = AnalysisStore::open_read_only(db)?;
@@ -238,7 +256,7 @@ pub fn cluster(
             }
             print(&rows, json, |rows| {
                 for r in rows {
-                    println!(
+                    outln!(
                         "{} height {} {} {} × {} sat",
                         r.txid,
                         r.height,
@@ -247,7 +265,7 @@ pub fn cluster(
                         r.coinjoin.denomination
                     );
                 }
-                println!("{} CoinJoins", rows.len());
+                outln!("{} CoinJoins", rows.len());
             })
         }
         ClusterCmd::Conflicts { level, json } => {
@@ -266,7 +284,7 @@ pub fn cluster(
             print(&rows, json, |rows| {
                 for r in rows {
                     match &r.refused {
-                        Some(e) => println!(
+                        Some(e) => outln!(
                             "refused {} link {} ({}) – {} ({}) in {}",
                             e.rule_name(),
                             r.a.address,
@@ -275,13 +293,16 @@ pub fn cluster(
                             r.service_b,
                             e.txid
                         ),
-                        None => println!(
+                        None => outln!(
                             "cluster holds two services: {} ({}) and {} ({})",
-                            r.a.address, r.service_a, r.b.address, r.service_b
+                            r.a.address,
+                            r.service_a,
+                            r.b.address,
+                            r.service_b
                         ),
                     }
                 }
-                println!("{} conflicts at level {}", rows.len(), level.name());
+                outln!("{} conflicts at level {}", rows.len(), level.name());
             })
         }
     }
@@ -296,23 +317,23 @@ pub fn tags(db: &Path, cmd: TagsCmd) -> Result<()> {
             let s = attribution::import(&analysis, &files)?;
             print(&s, json, |s| {
                 for w in &s.warnings {
-                    println!("warning: {w}");
+                    outln!("warning: {w}");
                 }
                 for f in &s.files {
-                    println!("{:>7} tags  {} ({})", f.tags, f.pack, f.file);
+                    outln!("{:>7} tags  {} ({})", f.tags, f.pack, f.file);
                 }
                 let per: Vec<_> = s
                     .by_currency
                     .iter()
                     .map(|(c, n)| format!("{c} {n}"))
                     .collect();
-                println!(
+                outln!(
                     "{} tags imported ({}); {} replaced",
                     s.tags,
                     per.join(", "),
                     s.replaced
                 );
-                println!(
+                outln!(
                     "took {:.2} s; run `tracer cluster build` to apply them",
                     started.elapsed().as_secs_f64()
                 );
@@ -330,7 +351,7 @@ pub fn tags(db: &Path, cmd: TagsCmd) -> Result<()> {
             };
             print(&v, json, |v| {
                 for t in &v.tags {
-                    println!("{}", tag_line(t));
+                    outln!("{}", tag_line(t));
                 }
             })
         }
@@ -439,6 +460,8 @@ struct TaggedMember {
 #[derive(Serialize)]
 struct ClusterView {
     level: Level,
+    /// Chain of the cluster's addresses.
+    chain: Chain,
     cluster: AddressRef,
     #[serde(flatten)]
     stats: cluster::ClusterStats,
@@ -496,8 +519,14 @@ fn show(
         .into_iter()
         .map(|a| view.show_id(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let chain = view
+        .store
+        .address(id)?
+        .ok_or_else(|| anyhow!("address id {id} missing from the ledger"))?
+        .chain;
     Ok(ClusterView {
         level,
+        chain,
         cluster: view.show_id(id)?,
         stats,
         conflicting_tags: labels.len() > 1,
@@ -509,37 +538,115 @@ fn show(
 }
 
 fn render_cluster(v: &ClusterView) {
-    println!(
+    outln!(
         "cluster {} ({}) at level {}",
         v.cluster.id,
         v.cluster.address,
         v.level.name()
     );
-    println!("size        {} addresses", v.stats.size);
-    println!("balance     {} sat", v.stats.balance);
-    println!(
+    outln!("size        {} addresses", v.stats.size);
+    let coin = Unit::native(v.chain);
+    match v.chain {
+        Chain::Bitcoin => outln!("balance     {}", coin.show_signed(v.stats.balance)),
+        Chain::Ethereum => outln!(
+            "net         {} over the ingested blocks",
+            coin.show_signed(v.stats.balance)
+        ),
+    }
+    outln!(
         "active      heights {}–{}",
-        v.stats.first_height, v.stats.last_height
+        v.stats.first_height,
+        v.stats.last_height
     );
     if !v.labels.is_empty() {
-        println!("labels      {}", v.labels.join(", "));
+        outln!("labels      {}", v.labels.join(", "));
     }
     if v.conflicting_tags {
-        println!("WARNING     cluster-defining tags name different entities");
+        outln!("WARNING     cluster-defining tags name different entities");
     }
     for t in &v.tags {
-        println!("tag         {}", tag_line(&t.tag));
+        outln!("tag         {}", tag_line(&t.tag));
     }
     for m in &v.members {
-        println!("member      {} ({})", m.address, m.kind);
+        outln!("member      {} ({})", m.address, m.kind);
     }
     let shown = v.offset + v.members.len();
     if (shown as u32) < v.stats.size {
-        println!(
+        outln!(
             "… {} more (use --offset {shown})",
             v.stats.size as usize - shown
         );
     }
+}
+
+/// One line of `cluster export`.
+#[derive(Serialize)]
+struct ExportRow<'a> {
+    address: &'a str,
+    kind: &'static str,
+    id: AddrId,
+    cluster: AddrId,
+}
+
+/// `cluster export`: one pass over the ledger's addresses in id order, each
+/// with its cluster id read from the stored chunks alongside (both streamed).
+/// Addresses that arrived after the level's last build are left out, and
+/// said so on stderr.
+fn export(
+    view: &LedgerView<'_>,
+    analysis: &AnalysisStore,
+    level: Level,
+    jsonl: bool,
+) -> Result<()> {
+    let mut ids = cluster::ClusterIds::new(analysis, level)?;
+    let mut out = tracer::terminal::Out::new();
+    if !jsonl {
+        out.row(&["address", "kind", "id", "cluster"])?;
+    }
+    let (mut exported, mut newer) = (0u64, 0u64);
+    let mut failed = None;
+    view.store.for_each_address(|id, key| {
+        if failed.is_some() {
+            return;
+        }
+        let row = match ids.get(id) {
+            Ok(Some(cluster)) => {
+                let a = view.show_key(id, &key);
+                let row = ExportRow {
+                    address: &a.address,
+                    kind: a.kind,
+                    id,
+                    cluster,
+                };
+                let written = if jsonl {
+                    out.json_line(&row)
+                } else {
+                    out.row(&[&a.address, a.kind, &id.to_string(), &cluster.to_string()])
+                };
+                written.map_err(anyhow::Error::from)
+            }
+            Ok(None) => {
+                newer += 1;
+                return;
+            }
+            Err(e) => Err(e.into()),
+        };
+        match row {
+            Ok(()) => exported += 1,
+            Err(e) => failed = Some(e),
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
+    if newer > 0 {
+        tracer::errln!(
+            "note: exported {exported} addresses; {newer} arrived after the last build and are not in it: run `tracer cluster build --level {}`",
+            level.name()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -588,7 +695,7 @@ fn explain(
 
 fn render_explain(v: &ExplainView) {
     if !v.joined {
-        println!(
+        outln!(
             "{} and {} are not in one cluster at level {}",
             v.a,
             v.b,
@@ -596,7 +703,7 @@ fn render_explain(v: &ExplainView) {
         );
         return;
     }
-    println!(
+    outln!(
         "{} and {} are in cluster {} at level {}: {} link(s)",
         v.a,
         v.b,
@@ -605,7 +712,7 @@ fn render_explain(v: &ExplainView) {
         v.steps.len()
     );
     for (i, s) in v.steps.iter().enumerate() {
-        println!(
+        outln!(
             "{:>3}. {} – {}: {} in tx {} (height {}), confidence {}%",
             i + 1,
             s.from.address,
@@ -625,6 +732,9 @@ struct DepositRow {
     height: u64,
     from: String,
     value: chain_adapters::ledger::Amount,
+    /// What `value` counts (for the text view).
+    #[serde(skip)]
+    unit: Unit,
 }
 
 /// A sweep as `cluster deposits` shows it.
@@ -635,6 +745,9 @@ struct SweepRow {
     to: String,
     token: Option<String>,
     value: chain_adapters::ledger::Amount,
+    /// What `value` and the deposits' values count (for the text view).
+    #[serde(skip)]
+    unit: Unit,
     deposits: Vec<DepositRow>,
 }
 
@@ -669,13 +782,16 @@ fn deposits(
                     height,
                     from: view.show_id(p.from)?.address,
                     value: p.value,
+                    unit: Unit::of(Chain::Ethereum, view.token(p.asset)?.as_ref()),
                 });
             }
+            let token = view.token(s.asset)?;
             sweeps.push(SweepRow {
                 txid,
                 height,
                 to: view.show_id(s.to)?.address,
-                token: view.token(s.asset)?.map(|t| t.symbol.unwrap_or(t.contract)),
+                unit: Unit::of(Chain::Ethereum, token.as_ref()),
+                token: token.map(|t| t.symbol.unwrap_or(t.contract)),
                 value: s.value,
                 deposits: deps,
             });
@@ -698,7 +814,7 @@ fn deposits(
 
 fn render_deposits(rows: &Vec<DepositAddressRow>) {
     for r in rows {
-        println!(
+        outln!(
             "{} deposit address of {} — {} sweep(s), depositors: {}",
             r.deposit_address,
             r.exchange,
@@ -706,15 +822,23 @@ fn render_deposits(rows: &Vec<DepositAddressRow>) {
             r.depositors.join(", ")
         );
         for s in &r.sweeps {
-            println!(
-                "  sweep {} (block {}) → {}: {} {}",
+            outln!(
+                "  sweep {} (block {}) → {}: {}",
                 s.txid,
                 s.height,
                 s.to,
-                s.value,
-                s.token.as_deref().unwrap_or("wei")
+                s.unit.show(s.value)
             );
+            for d in &s.deposits {
+                outln!(
+                    "    deposit {} (block {}) from {}: {}",
+                    d.txid,
+                    d.height,
+                    d.from,
+                    d.unit.show(d.value)
+                );
+            }
         }
     }
-    println!("{} deposit addresses", rows.len());
+    outln!("{} deposit addresses", rows.len());
 }

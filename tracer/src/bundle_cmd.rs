@@ -59,7 +59,7 @@ fn report(d: &Done, json: bool) -> Result<()> {
     if json {
         return print_json(d);
     }
-    println!(
+    tracer::outln!(
         "case {} ({} files{}) in {}",
         d.case,
         d.files.len(),
@@ -70,7 +70,7 @@ fn report(d: &Done, json: bool) -> Result<()> {
         },
         d.directory
     );
-    println!(
+    tracer::outln!(
         "bundle fingerprint (SHA-256 of MANIFEST.sha256): {}",
         d.fingerprint
     );

@@ -98,7 +98,7 @@ pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
     if a.json {
         return print_json(&linkage);
     }
-    println!(
+    tracer::outln!(
         "{} cases, {} links, {} suspected groups; written: {}",
         linkage.cases.len(),
         linkage.links.len(),

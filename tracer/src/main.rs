@@ -1,5 +1,7 @@
 //! `tracer`: ingest chain data into a ledger, query it, cluster addresses,
 //! attach attribution tags, evaluate heuristics, decode raw data.
+// Text for people goes through `tracer::terminal` (escaped), never straight to stdout.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod analysis;
 mod bundle_cmd;
@@ -56,9 +58,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show a transaction with its inputs resolved.
+    /// Show a transaction: on Bitcoin its inputs resolved and its outputs (un)spent; on
+    /// Ethereum its fee, sender and numbered transfers.
     Tx {
-        /// Transaction id (hex).
+        /// Transaction id (hex; Ethereum: the 0x… hash).
         txid: String,
         /// Machine-readable output.
         #[arg(long)]
@@ -66,7 +69,7 @@ enum Command {
     },
     /// Show an address: balance, received, sent, history.
     Address {
-        /// Address (1…, 3…, bc1…, multisig:…, nonstandard:…).
+        /// Address (1…, 3…, bc1…, multisig:…, nonstandard:…, 0x…).
         address: String,
         /// History lines to skip.
         #[arg(long, default_value_t = 0)]
@@ -183,7 +186,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tracer::terminal::error(&format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -297,9 +300,9 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 print_json(&serde_json::json!({ "heuristics": e, "tracing": t }))
             } else {
-                print!("{}", tracer::evaluate::markdown(&e));
+                tracer::terminal::text(&tracer::evaluate::markdown(&e));
                 if let Some(t) = &t {
-                    print!("\n{}", tracer::trace_eval::markdown(t));
+                    tracer::terminal::text(&format!("\n{}", tracer::trace_eval::markdown(t)));
                 }
                 Ok(())
             }

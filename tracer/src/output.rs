@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-/// Prints `v` as pretty JSON on stdout.
+/// Prints `v` as pretty JSON on stdout (escaped for the terminal, see
+/// [`crate::terminal::json`]).
 pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+    Ok(crate::terminal::json(v)?)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.

@@ -53,12 +53,12 @@ impl Progress for Bar {
     fn committed(&self, height: u64) {
         // A hidden bar means stderr is not a terminal: log the commit instead.
         if self.bar.is_hidden() {
-            eprintln!("committed height {height}");
+            tracer::errln!("committed height {height}");
         }
     }
 
     fn note(&self, msg: &str) {
-        self.bar.suspend(|| eprintln!("note: {msg}"));
+        self.bar.suspend(|| tracer::errln!("note: {msg}"));
     }
 }
 

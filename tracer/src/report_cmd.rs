@@ -152,7 +152,7 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, a: ReportArgs) -> Result<()> {
         print_json(&written)
     } else {
         for w in &written {
-            println!("written: {w}");
+            tracer::outln!("written: {w}");
         }
         Ok(())
     }

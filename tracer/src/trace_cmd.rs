@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use chain_adapters::ledger::Chain;
+use chain_adapters::query::Unit;
 use chain_adapters::store::{Store, StoreOptions};
 use clap::{Args, Subcommand};
 use heuristics::store::AnalysisStore;
@@ -57,9 +58,12 @@ struct TraceOpts {
     /// Hops (transfers to another owner) to follow.
     #[arg(long, default_value_t = Limits::default().max_hops)]
     max_hops: u32,
-    /// Branches carrying less than this (BTC) are not followed.
-    #[arg(long, default_value = "0.0001")]
-    min_amount: String,
+    /// Branches carrying less than this are not followed, in the traced
+    /// asset's unit: BTC (8 decimals) on Bitcoin, ether (18 decimals) on
+    /// Ethereum, whole tokens (the token's decimals) on a token trace; 0
+    /// follows every branch. Default: 0.0001 of that unit.
+    #[arg(long, value_name = "AMOUNT")]
+    min_amount: Option<String>,
     /// Nodes: address, cospend or cospend+change clusters.
     #[arg(long, default_value = "cospend")]
     level: String,
@@ -93,11 +97,9 @@ struct TraceOpts {
 }
 
 impl TraceOpts {
-    fn params(&self, model: Model, backward: bool) -> Result<Params> {
+    fn params(&self, model: Model, backward: bool, unit: &Unit) -> Result<Params> {
         let granularity = parse_level(&self.level)?;
-        let min_amount = case::parse_amount(&self.min_amount, case::decimals(Chain::Bitcoin))
-            .map(Amount::new)
-            .map_err(|e| anyhow!("--min-amount: {e}"))?;
+        let min_amount = min_amount(self.min_amount.as_deref(), unit)?;
         let time_limit = match &self.time_limit {
             Some(s) => Some(parse_when(s, !backward).context("--time-limit")?),
             None => None,
@@ -125,6 +127,20 @@ impl TraceOpts {
             },
         })
     }
+}
+
+/// `--min-amount` in the smallest unit of the traced asset (a token
+/// without decimals counts base units); 0.0001 of it when not given.
+fn min_amount(given: Option<&str>, unit: &Unit) -> Result<Amount> {
+    let decimals = u32::from(unit.decimals.unwrap_or(0));
+    let units = match given {
+        Some(s) => case::parse_decimal(s, decimals)
+            .map_err(|e| anyhow!("--min-amount (in {}): {e}", unit.symbol))?,
+        None => decimals
+            .checked_sub(4)
+            .map_or(0, |d| 10u128.checked_pow(d).unwrap_or(u128::MAX)),
+    };
+    Ok(Amount::new(units))
 }
 
 /// The distinct models named, in order.
@@ -232,12 +248,15 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
         (None, None) => bail!("give a case file or `address ADDR`"),
     };
     let coins = seed_coins(&seeds);
+    let unit = seeds
+        .first()
+        .map_or_else(|| Unit::native(Chain::Bitcoin), |s| s.unit.clone());
     let models = parse_models(&o.model)?;
     let mut traces = Vec::new();
     // Every model reads the same ledger data: one source, its caches shared.
     let mut src = Source::new(&store, analysis.as_ref(), parse_level(&o.level)?)?;
     for &model in &models {
-        let params = o.params(model, backward)?;
+        let params = o.params(model, backward, &unit)?;
         let bar = TraceBar::new(model.name());
         let t = if backward {
             trace::trace_backward(&mut src, &coins, params, &bar)?
@@ -260,7 +279,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
         crate::render::comparison(&traces);
     }
     if let Some(dir) = &o.out {
-        println!("written: {}", dir.join("trace.json").display());
+        tracer::outln!("written: {}", dir.join("trace.json").display());
     }
     Ok(())
 }

@@ -65,6 +65,22 @@ impl Chain {
             Chain::Ethereum => "ethereum",
         }
     }
+
+    /// Ticker of the chain's own coin (`BTC`, `ETH`).
+    pub fn coin(self) -> &'static str {
+        match self {
+            Chain::Bitcoin => "BTC",
+            Chain::Ethereum => "ETH",
+        }
+    }
+
+    /// Decimal places of the coin's smallest unit (satoshi 8, wei 18).
+    pub fn decimals(self) -> u8 {
+        match self {
+            Chain::Bitcoin => 8,
+            Chain::Ethereum => 18,
+        }
+    }
 }
 
 /// How an output's locking script or an account is shaped.

@@ -12,8 +12,8 @@ pub use build::{build, BuildOptions, BuildSummary};
 pub use engine::{Engine, NoObserver, Observer};
 pub use persist::Checkpoint;
 pub use query::{
-    cluster_of, coinjoins, conflicts, explain, members, stats, tagged_members, CoinJoinView,
-    Explanation, Step,
+    cluster_of, coinjoins, conflicts, explain, members, stats, tagged_members, ClusterIds,
+    CoinJoinView, Explanation, Step,
 };
 pub use unionfind::UnionFind;
 

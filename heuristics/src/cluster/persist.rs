@@ -164,6 +164,33 @@ fn decode_facts(b: &[u8]) -> AddressFacts {
     }
 }
 
+/// The cluster ids of the addresses of chunk `chunk` (ids `chunk × CHUNK`
+/// on) as of the checkpoint `cp`.
+pub(crate) fn load_cluster_chunk(
+    store: &AnalysisStore,
+    level: Level,
+    cp: &Checkpoint,
+    chunk: u32,
+) -> Result<Vec<AddrId>> {
+    let want = (cp.addresses as usize)
+        .saturating_sub(chunk as usize * CHUNK)
+        .min(CHUNK);
+    let key = chunk_key(level, CHUNK_CLUSTERS, chunk);
+    let c = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
+    if c.len() != want * 4 {
+        return Err(store.corrupt(
+            CF_ADDR_CHUNKS,
+            &key,
+            DecodeError {
+                what: "cluster chunk",
+            },
+        ));
+    }
+    Ok(c.chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .collect())
+}
+
 /// Every address's cluster id and facts as of the checkpoint.
 pub(crate) fn load_state(
     store: &AnalysisStore,
@@ -176,15 +203,7 @@ pub(crate) fn load_state(
     let bad = |what| DecodeError { what };
     for chunk in 0..n.div_ceil(CHUNK) as u32 {
         let want = (n - chunk as usize * CHUNK).min(CHUNK);
-        let key = chunk_key(level, CHUNK_CLUSTERS, chunk);
-        let c = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
-        if c.len() != want * 4 {
-            return Err(store.corrupt(CF_ADDR_CHUNKS, &key, bad("cluster chunk")));
-        }
-        clusters.extend(
-            c.chunks_exact(4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4"))),
-        );
+        clusters.extend(load_cluster_chunk(store, level, cp, chunk)?);
         let key = chunk_key(level, CHUNK_FACTS, chunk);
         let f = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
         if f.len() != want * FACTS_LEN {

@@ -9,8 +9,8 @@ use chain_adapters::ledger::codec::{DecodeError, Reader};
 use chain_adapters::ledger::{AddrId, Amount, TxId};
 
 use super::persist::{
-    cluster_key, decode_conflict, decode_evidence, decode_stats, load_checkpoint, load_cluster_of,
-    load_facts_of,
+    cluster_key, decode_conflict, decode_evidence, decode_stats, load_checkpoint,
+    load_cluster_chunk, load_cluster_of, load_facts_of, Checkpoint, CHUNK,
 };
 use super::{ClusterStats, Conflict, Evidence, Level};
 use crate::coinjoin::{CoinJoin, CoinJoinKind};
@@ -35,6 +35,50 @@ pub fn cluster_of(store: &AnalysisStore, level: Level, a: AddrId) -> Result<Opti
         return Ok(None);
     }
     load_cluster_of(store, level, a)
+}
+
+/// The cluster ids of a level's last build, read in address-id order one
+/// stored chunk of 4,096 addresses at a time (bounded memory): what
+/// `tracer cluster export` streams. The ids are those [`cluster_of`] gives.
+pub struct ClusterIds<'a> {
+    store: &'a AnalysisStore,
+    level: Level,
+    cp: Checkpoint,
+    chunk: Option<u32>,
+    ids: Vec<AddrId>,
+}
+
+impl<'a> ClusterIds<'a> {
+    /// The cluster ids of `level`'s last build.
+    pub fn new(store: &'a AnalysisStore, level: Level) -> Result<Self> {
+        let cp = load_checkpoint(store, level)?.ok_or_else(|| not_built(level))?;
+        Ok(ClusterIds {
+            store,
+            level,
+            cp,
+            chunk: None,
+            ids: Vec::new(),
+        })
+    }
+
+    /// How many addresses the build covers (ids `0..covered`).
+    pub fn covered(&self) -> u32 {
+        self.cp.addresses
+    }
+
+    /// The cluster id of address `a` (`None` past the build). Reads a chunk
+    /// when `a` is outside the one held.
+    pub fn get(&mut self, a: AddrId) -> Result<Option<AddrId>> {
+        if a >= self.cp.addresses {
+            return Ok(None);
+        }
+        let chunk = a / CHUNK as u32;
+        if self.chunk != Some(chunk) {
+            self.ids = load_cluster_chunk(self.store, self.level, &self.cp, chunk)?;
+            self.chunk = Some(chunk);
+        }
+        Ok(self.ids.get(a as usize % CHUNK).copied())
+    }
 }
 
 /// Statistics of cluster `c` (a singleton's come from its address).

@@ -29,10 +29,18 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
-/// stdout as JSON). Its log (stderr) is shown only if it fails. The child is
-/// reaped with `wait4` (to read its peak RSS), not `Child::wait`.
-#[allow(clippy::zombie_processes)]
+/// stdout as JSON). Its log (stderr) is shown only if it fails.
 pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
+    let (secs, rss, out) = measured_output(args);
+    let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
+    (secs, rss, summary)
+}
+
+/// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
+/// stdout). Its log (stderr) is shown only if it fails. The child is reaped
+/// with `wait4` (to read its peak RSS), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
+pub fn measured_output(args: &[&str]) -> (f64, f64, Vec<u8>) {
     let t = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
         .args(args)
@@ -59,8 +67,7 @@ pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "tracer {args:?} failed:\n{log}"
     );
-    let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
-    (secs, usage.ru_maxrss as f64 / 1024.0, summary)
+    (secs, usage.ru_maxrss as f64 / 1024.0, out)
 }
 
 /// Simulates `preset` (seed `seed`) into `dir/sim` and ingests it into

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use chain_adapters::ledger::Chain;
-use chain_adapters::query::utc;
+use chain_adapters::query::{utc, Unit};
 use chain_adapters::store::{Store, StoreOptions};
 use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Subcommand};
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::output::print_json;
 
-use super::ledger::{coins, resolve, SeedOutput, Unresolved};
+use super::ledger::{resolve, SeedOutput, Unresolved};
 use super::{
     load, parse, parse_address, parse_chain, parse_date, parse_payment, prefecture, prefecture_ja,
     to_toml, Case, CaseError, Crime, Seed, SeedTarget,
@@ -79,8 +79,9 @@ pub struct NewArgs {
     /// Chain of the seeds: bitcoin or ethereum.
     #[arg(long, default_value = "bitcoin", value_parser = parse_chain)]
     pub chain: Chain,
-    /// The victim's payment as TXID:VOUT (repeatable).
-    #[arg(long, value_name = "TXID:VOUT")]
+    /// The victim's payment (repeatable): TXID:VOUT on Bitcoin; on Ethereum
+    /// 0xHASH:N, N the transfer's number as `tracer tx 0xHASH` shows it.
+    #[arg(long, value_name = "TXID:VOUT|0xHASH:N")]
     pub payment: Vec<String>,
     /// An address the victim paid (repeatable).
     #[arg(long, value_name = "ADDR")]
@@ -96,7 +97,7 @@ pub fn run(db: Option<&Path>, opts: StoreOptions, cmd: CaseCmd) -> Result<()> {
             if json {
                 print_json(&case)
             } else {
-                print!("{}", summary(&case));
+                crate::terminal::text(&summary(&case));
                 Ok(())
             }
         }
@@ -121,7 +122,7 @@ fn new(a: NewArgs) -> Result<()> {
     if back != case {
         bail!("{origin}: the written case file does not read back the same; please report this");
     }
-    println!("{origin}");
+    crate::outln!("{origin}");
     Ok(())
 }
 
@@ -230,7 +231,10 @@ fn summary(c: &Case) -> String {
 fn describe_seed(seed: &Seed) -> String {
     let chain = seed.chain.name();
     let mut s = match &seed.target {
-        SeedTarget::Payment { txid, vout } => format!("{chain} payment {txid}:{vout}"),
+        SeedTarget::Payment { txid, vout } => match seed.chain {
+            Chain::Bitcoin => format!("{chain} payment {txid}:{vout}"),
+            Chain::Ethereum => format!("{chain} payment {txid}:{vout} (transfer #{vout})"),
+        },
         SeedTarget::Address {
             address,
             from,
@@ -246,7 +250,7 @@ fn describe_seed(seed: &Seed) -> String {
                 s.push_str(&format!(", until {}", at(*u)));
             }
             if let Some(a) = amount {
-                s.push_str(&format!(", amount {}", coins(seed.chain, *a)));
+                s.push_str(&format!(", amount {}", Unit::native(seed.chain).show(*a)));
             }
             s
         }
@@ -342,7 +346,7 @@ fn list(dir: &Path, json: bool) -> Result<()> {
             cases: &cases,
         })?;
     } else {
-        print!("{}", list_table(&cases));
+        crate::terminal::text(&list_table(&cases));
     }
     if !invalid.is_empty() {
         bail!(
@@ -466,8 +470,11 @@ struct OutputLine {
     chain: Chain,
     /// Transaction id.
     txid: String,
-    /// Output index.
+    /// Output index (Ethereum: the transfer number).
     vout: u32,
+    /// The transfer's number as `tracer tx` shows it (Ethereum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer: Option<u32>,
     /// Receiving address.
     address: Option<String>,
     /// Value in the smallest unit.
@@ -489,9 +496,10 @@ impl OutputLine {
             chain: o.chain,
             txid: o.txid.clone(),
             vout: o.vout,
+            transfer: (o.chain == Chain::Ethereum).then_some(o.vout),
             address: o.address.clone(),
             value: o.value,
-            value_coins: coins(o.chain, o.value),
+            value_coins: o.unit.show(o.value),
             height: o.height,
             time: o.time,
             time_utc: utc(o.time),
@@ -531,7 +539,7 @@ fn check(files: &[PathBuf], store: Option<&Store>, json: bool) -> Result<()> {
             files: &checked,
         })?;
     } else {
-        print!("{}", check_text(&checked));
+        crate::terminal::text(&check_text(&checked));
     }
     if n_invalid > 0 {
         bail!(

@@ -8,11 +8,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use bitcoin::address::NetworkUnchecked;
 use chain_adapters::bitcoin::network_name;
 use chain_adapters::ledger::{AddrId, Amount, Chain, OutRef, TxId, TxRecord};
-use chain_adapters::query::{btc, utc, LedgerView};
+use chain_adapters::query::{utc, LedgerView, Unit};
 use chain_adapters::store::Store;
 use serde::Serialize;
 
-use super::{coin, decimals, format_amount, tx_hash, Case, Seed, SeedTarget};
+use super::{tx_hash, Case, Seed, SeedTarget};
 
 /// A ledger output a seed resolved to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,8 +30,11 @@ pub struct SeedOutput {
     pub vout: u32,
     /// Receiving address as displayed (`None` for OP_RETURN).
     pub address: Option<String>,
-    /// Value in the chain's smallest unit (satoshi, wei).
+    /// Value in the smallest unit of its asset (satoshi, wei, token unit).
     pub value: Amount,
+    /// What `value` counts: the chain's coin or the token moved.
+    #[serde(skip)]
+    pub unit: Unit,
     /// Height of the block holding the transaction.
     pub height: u64,
     /// Block time, Unix seconds.
@@ -111,10 +114,17 @@ impl SeedCtx<'_> {
         })?;
         let tx = self.tx(id)?;
         if vout as usize >= tx.outputs.len() {
-            bail!(
-                "transaction {txid} has {} outputs; there is no output {vout} (outputs count from 0)",
-                tx.outputs.len()
-            );
+            match self.chain {
+                Chain::Bitcoin => bail!(
+                    "transaction {txid} has {} outputs; there is no output {vout} (outputs count from 0)",
+                    tx.outputs.len()
+                ),
+                Chain::Ethereum => bail!(
+                    "transaction {txid} has {} transfer(s), #0 to #{}; there is no transfer #{vout} (`tracer tx {txid}` lists them)",
+                    tx.outputs.len(),
+                    tx.outputs.len().saturating_sub(1)
+                ),
+            }
         }
         let time = self.block_time(tx.height)?;
         self.output(id, &tx, vout, time)
@@ -188,13 +198,13 @@ impl SeedCtx<'_> {
         amount: Amount,
         found: Vec<SeedOutput>,
     ) -> Result<Vec<SeedOutput>> {
-        let values: Vec<String> = found.iter().take(5).map(|o| self.coins(o.value)).collect();
+        let values: Vec<String> = found.iter().take(5).map(|o| o.unit.show(o.value)).collect();
         let more = found.len().saturating_sub(values.len());
         let exact: Vec<SeedOutput> = found.into_iter().filter(|o| o.value == amount).collect();
         if exact.is_empty() {
             bail!(
                 "address {address} received no output of exactly {} {}; it received {}{}",
-                self.coins(amount),
+                Unit::native(self.chain).show(amount),
                 window.describe(),
                 values.join(", "),
                 if more > 0 {
@@ -271,6 +281,7 @@ impl SeedCtx<'_> {
             Some(a) => Some(self.view.show_id(a)?.address),
             None => None,
         };
+        let token = self.view.token(o.asset)?;
         Ok(SeedOutput {
             seed: self.index,
             chain: self.chain,
@@ -279,21 +290,10 @@ impl SeedCtx<'_> {
             vout,
             address,
             value: o.value,
+            unit: Unit::of(self.chain, token.as_ref()),
             height: tx.height,
             time,
         })
-    }
-
-    fn coins(&self, amount: Amount) -> String {
-        coins(self.chain, amount)
-    }
-}
-
-/// An amount with its coin: `10.00000000 BTC`, `1.5 ETH`.
-pub fn coins(chain: Chain, amount: Amount) -> String {
-    match chain {
-        Chain::Bitcoin => format!("{} BTC", btc(amount)),
-        Chain::Ethereum => format!("{} {}", format_amount(amount, decimals(chain)), coin(chain)),
     }
 }
 

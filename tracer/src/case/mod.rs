@@ -214,7 +214,8 @@ pub enum SeedTarget {
     Payment {
         /// Transaction id as displayed (lowercase hex; `0x…` on Ethereum).
         txid: String,
-        /// Output index (Ethereum: transfer index).
+        /// Output index (Ethereum: the transfer's number as `tracer tx`
+        /// shows it, see [`index_name`]).
         vout: u32,
     },
     /// Every output paying an address, optionally within a time window and of an exact amount.
@@ -481,22 +482,21 @@ pub fn parse_chain(s: &str) -> Result<Chain, String> {
 
 /// Decimals of the chain's coin (BTC 8, ETH 18).
 pub fn decimals(chain: Chain) -> u32 {
-    match chain {
-        Chain::Bitcoin => 8,
-        Chain::Ethereum => 18,
-    }
+    u32::from(chain.decimals())
 }
 
-/// Ticker of the chain's coin.
-pub fn coin(chain: Chain) -> &'static str {
-    match chain {
-        Chain::Bitcoin => "BTC",
-        Chain::Ethereum => "ETH",
-    }
-}
-
-/// Parses a decimal amount in coin units (`"0.1"`) exactly into the smallest unit.
+/// Parses a paid amount in coin units (`"0.1"`) exactly into the smallest
+/// unit; zero is refused (a seed's amount is what was paid).
 pub fn parse_amount(s: &str, decimals: u32) -> Result<Amount, String> {
+    match parse_decimal(s, decimals)? {
+        0 => Err(format!("{s:?} is zero; give the amount that was paid")),
+        amount => Ok(amount),
+    }
+}
+
+/// Parses a decimal number of coins (`"0.1"`, `"40"`, `"0"`) exactly into
+/// the smallest unit of `decimals` places.
+pub fn parse_decimal(s: &str, decimals: u32) -> Result<Amount, String> {
     let t = s.trim();
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
@@ -524,9 +524,6 @@ pub fn parse_amount(s: &str, decimals: u32) -> Result<Amount, String> {
         .checked_mul(unit)
         .and_then(|w| w.checked_add(frac_units))
         .ok_or_else(too_large)?;
-    if amount == 0 {
-        return Err(format!("{s:?} is zero; give the amount that was paid"));
-    }
     Ok(amount)
 }
 
@@ -542,22 +539,33 @@ pub fn format_amount(amount: Amount, decimals: u32) -> String {
     }
 }
 
-/// Parses a payment `txid:vout` (Ethereum: `0x<tx hash>:<transfer index>`).
+/// What the number after a payment's colon names: a Bitcoin output
+/// (`vout`), or one of an Ethereum transaction's transfers (the top-level
+/// call, internal calls, token transfers) as `tracer tx` numbers them.
+pub fn index_name(chain: Chain) -> &'static str {
+    match chain {
+        Chain::Bitcoin => "output index",
+        Chain::Ethereum => "transfer number",
+    }
+}
+
+/// Parses a payment `txid:vout` (Ethereum: `0x<tx hash>:<transfer number>`).
 pub fn parse_payment(chain: Chain, s: &str) -> Result<SeedTarget, String> {
     let expected = match chain {
         Chain::Bitcoin => "expected TXID:VOUT (64 hex digits, a colon, the output index)",
         Chain::Ethereum => {
-            "expected 0xHASH:INDEX (0x and 64 hex digits, a colon, the transfer index)"
+            "expected 0xHASH:N (0x and 64 hex digits, a colon, the number of the transfer as `tracer tx 0xHASH` shows it: #0 is the top-level call)"
         }
     };
     let (tx, index) = s
         .trim()
         .rsplit_once(':')
-        .ok_or_else(|| format!("{s:?} has no output index; {expected}"))?;
+        .ok_or_else(|| format!("{s:?} has no {}; {expected}", index_name(chain)))?;
     tx_hash(chain, tx).map_err(|e| format!("{e}; {expected}"))?;
     let vout = parse_index(index).ok_or_else(|| {
         format!(
-            "output index {index:?} is not a whole number from 0 to {}",
+            "{} {index:?} is not a whole number from 0 to {}",
+            index_name(chain),
             u32::MAX
         )
     })?;
@@ -982,7 +990,7 @@ fn amount_value(v: &Value, chain: Chain) -> Result<u128, String> {
         )),
         other => Err(format!(
             "expected the amount in {} as a string, e.g. amount = \"0.1\"; found {}",
-            coin(chain),
+            chain.coin(),
             describe(other)
         )),
     }
@@ -1390,6 +1398,10 @@ mod tests {
         }
         let huge = "9".repeat(60);
         assert!(parse_amount(&huge, 8).unwrap_err().contains("too large"));
+        // Zero is a limit, not a payment.
+        assert_eq!(parse_decimal("0", 8), Ok(0));
+        assert_eq!(parse_decimal("0.000", 18), Ok(0));
+        assert!(parse_amount("0", 8).unwrap_err().contains("is zero"));
         assert!(parse_amount(&format!("{}.5", "9".repeat(30)), 18).is_err());
         assert_eq!(format_amount(10_000_000, 8), "0.1");
         assert_eq!(format_amount(4_000_000_000, 8), "40");
