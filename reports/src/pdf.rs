@@ -16,12 +16,15 @@ use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::Document;
 use sha2::{Digest, Sha256};
+use skrifa::instance::{LocationRef, Size};
+use skrifa::MetadataProvider;
 
 use crate::graph::{cut_note, layout, Layout, BOX_H, BOX_W};
 use crate::report::Report;
+use crate::terms::{crime, phrase, prefecture, term};
 use crate::Error;
 
 const PAGE: (f32, f32) = (595.28, 841.89);
@@ -131,24 +134,82 @@ impl Op {
     }
 }
 
-/// Text measured with the font's advances.
+/// The report font, read for layout and drawing: character advances from
+/// its metrics (skrifa) to measure and wrap text, and glyphs shaped by
+/// harfrust (HarfBuzz's Rust port) to draw it.
 struct Measure<'a> {
-    face: rustybuzz::Face<'a>,
+    font: skrifa::FontRef<'a>,
+    charmap: skrifa::charmap::Charmap<'a>,
+    metrics: skrifa::metrics::GlyphMetrics<'a>,
+    shaping: harfrust::ShaperData,
+    upem: f32,
 }
 
-impl Measure<'_> {
+impl<'a> Measure<'a> {
+    /// Face `index` of the font file `bytes`, if it is a usable font.
+    fn new(bytes: &'a [u8], index: u32) -> Option<Self> {
+        let font = skrifa::FontRef::from_index(bytes, index).ok()?;
+        let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
+        let upem = f32::from(
+            font.metrics(Size::unscaled(), LocationRef::default())
+                .units_per_em,
+        );
+        Some(Measure {
+            charmap: font.charmap(),
+            metrics,
+            shaping: harfrust::ShaperData::new(&font),
+            upem,
+            font,
+        })
+    }
+
     fn width(&self, s: &str, size: f32) -> f32 {
-        let upem = self.face.units_per_em() as f32;
         s.chars()
             .map(|c| {
-                self.face
-                    .glyph_index(c)
-                    .and_then(|g| self.face.glyph_hor_advance(g))
-                    .unwrap_or(0) as f32
+                self.charmap
+                    .map(c)
+                    .and_then(|g| self.metrics.advance_width(g))
+                    .unwrap_or(0.0)
             })
             .sum::<f32>()
             * size
-            / upem
+            / self.upem
+    }
+
+    /// `text` shaped into glyphs, left to right, each with the part of the
+    /// text it shows (so the PDF's text can be extracted and searched).
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        let shaper = self.shaping.shaper(&self.font).build();
+        let mut buffer = harfrust::UnicodeBuffer::new();
+        buffer.push_str(text);
+        buffer.guess_segment_properties();
+        buffer.set_direction(harfrust::Direction::LeftToRight);
+        let shaped = shaper.shape(buffer, harfrust::ShapeOptions::new());
+        let infos = shaped.glyph_infos();
+        infos
+            .iter()
+            .zip(shaped.glyph_positions())
+            .enumerate()
+            .map(|(i, (info, pos))| {
+                // A cluster runs to the next glyph of another cluster.
+                let start = info.cluster as usize;
+                let end = infos[i..]
+                    .iter()
+                    .map(|g| g.cluster as usize)
+                    .find(|&c| c != start)
+                    .unwrap_or(text.len());
+                let unit = |v: i32| v as f32 / self.upem;
+                KrillaGlyph::new(
+                    GlyphId::new(info.glyph_id),
+                    unit(pos.x_advance),
+                    unit(pos.x_offset),
+                    unit(pos.y_offset),
+                    unit(pos.y_advance),
+                    start..end,
+                    None,
+                )
+            })
+            .collect()
     }
 
     /// `s` broken into lines no wider than `max`: at spaces where possible,
@@ -195,10 +256,10 @@ pub struct Flow<'a> {
 }
 
 impl<'a> Flow<'a> {
-    /// An empty document set in `face`, at the top of its first page.
-    fn new(face: rustybuzz::Face<'a>) -> Self {
+    /// An empty document set in the font `m`, at the top of its first page.
+    fn new(m: Measure<'a>) -> Self {
         Flow {
-            m: Measure { face },
+            m,
             pages: vec![Vec::new()],
             y: MARGIN,
             headings: None,
@@ -643,11 +704,10 @@ pub fn write(
         .unwrap_or_default();
     let font_note = format!("{name}#{} sha256:{:x}", font.index, Sha256::digest(&bytes));
     let bytes = Arc::new(bytes);
-    let face = rustybuzz::Face::from_slice(&bytes, font.index)
-        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
-    let kfont = Font::new(Arc::clone(&bytes).into(), font.index)
-        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
-    let mut flow = Flow::new(face);
+    let unusable = || Error::Input(format!("{}: not a usable font", font.path.display()));
+    let measure = Measure::new(&bytes, font.index).ok_or_else(unusable)?;
+    let kfont = Font::new(Arc::clone(&bytes).into(), font.index).ok_or_else(unusable)?;
+    let mut flow = Flow::new(measure);
     lay(&mut flow, &font_note);
     let mut doc = Document::new();
     doc.set_metadata(
@@ -682,13 +742,13 @@ pub fn write(
                 Op::Text { x, y, size, text } => {
                     s.set_stroke(None);
                     s.set_fill(Some(black()));
-                    s.draw_text(
+                    s.draw_glyphs(
                         Point::from_xy(*x, *y),
+                        &flow.m.glyphs(text),
                         kfont.clone(),
-                        *size,
                         text,
+                        *size,
                         false,
-                        TextDirection::Auto,
                     );
                 }
                 Op::Rect { x, y, w, h, fill } => {
@@ -764,8 +824,7 @@ mod tests {
     fn laid_out(y: f32, lay: impl FnOnce(&mut Flow<'_>)) -> Vec<Vec<String>> {
         let font = FontFile::find().expect("a report font (tests/setup.sh installs one)");
         let bytes = std::fs::read(&font.path).unwrap();
-        let face = rustybuzz::Face::from_slice(&bytes, font.index).unwrap();
-        let mut flow = Flow::new(face);
+        let mut flow = Flow::new(Measure::new(&bytes, font.index).unwrap());
         flow.y = y;
         lay(&mut flow);
         flow.pages
