@@ -181,7 +181,7 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             "--prices",
             s(&prices),
             "--source",
-            "simulated-regtest-seed-7",
+            "simulated-regtest-chain-7",
             "--evaluation",
             s(&eval_dir.join("evaluation.json")),
         ]);
@@ -307,6 +307,38 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             inked_share(&pdf, tmp.path()) > 0.005,
             "{lang}: the first page has content"
         );
+
+        // A Japanese report is Japanese throughout (the regenerate section
+        // quotes the commands as typed); an English one English.
+        let html_body = support::html_text(&html);
+        let pdf_body = text.split("再現手順").next().unwrap();
+        for (name, body) in [
+            ("report.html", html_body.as_str()),
+            ("report.pdf", pdf_body),
+        ] {
+            let english = support::english_terms(body);
+            // Table cells wrap: compare without the line breaks.
+            let joined: String = body.split_whitespace().collect();
+            if lang == "ja" {
+                assert!(english.is_empty(), "{name} (ja) holds {english:?}");
+                for ja in [
+                    "神奈川県",
+                    "ロマンス詐欺",
+                    "入金アドレスからの集約送金",
+                    "交換業者",
+                ] {
+                    assert!(joined.contains(ja), "{name} (ja) lacks {ja}");
+                }
+            } else {
+                for en in ["deposit_sweep", "exchange", "Kanagawa"] {
+                    assert!(english.contains(en), "{name} (en) lacks {en}");
+                }
+                assert!(
+                    joined.contains("romancefraud") && !joined.contains("神奈川県"),
+                    "{name}"
+                );
+            }
+        }
 
         // Graph files: GraphML parses, with a node per graph node and an
         // edge per hop; DOT names every hop's transaction.

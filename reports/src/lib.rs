@@ -17,6 +17,7 @@ pub mod prices;
 pub mod report;
 pub mod svg;
 pub mod table;
+pub mod terms;
 pub mod units;
 
 pub use doc::TraceDoc;

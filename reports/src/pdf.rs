@@ -462,15 +462,15 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     let t = |k: &str| l.t(k).to_string();
     flow.heading(&format!("{} — {}", r.title, case_text(r, "id")), 14.0);
     let case_rows: Vec<Vec<String>> = [
-        ("case_id", "id"),
-        ("case_title", "title"),
-        ("prefecture", "prefecture"),
-        ("crime", "crime"),
-        ("reported", "reported"),
-        ("investigator", "investigator"),
+        ("case_id", case_text(r, "id")),
+        ("case_title", case_text(r, "title")),
+        ("prefecture", prefecture(&case_text(r, "prefecture"), l)),
+        ("crime", crime(&case_text(r, "crime"), l)),
+        ("reported", case_text(r, "reported")),
+        ("investigator", case_text(r, "investigator")),
     ]
-    .iter()
-    .map(|(k, f)| vec![t(k), case_text(r, f)])
+    .into_iter()
+    .map(|(k, v)| vec![t(k), v])
     .collect();
     flow.table(&[t("case"), String::new()], &[1.0, 3.0], &case_rows, BODY);
 
@@ -483,13 +483,13 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
             .iter()
             .map(|e| {
                 vec![
-                    format!("{} ({})", e.service, e.class),
+                    format!("{} ({})", e.service, term(&e.class, l)),
                     e.deposit_address.clone(),
                     e.amount_text.clone(),
                     pct(e.share),
                     e.jpy.map(|y| format!("¥{y}")).unwrap_or_default(),
                     format!("{}\n{}", e.first_time_utc, e.first_time_jst),
-                    e.evidence_text(),
+                    e.evidence_text(l),
                     format!("{}%", e.confidence),
                 ]
             })
@@ -568,10 +568,10 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
                 h.hop.to_string(),
                 format!(
                     "{}{}",
-                    h.rule,
+                    term(&h.rule, l),
                     h.heuristics
                         .as_ref()
-                        .map(|x| format!(" ({x})"))
+                        .map(|x| format!(" ({})", phrase(x, l)))
                         .unwrap_or_default()
                 ),
                 format!("{}%", h.confidence),
@@ -601,10 +601,10 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     flow.heading(&t("methodology"), 11.0);
     let m = &r.methodology;
     let rows = vec![
-        vec![t("model"), m.model.clone()],
-        vec![t("granularity"), m.granularity.clone()],
-        vec![t("coinjoin_policy"), m.coinjoins.clone()],
-        vec![t("limits"), m.limits.clone()],
+        vec![t("model"), phrase(&m.model, l)],
+        vec![t("granularity"), phrase(&m.granularity, l)],
+        vec![t("coinjoin_policy"), phrase(&m.coinjoins, l)],
+        vec![t("limits"), phrase(&m.limits, l)],
     ];
     flow.table(&[t("methodology"), String::new()], &[1.0, 3.0], &rows, BODY);
     let rows: Vec<Vec<String>> = m
@@ -612,8 +612,8 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
         .iter()
         .map(|h| {
             vec![
-                h.name.clone(),
-                h.used_for.to_string(),
+                phrase(&h.name, l),
+                term(h.used_for, l).to_string(),
                 format!("{}%", h.prior),
                 h.measured_precision
                     .map(|p| format!("{:.2}%", p * 100.0))
@@ -633,7 +633,11 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     let rows = vec![
         vec![
             t("chain"),
-            format!("{} {}", p.chain, p.network.clone().unwrap_or_default()),
+            format!(
+                "{} {}",
+                term(&p.chain, l),
+                p.network.as_deref().map_or("", |n| term(n, l))
+            ),
         ],
         vec![
             t("tip"),
@@ -657,7 +661,7 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
         vec![t("tool"), p.tool.clone()],
         vec![t("fingerprint"), p.fingerprint.clone().unwrap_or_default()],
         vec![t("prices"), p.prices.clone().unwrap_or_else(|| t("none"))],
-        vec!["PDF font".into(), font_note.to_string()],
+        vec![t("pdf_font"), font_note.to_string()],
     ];
     flow.table(&[t("provenance"), String::new()], &[1.0, 3.0], &rows, SMALL);
     flow.heading(&t("regenerate"), 11.0);
