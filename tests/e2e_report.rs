@@ -594,3 +594,361 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
         assert!(!dir.join(i).exists(), "nothing imported from a bad bundle");
     }
 }
+
+#[test]
+fn redacted_bundles_hold_no_personal_string_of_the_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("db");
+    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
+    // A case kept as police keep them: under the investigator's and the
+    // victim's names, with personal text in every free field.
+    let people = ["Sgt-Sato-Ichiro", "victim-Yamada-Hanako-090-1234-5678"];
+    let case_dir = dir.join("cases").join(people[0]).join(people[1]);
+    std::fs::create_dir_all(&case_dir).unwrap();
+    let personal = [
+        "Yamada Hanako, 3-1 Kasumigaseki",
+        "called from 090-1234-5678 on 27 Feb",
+        "Sgt. Sato Ichiro, Cyber Crime Division",
+        "paid at the Lawson near her home",
+        "the 40 BTC her son-in-law Taro moved",
+    ];
+    let real = std::fs::read_to_string(support::fixture("cases/tokyo-2026-0001.toml")).unwrap();
+    let text = real
+        .replace("Fake police call, victim paid in BTC", personal[0])
+        .replace(
+            "Stand-in facts: block 170, the first person-to-person payment.",
+            personal[1],
+        )
+        .replace("Sgt. Sato, Cyber Crime Division", personal[2])
+        .replace("victim's first payment", personal[3])
+        .replace("the 40 BTC the victim was told to keep 'safe'", personal[4]);
+    for p in personal {
+        assert!(text.contains(p), "{p} in the case file");
+    }
+    let case = case_dir.join("case.toml");
+    std::fs::write(&case, text).unwrap();
+    let trace_dir = case_dir.join("trace");
+    ok(&[
+        "--db",
+        s(&db),
+        "trace",
+        s(&case),
+        "--out",
+        s(&trace_dir),
+        "--level",
+        "address",
+        "--model",
+        "haircut,poison",
+    ]);
+    let unredacted = std::fs::read_to_string(trace_dir.join("trace.json")).unwrap();
+    assert!(
+        unredacted.contains(people[1]),
+        "the trace records the case path"
+    );
+
+    let bundle = dir.join("bundle");
+    ok(&[
+        "export",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&bundle),
+    ]);
+    // Every personal string, and the directory names of the paths used.
+    let mut strings: Vec<String> = personal
+        .iter()
+        .chain(&people)
+        .map(|p| p.to_string())
+        .collect();
+    strings.push(dir.file_name().unwrap().to_str().unwrap().to_string());
+    let written = files(&bundle);
+    assert_eq!(written.len(), 4);
+    for (name, bytes) in &written {
+        let text = String::from_utf8_lossy(bytes);
+        for p in &strings {
+            assert!(!text.contains(p.as_str()), "{name} still holds {p:?}");
+        }
+    }
+    // The command stays readable: options and trace parameters, no paths.
+    let trace: Value = serde_json::from_slice(&written["trace.json"]).unwrap();
+    assert_eq!(
+        trace["command"],
+        "tracer --db <redacted> trace <redacted> --out <redacted> --level address --model haircut,poison"
+    );
+    assert_eq!(trace["case"]["id"], "TOKYO-2026-0001");
+    assert_eq!(
+        trace["case"]["seeds"][1]["target"]["address"]["address"],
+        "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+    );
+}
+
+/// A bundle written by hand: `bundle.json` of case `X-1` without traces,
+/// the files `extra` (name, bytes), and a manifest over both.
+fn hand_made_bundle(dir: &Path, extra: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let meta = br#"{"format": 1, "case": {"id": "X-1"}, "traces": []}"#;
+    let mut manifest = String::new();
+    let mut all: Vec<(&str, &[u8])> = vec![("bundle.json", meta)];
+    all.extend_from_slice(extra);
+    all.sort();
+    for (name, bytes) in all {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        manifest.push_str(&format!("{:x}  {name}\n", Sha256::digest(bytes)));
+    }
+    std::fs::write(dir.join("MANIFEST.sha256"), manifest).unwrap();
+}
+
+/// `tracer import BUNDLE --into INTO`, expected to fail; its stderr. Run
+/// with 2 GiB of address space and killed after 60 s, so that a reader
+/// that follows `/dev/zero` or waits on a FIFO fails instead of hanging.
+fn import_refused(bundle: &Path, into: &Path) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = support::tracer();
+    cmd.args(["import", s(bundle), "--into", s(into)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only setrlimit, which is async-signal-safe, runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 2 << 30,
+                rlim_max: 2 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("import {} did not finish", bundle.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "import {} succeeded",
+        bundle.display()
+    );
+    assert!(!into.join("X-1").exists(), "nothing imported");
+    stderr(&out)
+}
+
+#[test]
+fn import_reads_regular_files_only_within_size_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let into = dir.join("imports");
+    let plain = dir.join("plain");
+    hand_made_bundle(&plain, &[("notes.json", b"{}")]);
+    // The hand-made bundle imports as it is.
+    ok(&["import", s(&plain), "--into", s(&dir.join("fine"))]);
+    assert!(dir.join("fine/X-1/notes.json").is_file());
+
+    // A bundle file linked to a local file whose digest the sender knows
+    // would copy that file into the import.
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, b"local secret").unwrap();
+    let linked = dir.join("linked");
+    hand_made_bundle(&linked, &[("notes.json", b"local secret")]);
+    std::fs::remove_file(linked.join("notes.json")).unwrap();
+    std::os::unix::fs::symlink(&secret, linked.join("notes.json")).unwrap();
+    let e = import_refused(&linked, &into);
+    assert!(e.contains("notes.json is a symbolic link"), "{e}");
+
+    // A file linked to /dev/zero would be read forever.
+    let zero = dir.join("zero");
+    hand_made_bundle(&zero, &[("trace.json", b"{}")]);
+    std::fs::remove_file(zero.join("trace.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", zero.join("trace.json")).unwrap();
+    let e = import_refused(&zero, &into);
+    assert!(e.contains("trace.json is a symbolic link"), "{e}");
+
+    // So would the manifest itself.
+    let manifest_link = dir.join("manifest-link");
+    hand_made_bundle(&manifest_link, &[]);
+    std::fs::remove_file(manifest_link.join("MANIFEST.sha256")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", manifest_link.join("MANIFEST.sha256")).unwrap();
+    let e = import_refused(&manifest_link, &into);
+    assert!(e.contains("MANIFEST.sha256 is a symbolic link"), "{e}");
+
+    // A hard link to a local file.
+    let hard = dir.join("hard");
+    hand_made_bundle(&hard, &[("notes.json", b"local secret")]);
+    std::fs::remove_file(hard.join("notes.json")).unwrap();
+    std::fs::hard_link(&secret, hard.join("notes.json")).unwrap();
+    let e = import_refused(&hard, &into);
+    assert!(e.contains("notes.json is a hard link"), "{e}");
+
+    // A FIFO would block the reader; a device node reads without end; a
+    // directory is no file.
+    let fifo = dir.join("fifo");
+    hand_made_bundle(&fifo, &[("trace.json", b"{}")]);
+    std::fs::remove_file(fifo.join("trace.json")).unwrap();
+    let path = std::ffi::CString::new(s(&fifo.join("trace.json"))).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let e = import_refused(&fifo, &into);
+    assert!(e.contains("trace.json is a FIFO"), "{e}");
+
+    let device = dir.join("device");
+    hand_made_bundle(&device, &[("trace.json", b"{}")]);
+    std::fs::remove_file(device.join("trace.json")).unwrap();
+    let path = std::ffi::CString::new(s(&device.join("trace.json"))).unwrap();
+    // The character device of /dev/zero (1, 5); the tests run as root.
+    let made = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 5)) };
+    assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
+    let e = import_refused(&device, &into);
+    assert!(e.contains("trace.json is a device"), "{e}");
+
+    let subdir = dir.join("subdir");
+    hand_made_bundle(&subdir, &[("trace.json", b"{}")]);
+    std::fs::remove_file(subdir.join("trace.json")).unwrap();
+    std::fs::create_dir(subdir.join("trace.json")).unwrap();
+    let e = import_refused(&subdir, &into);
+    assert!(e.contains("trace.json is a directory"), "{e}");
+
+    // Sizes are bounded per file and per bundle (sparse files: nothing is
+    // written to disk, and nothing of them is read).
+    let sparse = |dir: &Path, name: &str, len: u64| {
+        std::fs::File::create(dir.join(name))
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    };
+    let big = dir.join("big");
+    hand_made_bundle(&big, &[("trace.json", b"{}")]);
+    sparse(&big, "trace.json", reports::bundle::MAX_FILE_BYTES + 1);
+    let e = import_refused(&big, &into);
+    assert!(
+        e.contains(&format!(
+            "trace.json is {} bytes, more than a bundle file may be",
+            reports::bundle::MAX_FILE_BYTES + 1
+        )),
+        "{e}"
+    );
+    let many = dir.join("many");
+    let names = ["a.json", "b.json", "c.json", "d.json", "e.json"];
+    let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"{}"[..])).collect();
+    hand_made_bundle(&many, &parts);
+    for n in names {
+        sparse(&many, n, reports::bundle::MAX_FILE_BYTES);
+    }
+    let e = import_refused(&many, &into);
+    assert!(e.contains("the files hold more than a bundle may"), "{e}");
+}
+
+/// Every cell of a CSV file tracer wrote (after its BOM).
+fn csv_cells(bytes: &[u8]) -> Vec<String> {
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[3..])
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn hostile_tag_labels_never_become_spreadsheet_formulas() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    // The simulator's TagPack, its actors, labels and source turned into
+    // formulas, as a hostile or careless TagPack author would write them.
+    let pack = std::fs::read_to_string(sim.join("tags.yaml")).unwrap();
+    let hostile: String = pack
+        .lines()
+        .map(|l| {
+            if let Some(actor) = l.strip_prefix("  actor: ") {
+                format!("  actor: '=HYPERLINK(\"http://evil.example/{actor}\",\"{actor}\")'")
+            } else if let Some(label) = l.strip_prefix("  label: ") {
+                format!("  label: '+cmd|'' /C calc''!A0 {label}'")
+            } else if l.starts_with("source: ") {
+                "source: '@SUM(1+1)*cmd|'' /C calc''!A0'".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(hostile, pack);
+    let tags = tmp.path().join("hostile.yaml");
+    std::fs::write(&tags, hostile).unwrap();
+    ok(&["--db", s(&db), "tags", "import", s(&tags)]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let case = direct_case(&sim, tmp.path());
+    let trace_dir = tmp.path().join("trace");
+    ok(&["--db", s(&db), "trace", s(&case), "--out", s(&trace_dir)]);
+    let report = tmp.path().join("report");
+    ok(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&report),
+    ]);
+    // Every case of the simulated chain, linked: shared deposit addresses
+    // carry the services' names into links.csv.
+    let records = truth_records(&sim);
+    let mut cases = Vec::new();
+    for c in records.iter().filter(|r| r["type"] == "case") {
+        let path = tmp.path().join(format!("case-{}.toml", c["id"]));
+        std::fs::write(
+            &path,
+            format!(
+                "format = 1\n[case]\nid = \"SIM-{}\"\nprefecture = \"{}\"\ncrime = \"other\"\n\
+                 reported = 2026-03-02\ninvestigator = \"Test\"\n\n{}",
+                c["id"],
+                c["prefecture"].as_str().unwrap(),
+                support::truth_seeds(c)
+            ),
+        )
+        .unwrap();
+        cases.push(path);
+    }
+    let link = tmp.path().join("link");
+    let mut args = vec!["--db", s(&db), "link", "--out", s(&link)];
+    args.extend(cases.iter().map(|p| s(p)));
+    ok(&args);
+
+    let dangerous = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    // A plain negative number is a number, not a formula.
+    let number = |c: &str| {
+        c.strip_prefix('-')
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|x| x.is_ascii_digit() || x == '.'))
+    };
+    let mut neutralised = BTreeMap::new();
+    for path in [
+        report.join("endpoints.csv"),
+        report.join("hops.csv"),
+        link.join("links.csv"),
+        link.join("cases.csv"),
+    ] {
+        let cells = csv_cells(&std::fs::read(&path).unwrap());
+        for c in &cells {
+            assert!(
+                !c.starts_with(dangerous) || number(c),
+                "{}: a cell a spreadsheet would evaluate: {c:?}",
+                path.display()
+            );
+        }
+        let quoted = cells
+            .iter()
+            .filter(|c| c.starts_with("'=HYPERLINK(") || c.starts_with("'+cmd|"))
+            .count();
+        neutralised.insert(
+            path.file_name().unwrap().to_str().unwrap().to_string(),
+            quoted,
+        );
+    }
+    // The hostile names did reach the tables: the services in the endpoint
+    // table (service, and the tag as evidence) and in the links.
+    assert!(neutralised["endpoints.csv"] >= 2, "{neutralised:?}");
+    assert!(neutralised["links.csv"] >= 1, "{neutralised:?}");
+}
