@@ -121,14 +121,8 @@ impl Linked {
 #[test]
 fn linkage_recovers_the_simulated_groups_and_keeps_others_apart() {
     let linked = Linked::new();
-    let Linked {
-        tmp,
-        db,
-        group_of,
-        route,
-        files,
-        imports,
-    } = &linked;
+    let (tmp, db, imports) = (&linked.tmp, &linked.db, &linked.imports);
+    let (group_of, route, files) = (&linked.group_of, &linked.route, &linked.files);
     let local = linked.local();
     let out = tmp.path().join("link");
     let mut args = vec!["--db", s(db), "link"];

@@ -457,39 +457,44 @@ fn report_inputs_that_do_not_fit_are_refused() {
     assert!(!out.exists(), "nothing written on refusal");
 }
 
+/// `tracer export CASE --trace TRACE --out OUT EXTRA…`; its stdout.
+fn export(case: &Path, trace: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["export", s(case), "--trace", s(trace), "--out", s(out)];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// The real blocks 0–4312 ingested into `tmp/db`.
+fn real_ledger() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
+    (tmp, db)
+}
+
+/// Traces `case` on the real-chain ledger `db` (address level, haircut and
+/// poison) into `out`.
+fn trace_real_case(db: &Path, case: &Path, out: &Path) {
+    support::trace(
+        db,
+        case,
+        out,
+        &["--level", "address", "--model", "haircut,poison"],
+    );
+}
+
 #[test]
 fn bundles_leave_out_personal_data_and_tampering_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, db) = real_ledger();
     let dir = tmp.path();
-    let db = dir.join("db");
-    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
     let case = support::fixture("cases/tokyo-2026-0001.toml");
     let trace_dir = dir.join("trace");
-    ok(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&trace_dir),
-        "--level",
-        "address",
-        "--model",
-        "haircut,poison",
-    ]);
+    trace_real_case(&db, &case, &trace_dir);
 
     // Redacted by default: no title, notes, investigator or seed notes anywhere.
     let bundle = dir.join("bundle");
-    let done: Value = serde_json::from_str(&ok(&[
-        "export",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&bundle),
-        "--json",
-    ]))
-    .unwrap();
+    let done: Value =
+        serde_json::from_str(&export(&case, &trace_dir, &bundle, &["--json"])).unwrap();
     assert_eq!(done["redacted"], true);
     let written = files(&bundle);
     let names: Vec<&str> = written.keys().map(String::as_str).collect();
@@ -526,15 +531,7 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
 
     // With personal data only when asked.
     let full = dir.join("full");
-    ok(&[
-        "export",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&full),
-        "--with-personal-data",
-    ]);
+    export(&case, &trace_dir, &full, &["--with-personal-data"]);
     assert!(
         String::from_utf8_lossy(&std::fs::read(full.join("bundle.json")).unwrap())
             .contains("Sgt. Sato")
@@ -597,10 +594,8 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
 
 #[test]
 fn redacted_bundles_hold_no_personal_string_of_the_case() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, db) = real_ledger();
     let dir = tmp.path();
-    let db = dir.join("db");
-    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
     // A case kept as police keep them: under the investigator's and the
     // victim's names, with personal text in every free field.
     let people = ["Sgt-Sato-Ichiro", "victim-Yamada-Hanako-090-1234-5678"];
@@ -629,18 +624,7 @@ fn redacted_bundles_hold_no_personal_string_of_the_case() {
     let case = case_dir.join("case.toml");
     std::fs::write(&case, text).unwrap();
     let trace_dir = case_dir.join("trace");
-    ok(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&trace_dir),
-        "--level",
-        "address",
-        "--model",
-        "haircut,poison",
-    ]);
+    trace_real_case(&db, &case, &trace_dir);
     let unredacted = std::fs::read_to_string(trace_dir.join("trace.json")).unwrap();
     assert!(
         unredacted.contains(people[1]),
@@ -648,14 +632,7 @@ fn redacted_bundles_hold_no_personal_string_of_the_case() {
     );
 
     let bundle = dir.join("bundle");
-    ok(&[
-        "export",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&bundle),
-    ]);
+    export(&case, &trace_dir, &bundle, &[]);
     // Every personal string, and the directory names of the paths used.
     let mut strings: Vec<String> = personal
         .iter()
@@ -741,11 +718,33 @@ fn import_refused(bundle: &Path, into: &Path) -> String {
     stderr(&out)
 }
 
+/// `tracer import` of a hand-made bundle under `dir/<case>` whose listed
+/// file `name` (of content `listed`) is then replaced by what `put` makes
+/// at its path; refused, its stderr.
+fn import_with(
+    dir: &Path,
+    case: &str,
+    name: &str,
+    listed: &[u8],
+    put: impl FnOnce(&Path),
+) -> String {
+    let bundle = dir.join(case);
+    hand_made_bundle(&bundle, &[(name, listed)]);
+    let path = bundle.join(name);
+    std::fs::remove_file(&path).unwrap();
+    put(&path);
+    import_refused(&bundle, &dir.join("imports"))
+}
+
+/// A C string of `path` for libc.
+fn c_path(path: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(s(path)).unwrap()
+}
+
 #[test]
 fn import_reads_regular_files_only_within_size_limits() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let into = dir.join("imports");
     let plain = dir.join("plain");
     hand_made_bundle(&plain, &[("notes.json", b"{}")]);
     // The hand-made bundle imports as it is.
@@ -753,94 +752,64 @@ fn import_reads_regular_files_only_within_size_limits() {
     assert!(dir.join("fine/X-1/notes.json").is_file());
 
     // A bundle file linked to a local file whose digest the sender knows
-    // would copy that file into the import.
+    // would copy that file into the import, by a symbolic or a hard link.
     let secret = dir.join("secret.txt");
     std::fs::write(&secret, b"local secret").unwrap();
-    let linked = dir.join("linked");
-    hand_made_bundle(&linked, &[("notes.json", b"local secret")]);
-    std::fs::remove_file(linked.join("notes.json")).unwrap();
-    std::os::unix::fs::symlink(&secret, linked.join("notes.json")).unwrap();
-    let e = import_refused(&linked, &into);
+    let e = import_with(dir, "linked", "notes.json", b"local secret", |p| {
+        std::os::unix::fs::symlink(&secret, p).unwrap()
+    });
     assert!(e.contains("notes.json is a symbolic link"), "{e}");
-
-    // A file linked to /dev/zero would be read forever.
-    let zero = dir.join("zero");
-    hand_made_bundle(&zero, &[("trace.json", b"{}")]);
-    std::fs::remove_file(zero.join("trace.json")).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", zero.join("trace.json")).unwrap();
-    let e = import_refused(&zero, &into);
-    assert!(e.contains("trace.json is a symbolic link"), "{e}");
-
-    // So would the manifest itself.
-    let manifest_link = dir.join("manifest-link");
-    hand_made_bundle(&manifest_link, &[]);
-    std::fs::remove_file(manifest_link.join("MANIFEST.sha256")).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", manifest_link.join("MANIFEST.sha256")).unwrap();
-    let e = import_refused(&manifest_link, &into);
-    assert!(e.contains("MANIFEST.sha256 is a symbolic link"), "{e}");
-
-    // A hard link to a local file.
-    let hard = dir.join("hard");
-    hand_made_bundle(&hard, &[("notes.json", b"local secret")]);
-    std::fs::remove_file(hard.join("notes.json")).unwrap();
-    std::fs::hard_link(&secret, hard.join("notes.json")).unwrap();
-    let e = import_refused(&hard, &into);
+    let e = import_with(dir, "hard", "notes.json", b"local secret", |p| {
+        std::fs::hard_link(&secret, p).unwrap()
+    });
     assert!(e.contains("notes.json is a hard link"), "{e}");
-
+    // A file, or the manifest, linked to /dev/zero would be read forever.
+    let zero = |p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+    let e = import_with(dir, "zero", "trace.json", b"{}", zero);
+    assert!(e.contains("trace.json is a symbolic link"), "{e}");
+    let e = import_with(dir, "zero-manifest", "MANIFEST.sha256", b"", zero);
+    assert!(e.contains("MANIFEST.sha256 is a symbolic link"), "{e}");
     // A FIFO would block the reader; a device node reads without end; a
     // directory is no file.
-    let fifo = dir.join("fifo");
-    hand_made_bundle(&fifo, &[("trace.json", b"{}")]);
-    std::fs::remove_file(fifo.join("trace.json")).unwrap();
-    let path = std::ffi::CString::new(s(&fifo.join("trace.json"))).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
-    let e = import_refused(&fifo, &into);
+    let e = import_with(dir, "fifo", "trace.json", b"{}", |p| {
+        assert_eq!(unsafe { libc::mkfifo(c_path(p).as_ptr(), 0o600) }, 0)
+    });
     assert!(e.contains("trace.json is a FIFO"), "{e}");
-
-    let device = dir.join("device");
-    hand_made_bundle(&device, &[("trace.json", b"{}")]);
-    std::fs::remove_file(device.join("trace.json")).unwrap();
-    let path = std::ffi::CString::new(s(&device.join("trace.json"))).unwrap();
-    // The character device of /dev/zero (1, 5); the tests run as root.
-    let made = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 5)) };
-    assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
-    let e = import_refused(&device, &into);
+    let e = import_with(dir, "device", "trace.json", b"{}", |p| {
+        // The character device of /dev/zero (1, 5); the tests run as root.
+        let made = unsafe {
+            libc::mknod(
+                c_path(p).as_ptr(),
+                libc::S_IFCHR | 0o600,
+                libc::makedev(1, 5),
+            )
+        };
+        assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
+    });
     assert!(e.contains("trace.json is a device"), "{e}");
-
-    let subdir = dir.join("subdir");
-    hand_made_bundle(&subdir, &[("trace.json", b"{}")]);
-    std::fs::remove_file(subdir.join("trace.json")).unwrap();
-    std::fs::create_dir(subdir.join("trace.json")).unwrap();
-    let e = import_refused(&subdir, &into);
+    let e = import_with(dir, "subdir", "trace.json", b"{}", |p| {
+        std::fs::create_dir(p).unwrap()
+    });
     assert!(e.contains("trace.json is a directory"), "{e}");
 
     // Sizes are bounded per file and per bundle (sparse files: nothing is
     // written to disk, and nothing of them is read).
-    let sparse = |dir: &Path, name: &str, len: u64| {
-        std::fs::File::create(dir.join(name))
-            .unwrap()
-            .set_len(len)
-            .unwrap();
-    };
-    let big = dir.join("big");
-    hand_made_bundle(&big, &[("trace.json", b"{}")]);
-    sparse(&big, "trace.json", reports::bundle::MAX_FILE_BYTES + 1);
-    let e = import_refused(&big, &into);
-    assert!(
-        e.contains(&format!(
-            "trace.json is {} bytes, more than a bundle file may be",
-            reports::bundle::MAX_FILE_BYTES + 1
-        )),
-        "{e}"
+    let sparse = |p: &Path, len: u64| std::fs::File::create(p).unwrap().set_len(len).unwrap();
+    let max = reports::bundle::MAX_FILE_BYTES;
+    let e = import_with(dir, "big", "trace.json", b"{}", |p| sparse(p, max + 1));
+    let want = format!(
+        "trace.json is {} bytes, more than a bundle file may be",
+        max + 1
     );
+    assert!(e.contains(&want), "{e}");
     let many = dir.join("many");
     let names = ["a.json", "b.json", "c.json", "d.json", "e.json"];
     let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"{}"[..])).collect();
     hand_made_bundle(&many, &parts);
     for n in names {
-        sparse(&many, n, reports::bundle::MAX_FILE_BYTES);
+        sparse(&many.join(n), max);
     }
-    let e = import_refused(&many, &into);
+    let e = import_refused(&many, &dir.join("imports"));
     assert!(e.contains("the files hold more than a bundle may"), "{e}");
 }
 
