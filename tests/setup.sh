@@ -4,7 +4,8 @@
 # nodes in tests/package-lock.json (bcoin, anvil; solc for the test
 # contracts), a Japanese font for PDF reports (IPAex Gothic) and poppler-utils
 # (the PDF render test), and PyPI embit (the independent decoder the decode
-# test cross-checks against). Safe to run again.
+# test cross-checks against); with --audit also cargo-audit from crates.io
+# (CI's advisory check). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +37,10 @@ if [ ! -f tests/node_modules/bcoin/bin/node ] ||
    [ ! -x tests/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]; then
   echo "setup: installing test nodes (npm ci in tests/)"
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${1:-}" = "--audit" ] && ! cargo audit --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-audit 0.22.2 (crates.io; ≈ 7 min on 2 cores)"
+  # Built in cargo's own temporary directory, not the project's target directory.
+  env -u CARGO_TARGET_DIR cargo install --locked --quiet cargo-audit --version 0.22.2
 fi

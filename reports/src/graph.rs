@@ -137,7 +137,10 @@ pub fn layout(r: &Report) -> Layout {
                 x,
                 y,
                 title: short(&node.address),
-                note: node.service.clone().unwrap_or_else(|| node.role.clone()),
+                note: node
+                    .service
+                    .clone()
+                    .unwrap_or_else(|| crate::terms::term(&node.role, r.lang).to_string()),
                 fill: match node.role.as_str() {
                     "seed" => FILL_SEED,
                     "endpoint" => FILL_ENDPOINT,

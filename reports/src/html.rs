@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::graph::cut_note;
 use crate::lang::Lang;
 use crate::report::{HopRow, Report};
+use crate::terms::{crime, phrase, prefecture, term};
 
 /// Labels the HTML uses.
 pub const KEYS: &[&str] = &[
@@ -183,8 +184,8 @@ fn case_section(o: &mut String, r: &Report) {
     for (k, v) in [
         ("case_id", case_value(c, "id")),
         ("case_title", case_value(c, "title")),
-        ("prefecture", case_value(c, "prefecture")),
-        ("crime", case_value(c, "crime")),
+        ("prefecture", prefecture(&case_value(c, "prefecture"), l)),
+        ("crime", crime(&case_value(c, "crime"), l)),
         ("reported", case_value(c, "reported")),
         ("incident", incident),
         ("investigator", case_value(c, "investigator")),
@@ -223,14 +224,14 @@ fn endpoint_section(o: &mut String, r: &Report) {
     for e in &r.endpoints {
         o.push_str("<tr>");
         cell(o, &e.service);
-        cell(o, &e.class);
+        cell(o, term(&e.class, l));
         code(o, &e.deposit_address);
         num(o, &e.amount_text);
         num(o, &pct(e.share));
         num(o, &yen(e.jpy));
         cell(o, &format!("{} / {}", e.first_time_utc, e.first_time_jst));
         cell(o, &format!("{} / {}", e.last_time_utc, e.last_time_jst));
-        cell(o, &e.evidence_text());
+        cell(o, &e.evidence_text(l));
         num(o, &format!("{}%", e.confidence));
         o.push_str("</tr>");
     }
@@ -253,7 +254,7 @@ fn summary_section(o: &mut String, r: &Report) {
         for b in &r.barriers {
             o.push_str("<tr>");
             code(o, &b.txid);
-            cell(o, &b.kind);
+            cell(o, term(&b.kind, l));
             num(o, &b.height.to_string());
             cell(o, &b.time_utc);
             num(o, &b.amount_text);
@@ -284,7 +285,7 @@ fn seeds_section(o: &mut String, r: &Report) {
     o.push_str("</table>");
 }
 
-fn hop_row(o: &mut String, h: &HopRow) {
+fn hop_row(o: &mut String, l: Lang, h: &HopRow) {
     o.push_str("<tr>");
     code(o, &format!("{}:{}", h.txid, h.vout));
     num(o, &h.height.to_string());
@@ -296,8 +297,8 @@ fn hop_row(o: &mut String, h: &HopRow) {
     num(o, &pct(h.share));
     num(o, &yen(h.jpy));
     num(o, &h.hop.to_string());
-    cell(o, &h.rule);
-    cell(o, h.heuristics.as_deref().unwrap_or(""));
+    cell(o, term(&h.rule, l));
+    cell(o, &phrase(h.heuristics.as_deref().unwrap_or(""), l));
     num(o, &format!("{}%", h.confidence));
     o.push_str("</tr>");
 }
@@ -325,7 +326,7 @@ fn hops_section(o: &mut String, r: &Report) {
         ],
     );
     for h in &r.hops {
-        hop_row(o, h);
+        hop_row(o, l, h);
     }
     o.push_str("</table>");
 }
@@ -341,15 +342,15 @@ fn methodology_section(o: &mut String, r: &Report) {
         ("limits", &m.limits),
     ] {
         let _ = write!(o, "<tr><th>{}</th>", esc(l.t(k)));
-        cell(o, v);
+        cell(o, &phrase(v, l));
         o.push_str("</tr>");
     }
     o.push_str("</table><table>");
     header(o, l, &["heuristic", "used_for", "prior", "measured"]);
     for h in &m.heuristics {
         o.push_str("<tr>");
-        cell(o, &h.name);
-        cell(o, h.used_for);
+        cell(o, &phrase(&h.name, l));
+        cell(o, term(h.used_for, l));
         num(o, &format!("{}%", h.prior));
         match h.measured_precision {
             Some(p) => num(o, &format!("{:.2}%", p * 100.0)),
@@ -363,7 +364,7 @@ fn methodology_section(o: &mut String, r: &Report) {
         header(o, l, &["model", "endpoints", "summary"]);
         for row in &r.models {
             o.push_str("<tr>");
-            cell(o, &row.model);
+            cell(o, term(&row.model, l));
             num(o, &format!("{} ({})", row.endpoints, row.endpoint_count));
             num(o, &row.unspent);
             o.push_str("</tr>");
@@ -386,8 +387,11 @@ fn provenance_section(o: &mut String, r: &Report) {
         .map(|(a, b)| format!("{a} – {b}"))
         .unwrap_or_default();
     for (k, v) in [
-        ("chain", p.chain.clone()),
-        ("network", p.network.clone().unwrap_or_default()),
+        ("chain", term(&p.chain, l).to_string()),
+        (
+            "network",
+            p.network.as_deref().map_or("", |n| term(n, l)).to_string(),
+        ),
         ("tip", tip),
         ("block_range", range),
         (

@@ -105,6 +105,8 @@ impl Lang {
             "kind" => ("種類", "Kind"),
             "none" => ("なし", "none"),
             "yes" => ("あり", "yes"),
+            "sweep" => ("集約送金", "sweep"),
+            "pdf_font" => ("PDFフォント", "PDF font"),
             _ => return "",
         };
         self.pick(ja, en)
@@ -125,7 +127,11 @@ mod tests {
 
     #[test]
     fn every_key_used_by_the_renderers_has_both_languages() {
-        for key in crate::html::KEYS.iter().chain(crate::table::KEYS) {
+        for key in crate::html::KEYS
+            .iter()
+            .chain(crate::table::KEYS)
+            .chain(&["pdf_font"])
+        {
             for lang in [Lang::Ja, Lang::En] {
                 assert!(!lang.t(key).is_empty(), "{key} has no {lang:?} label");
             }

@@ -16,6 +16,7 @@ pub mod prices;
 pub mod report;
 pub mod svg;
 pub mod table;
+pub mod terms;
 pub mod units;
 
 pub use lang::Lang;

@@ -13,6 +13,7 @@ use crate::html::esc;
 use crate::lang::Lang;
 use crate::link::{CaseRow, LinkRow, Linkage};
 use crate::manifest::with_manifest;
+use crate::terms::{crime, phrase, prefecture, term};
 
 /// Distance between the tops of two boxes of a column in the linkage graph.
 const GRAPH_ROW: f32 = BOX_H + 12.0;
@@ -40,6 +41,8 @@ fn label(l: Lang, key: &str) -> &'static str {
             "Shared but not a link (anybody may pay or call them)",
         ),
         "reason" => ("理由", "Reason"),
+        "hops" => ("ホップ", "hops"),
+        "pdf_font" => ("PDFフォント", "PDF font"),
         _ => ("", ""),
     };
     l.pick(ja, en)
@@ -52,7 +55,7 @@ fn prefecture_rows(k: &Linkage) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             vec![
-                p.prefecture.clone(),
+                prefecture(&p.prefecture, k.lang),
                 p.cases.to_string(),
                 p.linked.to_string(),
                 p.groups.to_string(),
@@ -71,7 +74,11 @@ fn group_rows(k: &Linkage) -> Vec<[String; 3]> {
             [
                 (i + 1).to_string(),
                 g.cases.join(", "),
-                g.prefectures.join(", "),
+                g.prefectures
+                    .iter()
+                    .map(|p| prefecture(p, k.lang))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ]
         })
         .collect()
@@ -116,7 +123,7 @@ fn graph_layout(k: &Linkage) -> Layout {
             x: MARGIN,
             y: case_y[c.id.as_str()],
             title: c.id.clone(),
-            note: c.prefecture.clone(),
+            note: prefecture(&c.prefecture, k.lang),
             fill: FILL_SEED,
         })
         .collect();
@@ -149,7 +156,7 @@ fn graph_layout(k: &Linkage) -> Layout {
             x: right,
             y,
             title: short(key),
-            note: kind.clone(),
+            note: term(kind, k.lang).to_string(),
             fill: FILL_ENDPOINT,
         });
     }
@@ -224,19 +231,20 @@ fn html(k: &Linkage) -> String {
             .iter()
             .map(|s| {
                 format!(
-                    "{} {} ({}; {} / {}; hops {}/{}; {}%{})",
-                    s.kind,
+                    "{} {} ({}; {} / {}; {} {}/{}; {}%{})",
+                    term(s.kind, l),
                     s.key,
                     s.label,
                     s.amounts_text[0],
                     s.amounts_text[1],
+                    label(l, "hops"),
                     s.hops[0],
                     s.hops[1],
                     s.confidence,
                     if s.heuristics.is_empty() {
                         String::new()
                     } else {
-                        format!("; {}", s.heuristics.join("+"))
+                        format!("; {}", phrase(&s.heuristics.join("+"), l))
                     }
                 )
             })
@@ -442,7 +450,7 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
                 let shared: Vec<String> = x
                     .shared
                     .iter()
-                    .map(|s| format!("{} {} ({}%)", s.kind, s.key, s.confidence))
+                    .map(|s| format!("{} {} ({}%)", term(s.kind, l), s.key, s.confidence))
                     .collect();
                 vec![
                     format!("{} — {}", x.a, x.b),
@@ -454,7 +462,7 @@ fn pdf(k: &Linkage, font: &crate::pdf::FontFile) -> Result<Vec<u8>, crate::Error
             .collect();
         let head = labels(l, &["cases", "score", "shared", "evidence"]);
         f.table(&head, &[1.3, 0.4, 2.2, 2.4], &rows, 6.5);
-        f.para(&format!("PDF font: {font_note}"), 6.5);
+        f.para(&format!("{}: {font_note}", label(l, "pdf_font")), 6.5);
         for c in &k.commands {
             f.para(c, 6.5);
         }
@@ -478,7 +486,7 @@ pub fn artifacts(
                     l.a.clone(),
                     l.b.clone(),
                     format!("{:.4}", l.score),
-                    s.kind.to_string(),
+                    term(s.kind, k.lang).to_string(),
                     s.key.clone(),
                     s.label.clone(),
                     s.amounts_text[0].clone(),
@@ -487,7 +495,7 @@ pub fn artifacts(
                     s.hops[1].to_string(),
                     s.evidence[0].join(" "),
                     s.evidence[1].join(" "),
-                    s.heuristics.join("+"),
+                    phrase(&s.heuristics.join("+"), k.lang),
                     s.confidence.to_string(),
                 ]
             })
@@ -499,8 +507,8 @@ pub fn artifacts(
         .map(|c| {
             vec![
                 c.id.clone(),
-                c.prefecture.clone(),
-                c.crime.clone(),
+                prefecture(&c.prefecture, k.lang),
+                crime(&c.crime, k.lang),
                 c.reported.clone(),
                 c.traced_text.clone(),
                 c.group.map(|g| (g + 1).to_string()).unwrap_or_default(),
@@ -545,6 +553,8 @@ mod tests {
             "evidence",
             "prefecture",
             "none",
+            "hops",
+            "pdf_font",
         ];
         for l in [Lang::Ja, Lang::En] {
             for c in columns.clone() {

@@ -16,12 +16,15 @@ use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::Document;
 use sha2::{Digest, Sha256};
+use skrifa::instance::{LocationRef, Size};
+use skrifa::MetadataProvider;
 
 use crate::graph::{cut_note, layout, Layout, BOX_H, BOX_W};
 use crate::report::Report;
+use crate::terms::{crime, phrase, prefecture, term};
 use crate::Error;
 
 const PAGE: (f32, f32) = (595.28, 841.89);
@@ -131,24 +134,82 @@ impl Op {
     }
 }
 
-/// Text measured with the font's advances.
+/// The report font, read for layout and drawing: character advances from
+/// its metrics (skrifa) to measure and wrap text, and glyphs shaped by
+/// harfrust (HarfBuzz's Rust port) to draw it.
 struct Measure<'a> {
-    face: rustybuzz::Face<'a>,
+    font: skrifa::FontRef<'a>,
+    charmap: skrifa::charmap::Charmap<'a>,
+    metrics: skrifa::metrics::GlyphMetrics<'a>,
+    shaping: harfrust::ShaperData,
+    upem: f32,
 }
 
-impl Measure<'_> {
+impl<'a> Measure<'a> {
+    /// Face `index` of the font file `bytes`, if it is a usable font.
+    fn new(bytes: &'a [u8], index: u32) -> Option<Self> {
+        let font = skrifa::FontRef::from_index(bytes, index).ok()?;
+        let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
+        let upem = f32::from(
+            font.metrics(Size::unscaled(), LocationRef::default())
+                .units_per_em,
+        );
+        Some(Measure {
+            charmap: font.charmap(),
+            metrics,
+            shaping: harfrust::ShaperData::new(&font),
+            upem,
+            font,
+        })
+    }
+
     fn width(&self, s: &str, size: f32) -> f32 {
-        let upem = self.face.units_per_em() as f32;
         s.chars()
             .map(|c| {
-                self.face
-                    .glyph_index(c)
-                    .and_then(|g| self.face.glyph_hor_advance(g))
-                    .unwrap_or(0) as f32
+                self.charmap
+                    .map(c)
+                    .and_then(|g| self.metrics.advance_width(g))
+                    .unwrap_or(0.0)
             })
             .sum::<f32>()
             * size
-            / upem
+            / self.upem
+    }
+
+    /// `text` shaped into glyphs, left to right, each with the part of the
+    /// text it shows (so the PDF's text can be extracted and searched).
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        let shaper = self.shaping.shaper(&self.font).build();
+        let mut buffer = harfrust::UnicodeBuffer::new();
+        buffer.push_str(text);
+        buffer.guess_segment_properties();
+        buffer.set_direction(harfrust::Direction::LeftToRight);
+        let shaped = shaper.shape(buffer, harfrust::ShapeOptions::new());
+        let infos = shaped.glyph_infos();
+        infos
+            .iter()
+            .zip(shaped.glyph_positions())
+            .enumerate()
+            .map(|(i, (info, pos))| {
+                // A cluster runs to the next glyph of another cluster.
+                let start = info.cluster as usize;
+                let end = infos[i..]
+                    .iter()
+                    .map(|g| g.cluster as usize)
+                    .find(|&c| c != start)
+                    .unwrap_or(text.len());
+                let unit = |v: i32| v as f32 / self.upem;
+                KrillaGlyph::new(
+                    GlyphId::new(info.glyph_id),
+                    unit(pos.x_advance),
+                    unit(pos.x_offset),
+                    unit(pos.y_offset),
+                    unit(pos.y_advance),
+                    start..end,
+                    None,
+                )
+            })
+            .collect()
     }
 
     /// `s` broken into lines no wider than `max`: at spaces where possible,
@@ -195,10 +256,10 @@ pub struct Flow<'a> {
 }
 
 impl<'a> Flow<'a> {
-    /// An empty document set in `face`, at the top of its first page.
-    fn new(face: rustybuzz::Face<'a>) -> Self {
+    /// An empty document set in the font `m`, at the top of its first page.
+    fn new(m: Measure<'a>) -> Self {
         Flow {
-            m: Measure { face },
+            m,
             pages: vec![Vec::new()],
             y: MARGIN,
             headings: None,
@@ -401,15 +462,15 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     let t = |k: &str| l.t(k).to_string();
     flow.heading(&format!("{} — {}", r.title, case_text(r, "id")), 14.0);
     let case_rows: Vec<Vec<String>> = [
-        ("case_id", "id"),
-        ("case_title", "title"),
-        ("prefecture", "prefecture"),
-        ("crime", "crime"),
-        ("reported", "reported"),
-        ("investigator", "investigator"),
+        ("case_id", case_text(r, "id")),
+        ("case_title", case_text(r, "title")),
+        ("prefecture", prefecture(&case_text(r, "prefecture"), l)),
+        ("crime", crime(&case_text(r, "crime"), l)),
+        ("reported", case_text(r, "reported")),
+        ("investigator", case_text(r, "investigator")),
     ]
-    .iter()
-    .map(|(k, f)| vec![t(k), case_text(r, f)])
+    .into_iter()
+    .map(|(k, v)| vec![t(k), v])
     .collect();
     flow.table(&[t("case"), String::new()], &[1.0, 3.0], &case_rows, BODY);
 
@@ -422,13 +483,13 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
             .iter()
             .map(|e| {
                 vec![
-                    format!("{} ({})", e.service, e.class),
+                    format!("{} ({})", e.service, term(&e.class, l)),
                     e.deposit_address.clone(),
                     e.amount_text.clone(),
                     pct(e.share),
                     e.jpy.map(|y| format!("¥{y}")).unwrap_or_default(),
                     format!("{}\n{}", e.first_time_utc, e.first_time_jst),
-                    e.evidence_text(),
+                    e.evidence_text(l),
                     format!("{}%", e.confidence),
                 ]
             })
@@ -507,10 +568,10 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
                 h.hop.to_string(),
                 format!(
                     "{}{}",
-                    h.rule,
+                    term(&h.rule, l),
                     h.heuristics
                         .as_ref()
-                        .map(|x| format!(" ({x})"))
+                        .map(|x| format!(" ({})", phrase(x, l)))
                         .unwrap_or_default()
                 ),
                 format!("{}%", h.confidence),
@@ -540,10 +601,10 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     flow.heading(&t("methodology"), 11.0);
     let m = &r.methodology;
     let rows = vec![
-        vec![t("model"), m.model.clone()],
-        vec![t("granularity"), m.granularity.clone()],
-        vec![t("coinjoin_policy"), m.coinjoins.clone()],
-        vec![t("limits"), m.limits.clone()],
+        vec![t("model"), phrase(&m.model, l)],
+        vec![t("granularity"), phrase(&m.granularity, l)],
+        vec![t("coinjoin_policy"), phrase(&m.coinjoins, l)],
+        vec![t("limits"), phrase(&m.limits, l)],
     ];
     flow.table(&[t("methodology"), String::new()], &[1.0, 3.0], &rows, BODY);
     let rows: Vec<Vec<String>> = m
@@ -551,8 +612,8 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
         .iter()
         .map(|h| {
             vec![
-                h.name.clone(),
-                h.used_for.to_string(),
+                phrase(&h.name, l),
+                term(h.used_for, l).to_string(),
                 format!("{}%", h.prior),
                 h.measured_precision
                     .map(|p| format!("{:.2}%", p * 100.0))
@@ -572,7 +633,11 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
     let rows = vec![
         vec![
             t("chain"),
-            format!("{} {}", p.chain, p.network.clone().unwrap_or_default()),
+            format!(
+                "{} {}",
+                term(&p.chain, l),
+                p.network.as_deref().map_or("", |n| term(n, l))
+            ),
         ],
         vec![
             t("tip"),
@@ -596,7 +661,7 @@ fn lay_out(flow: &mut Flow<'_>, r: &Report, font_note: &str) {
         vec![t("tool"), p.tool.clone()],
         vec![t("fingerprint"), p.fingerprint.clone().unwrap_or_default()],
         vec![t("prices"), p.prices.clone().unwrap_or_else(|| t("none"))],
-        vec!["PDF font".into(), font_note.to_string()],
+        vec![t("pdf_font"), font_note.to_string()],
     ];
     flow.table(&[t("provenance"), String::new()], &[1.0, 3.0], &rows, SMALL);
     flow.heading(&t("regenerate"), 11.0);
@@ -643,11 +708,10 @@ pub fn write(
         .unwrap_or_default();
     let font_note = format!("{name}#{} sha256:{:x}", font.index, Sha256::digest(&bytes));
     let bytes = Arc::new(bytes);
-    let face = rustybuzz::Face::from_slice(&bytes, font.index)
-        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
-    let kfont = Font::new(Arc::clone(&bytes).into(), font.index)
-        .ok_or_else(|| Error::Input(format!("{}: not a usable font", font.path.display())))?;
-    let mut flow = Flow::new(face);
+    let unusable = || Error::Input(format!("{}: not a usable font", font.path.display()));
+    let measure = Measure::new(&bytes, font.index).ok_or_else(unusable)?;
+    let kfont = Font::new(Arc::clone(&bytes).into(), font.index).ok_or_else(unusable)?;
+    let mut flow = Flow::new(measure);
     lay(&mut flow, &font_note);
     let mut doc = Document::new();
     doc.set_metadata(
@@ -682,13 +746,13 @@ pub fn write(
                 Op::Text { x, y, size, text } => {
                     s.set_stroke(None);
                     s.set_fill(Some(black()));
-                    s.draw_text(
+                    s.draw_glyphs(
                         Point::from_xy(*x, *y),
+                        &flow.m.glyphs(text),
                         kfont.clone(),
-                        *size,
                         text,
+                        *size,
                         false,
-                        TextDirection::Auto,
                     );
                 }
                 Op::Rect { x, y, w, h, fill } => {
@@ -764,8 +828,7 @@ mod tests {
     fn laid_out(y: f32, lay: impl FnOnce(&mut Flow<'_>)) -> Vec<Vec<String>> {
         let font = FontFile::find().expect("a report font (tests/setup.sh installs one)");
         let bytes = std::fs::read(&font.path).unwrap();
-        let face = rustybuzz::Face::from_slice(&bytes, font.index).unwrap();
-        let mut flow = Flow::new(face);
+        let mut flow = Flow::new(Measure::new(&bytes, font.index).unwrap());
         flow.y = y;
         lay(&mut flow);
         flow.pages

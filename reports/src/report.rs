@@ -118,11 +118,12 @@ pub struct EndpointRow {
 }
 
 impl EndpointRow {
-    /// The evidence in one line: rule, tag, sweep transaction.
-    pub fn evidence_text(&self) -> String {
+    /// The evidence in one line, in `lang`: rule, tag, sweep transaction.
+    pub fn evidence_text(&self, lang: Lang) -> String {
+        let rule = crate::terms::term(&self.rule, lang);
         match &self.sweep_txid {
-            Some(s) => format!("{}: {}; sweep {s}", self.rule, self.tag),
-            None => format!("{}: {}", self.rule, self.tag),
+            Some(s) => format!("{rule}: {}; {} {s}", self.tag, lang.t("sweep")),
+            None => format!("{rule}: {}", self.tag),
         }
     }
 }

@@ -232,3 +232,103 @@ pub fn amount(v: &serde_json::Value) -> u128 {
         .parse()
         .unwrap_or_else(|e| panic!("{v} is not an amount: {e}"))
 }
+
+/// English words a Japanese report must not hold, found in `text`: the 47
+/// prefectures, crime types, and the identifiers trace files use for
+/// rules, heuristics, service classes, node roles, taint models and shared
+/// entities, and English headings (whole words, case-sensitive).
+pub fn english_terms(text: &str) -> std::collections::BTreeSet<String> {
+    const WORDS: &[&str] = &[
+        // Crime types.
+        "communications_fraud",
+        "investment_fraud",
+        "romance_fraud",
+        "robbery_theft",
+        "fraud",
+        "ransomware",
+        // Rules and heuristics.
+        "transfer",
+        "self_change",
+        "change",
+        "same_cluster",
+        "coinjoin",
+        "coinjoin_exit",
+        "tagged_address",
+        "tagged_cluster",
+        "deposit_sweep",
+        "deposit_address_reuse",
+        "deposit_reuse",
+        "multi_input",
+        "fresh_address",
+        "address_reuse",
+        "script_type",
+        "round_payment",
+        "optimal_change",
+        "locktime",
+        "output_count",
+        "peel_chain",
+        "sweep",
+        // Classes, roles, models, what a heuristic decided, shared entities.
+        "exchange",
+        "mixer",
+        "seed",
+        "endpoint",
+        "intermediate",
+        "unspent",
+        "haircut",
+        "poison",
+        "fifo",
+        "lifo",
+        "clusters",
+        "hops",
+        "endpoints",
+        "deposit_address",
+        "cluster",
+        "transaction",
+        "address",
+        "barrier",
+        // Headings.
+        "Methodology",
+        "Evidence",
+        "Service",
+        "Shared",
+        "Score",
+        "Prefecture",
+        "font",
+        "Cases",
+        "Linked",
+    ];
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| WORDS.contains(w) || reports::terms::PREFECTURES.contains(w))
+        .map(String::from)
+        .collect()
+}
+
+/// The text of an HTML report without its style sheet and its command
+/// lines (`<pre>`), which quote the options as typed.
+pub fn html_text(html: &str) -> String {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(html, opts).unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.is_text()
+                && !n
+                    .ancestors()
+                    .any(|a| a.has_tag_name("pre") || a.has_tag_name("style"))
+        })
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of a PDF (poppler's pdftotext).
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-raw", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils, installed by tests/setup.sh)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

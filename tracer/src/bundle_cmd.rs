@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
@@ -148,14 +148,22 @@ pub fn import(a: ImportArgs) -> Result<()> {
         })?
         .to_string();
     let dir = a.into.join(&id);
-    if dir.exists() {
+    if dir.symlink_metadata().is_ok() {
         bail!(
             "{} exists: case {id} was imported before (remove it to import again)",
             dir.display()
         );
     }
+    // Written beside it, then renamed: a case directory is complete or absent.
+    let partial = a.into.join(format!(".{id}.importing"));
+    if partial.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(&partial)
+            .with_context(|| format!("removing {} (an interrupted import)", partial.display()))?;
+    }
     let files: Vec<(String, Vec<u8>)> = v.files.into_iter().collect();
-    write_files(&dir, &files)?;
+    write_files(&partial, &files)?;
+    std::fs::rename(&partial, &dir)
+        .with_context(|| format!("renaming {} to {}", partial.display(), dir.display()))?;
     report(
         &Done {
             case: id,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chain_adapters::query::LedgerView;
 use chain_adapters::store::{Store, StoreOptions};
 use clap::Args;
@@ -39,18 +39,39 @@ pub struct LinkArgs {
     json: bool,
 }
 
-/// The trace of every imported case under `dir` (one directory per case).
-fn imported(dir: &Path) -> Result<Vec<TraceFile>> {
+/// Every imported case under `dir` (one bundle directory per case, as
+/// `tracer import` keeps them), each verified against its manifest again
+/// (a file changed since the import is refused, by name): where it is
+/// and its trace.
+fn imported(dir: &Path) -> Result<Vec<(String, TraceFile)>> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("trace.json").exists())
-        .collect();
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    // `.<id>.importing`: an import under way or interrupted.
+    dirs.retain(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+    });
     dirs.sort();
     dirs.iter()
         .map(|d| {
+            if !d.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                bail!(
+                    "{}: not an imported case (a directory `tracer import --into {}` wrote)",
+                    d.display(),
+                    dir.display()
+                );
+            }
+            let bundle = reports::bundle::verify(d)?;
             let p = d.join("trace.json");
-            trace_file::read(&p).map_err(|e| anyhow!("{}: {e}", p.display()))
+            let bytes = bundle
+                .files
+                .get("trace.json")
+                .ok_or_else(|| anyhow!("{}: missing", p.display()))?;
+            let doc = trace_file::parse(bytes).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+            Ok((p.display().to_string(), doc))
         })
         .collect()
 }
@@ -74,6 +95,22 @@ fn senders_of(store: &Store, docs: &[TraceFile]) -> Result<BTreeMap<String, u32>
     Ok(out)
 }
 
+/// Refuses a case linked twice (one file given twice, two files of one
+/// case id, a case also imported), which would link it to itself;
+/// `cases` are (file, case id).
+fn refuse_duplicates(cases: &[(String, String)]) -> Result<()> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (file, id) in cases {
+        if let Some(first) = seen.insert(id, file) {
+            if first == file {
+                bail!("{file} is given twice: link each case once");
+            }
+            bail!("case {id} is given twice, in {first} and in {file}: link each case once");
+        }
+    }
+    Ok(())
+}
+
 /// Runs `tracer link`.
 pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
     let model = Model::parse(&a.model).ok_or_else(|| anyhow!("unknown model {:?}", a.model))?;
@@ -81,10 +118,22 @@ pub fn run(db: &Path, opts: StoreOptions, a: LinkArgs) -> Result<()> {
     for p in &a.cases {
         cases.push((p.clone(), tracer::case::load(p)?));
     }
-    let mut docs = crate::trace_cmd::trace_docs(db, opts, &cases, model, &a.level)?;
-    if let Some(dir) = &a.imports {
-        docs.extend(imported(dir)?);
+    let imports = match &a.imports {
+        Some(dir) => imported(dir)?,
+        None => Vec::new(),
+    };
+    let mut ids: Vec<(String, String)> = cases
+        .iter()
+        .map(|(p, c)| (p.display().to_string(), c.id.clone()))
+        .collect();
+    for (file, doc) in &imports {
+        let id = doc.case.as_ref().map(|c| c.id.as_str());
+        let id = id.ok_or_else(|| anyhow!("{file}: the trace names no case id"))?;
+        ids.push((file.clone(), id.to_string()));
     }
+    refuse_duplicates(&ids)?;
+    let mut docs = crate::trace_cmd::trace_docs(db, opts, &cases, model, &a.level)?;
+    docs.extend(imports.into_iter().map(|(_, d)| d));
     let store = Store::open_read_only(db, opts)?;
     let senders = senders_of(&store, &docs)?;
     let linkage = reports::link::link(

@@ -12,56 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::truth::CaseKind;
 
-/// The 47 prefectures, whose police forces open the cases.
-pub const PREFECTURES: [&str; 47] = [
-    "Hokkaido",
-    "Aomori",
-    "Iwate",
-    "Miyagi",
-    "Akita",
-    "Yamagata",
-    "Fukushima",
-    "Ibaraki",
-    "Tochigi",
-    "Gunma",
-    "Saitama",
-    "Chiba",
-    "Tokyo",
-    "Kanagawa",
-    "Niigata",
-    "Toyama",
-    "Ishikawa",
-    "Fukui",
-    "Yamanashi",
-    "Nagano",
-    "Gifu",
-    "Shizuoka",
-    "Aichi",
-    "Mie",
-    "Shiga",
-    "Kyoto",
-    "Osaka",
-    "Hyogo",
-    "Nara",
-    "Wakayama",
-    "Tottori",
-    "Shimane",
-    "Okayama",
-    "Hiroshima",
-    "Yamaguchi",
-    "Tokushima",
-    "Kagawa",
-    "Ehime",
-    "Kochi",
-    "Fukuoka",
-    "Saga",
-    "Nagasaki",
-    "Kumamoto",
-    "Oita",
-    "Miyazaki",
-    "Kagoshima",
-    "Okinawa",
-];
+pub use reports::terms::PREFECTURES;
 
 /// How a group launders a case's proceeds after the mule hops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
