@@ -209,22 +209,11 @@ impl AnalysisStore {
     /// key order, which RocksDB's memtable inserts fastest), then flushes the
     /// memtables so that the next open (every query) does not replay a large
     /// write-ahead log.
-    pub(crate) fn write(&self, mut batch: Batch) -> Result<()> {
-        let mut wb = batch.deletes;
-        batch
-            .puts
-            .sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        for (cf, k, v) in &batch.puts {
-            wb.put_cf(self.cf(cf), k, v);
-        }
+    pub(crate) fn write(&self, batch: Batch) -> Result<()> {
         // No write-ahead log: the flush below persists the batch, and with
         // atomic flush either every column family's part of it reaches disk
         // or none does — a crash before that leaves the previous state.
-        let mut wo = rocksdb::WriteOptions::default();
-        wo.disable_wal(true);
-        self.db
-            .write_opt(wb, &wo)
-            .map_err(|e| db_err(&self.path, e))?;
+        self.write_staged(batch)?;
         let cfs: Vec<_> = COLUMN_FAMILIES.iter().map(|n| self.cf(n)).collect();
         self.db
             .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
@@ -236,8 +225,11 @@ impl AnalysisStore {
     /// [`AnalysisStore::write`] persists them with everything before — a
     /// crash may keep any part of them, so they must be invisible to
     /// readers until then (see `attribution`'s staging).
-    pub(crate) fn write_staged(&self, batch: Batch) -> Result<()> {
+    pub(crate) fn write_staged(&self, mut batch: Batch) -> Result<()> {
         let mut wb = batch.deletes;
+        batch
+            .puts
+            .sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (cf, k, v) in &batch.puts {
             wb.put_cf(self.cf(cf), k, v);
         }

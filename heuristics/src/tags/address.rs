@@ -50,7 +50,9 @@ fn bitcoin(a: &str) -> Result<(), String> {
         .iter()
         .any(|p| a.to_ascii_lowercase().starts_with(p));
     if !bech32 {
-        base58(a).map_err(|why| format!("not a Bitcoin address: {a:?} ({why})"))?;
+        // Base58Check with a Bitcoin version byte and 20 bytes of hash is a
+        // P2PKH or P2SH address of a Bitcoin network.
+        return base58(a).map_err(|why| format!("not a Bitcoin address: {a:?} ({why})"));
     }
     let parsed: bitcoin::Address<bitcoin::address::NetworkUnchecked> = a
         .parse()
