@@ -372,30 +372,26 @@ fn import_text(s: &attribution::ImportSummary) -> String {
             f.tags, f.pack, f.file
         ));
     }
-    let per: Vec<_> = s
-        .by_currency
-        .iter()
-        .map(|(c, n)| format!("{c} {n}"))
-        .collect();
     out.push_str(&format!(
         "{} tags imported ({}); {} replaced; {} refused (address not of its network)\n",
         s.tags,
-        per.join(", "),
+        counts(&s.by_currency),
         s.replaced,
         s.refused
     ));
     if !s.unchecked.is_empty() {
-        let per: Vec<_> = s
-            .unchecked
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
         out.push_str(&format!(
             "addresses not checked (networks tracer has no ledger for; stored as written): {}\n",
-            per.join(", ")
+            counts(&s.unchecked)
         ));
     }
     out
+}
+
+/// `BTC 3, ETH 2`.
+fn counts(per: &std::collections::BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = per.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    parts.join(", ")
 }
 
 #[derive(Serialize)]
