@@ -419,3 +419,76 @@ fn junk_files_fail_cleanly() {
         &["missing.toml: cannot read the case file"],
     );
 }
+
+#[test]
+fn check_warns_about_seeds_naming_the_same_funds() {
+    let file = case_file("duplicate-seeds.toml");
+    let same_payment = format!(
+        "{file}:17: seed 2: names the same payment as seed 1 (line 12), {TX_170}:0; a trace counts these funds once"
+    );
+    let same_window = format!(
+        "{file}:29: seed 4: its window on address {SATOSHI} overlaps that of seed 3 (line 22)"
+    );
+    // Without a ledger: the repeated payment and the overlapping windows.
+    let v = json(&["case", "check", &file, "--json"]);
+    assert_eq!(v["valid"], 1);
+    let f = &v["files"][0];
+    assert_eq!(f["valid"], true);
+    let warnings: Vec<&str> = f["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert_eq!(warnings[0], same_payment);
+    assert!(warnings[1].starts_with(&same_window), "{}", warnings[1]);
+    // The text form shows them under the file, which stays valid (exit 0).
+    let text = ok(&["case", "check", &file]);
+    assert_has(
+        &text,
+        &[
+            "ok ",
+            "TOKYO-2026-0002, 5 seed(s)",
+            &format!("  warning: {same_payment}"),
+        ],
+    );
+
+    // With the ledger, also the address seed whose receipt is seed 1's payment.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = ledger(tmp.path());
+    let v = json(&["--db", &db, "case", "check", &file, "--json"]);
+    let f = &v["files"][0];
+    assert_eq!(f["valid"], true);
+    let warnings = f["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert_eq!(warnings[0], same_payment.as_str());
+    assert!(warnings[1].as_str().unwrap().starts_with(&same_window));
+    assert_eq!(
+        warnings[2],
+        format!(
+            "{file}:36: seed 5: resolves to output {TX_170}:0, which seed 1 (line 12) names too; a trace counts these funds once"
+        )
+        .as_str()
+    );
+    // Each output is listed once, under the first seed naming it.
+    let outs = f["outputs"].as_array().unwrap();
+    let payment: Vec<_> = outs
+        .iter()
+        .filter(|o| o["txid"] == TX_170 && o["vout"] == 0)
+        .collect();
+    assert_eq!(payment.len(), 1, "{outs:#?}");
+    assert_eq!(payment[0]["seed"], 1);
+    assert_eq!(payment[0]["address"], HAL);
+
+    // A case without repeated seeds has no warnings.
+    let good = json(&[
+        "--db",
+        &db,
+        "case",
+        "check",
+        &case_file("tokyo-2026-0001.toml"),
+        "--json",
+    ]);
+    assert_eq!(good["files"][0]["warnings"], serde_json::json!([]));
+}

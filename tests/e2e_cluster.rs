@@ -467,8 +467,34 @@ fn tagpacks_import_with_exact_counts_and_a_bad_pack_changes_nothing() {
     packs.sort();
     assert_eq!(packs.len(), 29);
     let s = import_tags(&db, &packs.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(s["tags"], TAGPACK_TOTAL);
+    assert_eq!(s["tags"], TAGPACK_TOTAL - TAGPACK_REFUSED);
     assert_eq!(s["replaced"], 0);
+    // Addresses that are not addresses of their network are refused, each
+    // named with its file, line and tag; the rest of the pack is imported.
+    assert_eq!(s["refused"], TAGPACK_REFUSED);
+    let tron = s["refused_tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tag"] == "tags[530] (address TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq)")
+        .expect("the TRON address filed under BTC in ofac.yaml");
+    assert!(tron["file"].as_str().unwrap().ends_with("ofac.yaml"));
+    assert_eq!(
+        (&tron["line"], &tron["field"]),
+        (&Value::from(1069), &Value::from("address"))
+    );
+    assert!(
+        tron["reason"].as_str().unwrap().contains("a TRON address"),
+        "{tron}"
+    );
+    assert_eq!(s["unchecked"]["LTC"], 29);
+    let per_currency: u64 = s["by_currency"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_currency, TAGPACK_TOTAL - TAGPACK_REFUSED);
     let binance = json(&[
         "--db",
         db_str(&db),
@@ -721,3 +747,6 @@ fn hostile_tag_labels_are_escaped_in_every_text_view() {
     assert!(e.contains("1Evil\\u{1b}[2J\\u{202e}"), "{e}");
     assert!(!has_raw_controls(e.as_bytes()), "{e:?}");
 }
+
+/// Of them, refused for an address that is not one of their network.
+const TAGPACK_REFUSED: u64 = 4;

@@ -12,12 +12,13 @@
 //! | `links` | level, address id, address id | merge evidence |
 //! | `conflicts` | level, sequence | refused merge |
 //! | `coinjoins` | tx id | detected CoinJoin |
-//! | `tags` | address, pack, sequence | tag (JSON) |
-//! | `tag_packs` | pack, sequence | key in `tags` |
+//! | `tags` | address, currency, pack id, sequence | tag (JSON) |
+//! | `tag_packs` | `P` pack id; `T` pack id, sequence | pack record (JSON); key in `tags` |
 //! | `cluster_tags` | level, cluster id, address id | – (tagged members) |
 //!
-//! Every build or import is one atomic `WriteBatch`, persisted by an atomic
-//! flush of all column families.
+//! Every build is one atomic `WriteBatch`, persisted by an atomic flush of
+//! all column families; a tag import stages its tags out of force first
+//! and puts them in force with one such batch (see `attribution`).
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +28,7 @@ use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBat
 use crate::error::{Error, Result};
 
 /// Version of the analysis layout; a DB of another version is rebuilt from scratch.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 
 pub(crate) const CF_META: &str = "meta";
 pub(crate) const CF_ADDR_CHUNKS: &str = "addr_chunks";
@@ -178,11 +179,23 @@ impl AnalysisStore {
         &self,
         cf: &'static str,
         prefix: &[u8],
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan_from(cf, prefix, prefix, f)
+    }
+
+    /// Like [`AnalysisStore::scan`], starting at key `from` (at or after
+    /// `prefix`).
+    pub(crate) fn scan_from(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+        from: &[u8],
         mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let iter = self
             .db
-            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
+            .iterator_cf(self.cf(cf), IteratorMode::From(from, Direction::Forward));
         for item in iter {
             let (k, v) = item.map_err(|e| db_err(&self.path, e))?;
             if !k.starts_with(prefix) || !f(&k, &v)? {
@@ -196,7 +209,23 @@ impl AnalysisStore {
     /// key order, which RocksDB's memtable inserts fastest), then flushes the
     /// memtables so that the next open (every query) does not replay a large
     /// write-ahead log.
-    pub(crate) fn write(&self, mut batch: Batch) -> Result<()> {
+    pub(crate) fn write(&self, batch: Batch) -> Result<()> {
+        // No write-ahead log: the flush below persists the batch, and with
+        // atomic flush either every column family's part of it reaches disk
+        // or none does — a crash before that leaves the previous state.
+        self.write_staged(batch)?;
+        let cfs: Vec<_> = COLUMN_FAMILIES.iter().map(|n| self.cf(n)).collect();
+        self.db
+            .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
+            .map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Commits `batch` atomically but leaves it in the memtables (no
+    /// write-ahead log, no flush): for writes that matter only once a later
+    /// [`AnalysisStore::write`] persists them with everything before — a
+    /// crash may keep any part of them, so they must be invisible to
+    /// readers until then (see `attribution`'s staging).
+    pub(crate) fn write_staged(&self, mut batch: Batch) -> Result<()> {
         let mut wb = batch.deletes;
         batch
             .puts
@@ -204,17 +233,10 @@ impl AnalysisStore {
         for (cf, k, v) in &batch.puts {
             wb.put_cf(self.cf(cf), k, v);
         }
-        // No write-ahead log: the flush below persists the batch, and with
-        // atomic flush either every column family's part of it reaches disk
-        // or none does — a crash before that leaves the previous state.
         let mut wo = rocksdb::WriteOptions::default();
         wo.disable_wal(true);
         self.db
             .write_opt(wb, &wo)
-            .map_err(|e| db_err(&self.path, e))?;
-        let cfs: Vec<_> = COLUMN_FAMILIES.iter().map(|n| self.cf(n)).collect();
-        self.db
-            .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
             .map_err(|e| db_err(&self.path, e))
     }
 

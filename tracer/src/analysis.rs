@@ -138,6 +138,12 @@ pub enum TagsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// List the imported packs: id, title, file, SHA-256, tags.
+    Packs {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the tags on an address.
     Show {
         /// The address.
@@ -316,27 +322,32 @@ pub fn tags(db: &Path, cmd: TagsCmd) -> Result<()> {
             let started = std::time::Instant::now();
             let s = attribution::import(&analysis, &files)?;
             print(&s, json, |s| {
-                for w in &s.warnings {
-                    outln!("warning: {w}");
+                for line in import_text(s).lines() {
+                    outln!("{line}");
                 }
-                for f in &s.files {
-                    outln!("{:>7} tags  {} ({})", f.tags, f.pack, f.file);
-                }
-                let per: Vec<_> = s
-                    .by_currency
-                    .iter()
-                    .map(|(c, n)| format!("{c} {n}"))
-                    .collect();
-                outln!(
-                    "{} tags imported ({}); {} replaced",
-                    s.tags,
-                    per.join(", "),
-                    s.replaced
-                );
                 outln!(
                     "took {:.2} s; run `tracer cluster build` to apply them",
                     started.elapsed().as_secs_f64()
                 );
+            })
+        }
+        TagsCmd::Packs { json } => {
+            let analysis = AnalysisStore::open_read_only(db)?;
+            let packs = attribution::packs(&analysis)?;
+            print(&packs, json, |packs| {
+                for p in packs {
+                    outln!(
+                        "pack {:>4}  {:>7} tags  {}  {}  sha256 {}",
+                        p.id,
+                        p.tags,
+                        p.title,
+                        p.file,
+                        p.sha256
+                    );
+                }
+                if packs.is_empty() {
+                    outln!("(no tag packs imported)");
+                }
             })
         }
         TagsCmd::Show { address, json } => {
@@ -356,6 +367,58 @@ pub fn tags(db: &Path, cmd: TagsCmd) -> Result<()> {
             })
         }
     }
+}
+
+/// The text summary of a tag import.
+fn import_text(s: &attribution::ImportSummary) -> String {
+    let mut out = String::new();
+    for w in &s.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    for r in &s.refused_tags {
+        out.push_str(&format!("refused: {r}\n"));
+    }
+    let listed = s.refused_tags.len();
+    if s.refused > listed {
+        out.push_str(&format!(
+            "refused: … and {} more (see --json)\n",
+            s.refused - listed
+        ));
+    }
+    for f in &s.files {
+        let id =
+            f.id.map_or_else(|| "read once".to_string(), |id| format!("pack {id}"));
+        let replaces = if f.replaces.is_empty() {
+            String::new()
+        } else {
+            let ids: Vec<String> = f.replaces.iter().map(u32::to_string).collect();
+            format!(", replaces pack {}", ids.join(", "))
+        };
+        out.push_str(&format!(
+            "{:>7} tags  {} ({}; {id}{replaces})\n",
+            f.tags, f.pack, f.file
+        ));
+    }
+    out.push_str(&format!(
+        "{} tags imported ({}); {} replaced; {} refused (address not of its network)\n",
+        s.tags,
+        counts(&s.by_currency),
+        s.replaced,
+        s.refused
+    ));
+    if !s.unchecked.is_empty() {
+        out.push_str(&format!(
+            "addresses not checked (networks tracer has no ledger for; stored as written): {}\n",
+            counts(&s.unchecked)
+        ));
+    }
+    out
+}
+
+/// `BTC 3, ETH 2`.
+fn counts(per: &std::collections::BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = per.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    parts.join(", ")
 }
 
 #[derive(Serialize)]

@@ -11,20 +11,40 @@
 //! * `category` and `abuse` are concept ids of `concepts.yaml`, or empty;
 //! * `network` is the currency; `concepts` are `abuse` and `category`;
 //! * rows equal in (address, currency, label, source) ignoring case are
-//!   duplicates: all but the first are dropped, with a warning.
+//!   duplicates: all but the first are dropped, with a warning;
+//! * the address is checked against the currency's network as in a
+//!   TagPack: a bad one is refused and listed, the other rows are kept.
+//!
+//! Rows are read and handed on one at a time.
 
 use std::collections::HashMap;
 
 use super::error::{CsvProblem, TagError};
+use super::intake::{digest, joined_key, FileReport, Intake};
 use super::taxonomy::{self, Taxonomies};
 use super::{Loaded, Tag};
 
 const REQUIRED: [&str; 5] = ["address", "label", "category", "source", "confidence"];
 const OPTIONAL: [&str; 4] = ["currency", "is_cluster_definer", "abuse", "actor"];
 
-/// Parses a CSV tag file; `file` names it in errors, `pack` goes into
-/// every tag's `pack`.
+/// Parses a CSV tag file, keeping its tags in memory; `file` names it in
+/// errors, `pack` goes into every tag's `pack`.
 pub(crate) fn parse(bytes: &[u8], file: &str, pack: &str) -> Result<Loaded, TagError> {
+    let mut tags = Vec::new();
+    let report = read(bytes, file, pack, &mut |t| {
+        tags.push(t);
+        Ok::<(), TagError>(())
+    })?;
+    Ok(Loaded { tags, report })
+}
+
+/// Reads a CSV tag file, handing each accepted tag to `sink` in file order.
+pub(crate) fn read<E: From<TagError>>(
+    bytes: &[u8],
+    file: &str,
+    pack: &str,
+    sink: &mut dyn FnMut(Tag) -> Result<(), E>,
+) -> Result<FileReport, E> {
     let tax = taxonomy::get()?;
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let problem = |line: Option<u64>, column: Option<(usize, String)>, reason: String| {
@@ -58,7 +78,7 @@ pub(crate) fn parse(bytes: &[u8], file: &str, pack: &str) -> Result<Loaded, TagE
             .chain(OPTIONAL.iter())
             .find(|k| **k == lower)
         else {
-            return Err(problem(
+            return Err(E::from(problem(
                 Some(header_line),
                 Some((i + 1, name.to_owned())),
                 format!(
@@ -66,29 +86,30 @@ pub(crate) fn parse(bytes: &[u8], file: &str, pack: &str) -> Result<Loaded, TagE
                     REQUIRED.join(", "),
                     OPTIONAL.join(", ")
                 ),
-            ));
+            )));
         };
         if let Some(first) = columns.insert(known, i) {
-            return Err(problem(
+            return Err(E::from(problem(
                 Some(header_line),
                 Some((i + 1, name.to_owned())),
                 format!("column '{name}' appears twice (also column {})", first + 1),
-            ));
+            )));
         }
     }
     if let Some(missing) = REQUIRED.iter().find(|r| !columns.contains_key(*r)) {
-        return Err(problem(
+        return Err(E::from(problem(
             Some(header_line),
             None,
             format!(
                 "missing column '{missing}' (the header row needs {})",
                 REQUIRED.join(", ")
             ),
-        ));
+        )));
     }
 
-    let mut tags = Vec::new();
-    let mut seen: HashMap<[String; 4], u64> = HashMap::new();
+    let mut intake = Intake::new(file, pack, sink);
+    // Digests of (address, currency, label, source), lower-cased → line.
+    let mut seen: HashMap<[u8; 16], u64> = HashMap::new();
     let mut dropped = 0usize;
     let mut first_dup = None;
     for record in reader.records() {
@@ -102,28 +123,29 @@ pub(crate) fn parse(bytes: &[u8], file: &str, pack: &str) -> Result<Loaded, TagE
         let tag = row
             .to_tag(tax, pack)
             .map_err(|(column, reason)| problem(Some(line), column, reason))?;
-        let key = [
-            tag.address.to_lowercase(),
-            tag.currency.to_lowercase(),
-            tag.label.to_lowercase(),
-            tag.source.to_lowercase(),
-        ];
-        if let Some(&earlier) = seen.get(&key) {
+        if !intake.address_ok(&tag, line, || format!("row (address {})", tag.address)) {
+            continue;
+        }
+        let key = joined_key([&tag.address, &tag.currency, &tag.label, &tag.source], true);
+        if let Some(&earlier) = seen.get(&digest(&key)) {
             dropped += 1;
             first_dup.get_or_insert((line, earlier));
             continue;
         }
-        seen.insert(key, line);
-        tags.push(tag);
+        seen.insert(digest(&key), line);
+        intake.accept(tag)?;
     }
-    let mut warnings = Vec::new();
+    let mut report = intake.finish();
     if let Some((line, earlier)) = first_dup {
-        warnings.push(format!(
-            "{file}: dropped {dropped} duplicate row(s) (same address, currency, label and \
-             source), the first at line {line} repeating line {earlier}"
-        ));
+        report.warnings.insert(
+            0,
+            format!(
+                "{file}: dropped {dropped} duplicate row(s) (same address, currency, label and \
+                 source), the first at line {line} repeating line {earlier}"
+            ),
+        );
     }
-    Ok(Loaded { tags, warnings })
+    Ok(report)
 }
 
 /// Line numbers from byte offsets. The csv crate's own line count skips

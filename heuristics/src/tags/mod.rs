@@ -33,10 +33,12 @@
 //! CSV is read with the [`csv`] crate (BurntSushi's, the standard choice),
 //! which reports the line of every record.
 
+mod address;
 mod category;
 pub mod csvfile;
 mod date;
 mod error;
+mod intake;
 pub mod tagpack;
 mod taxonomy;
 mod yaml;
@@ -50,6 +52,7 @@ use serde::{Deserialize, Serialize};
 
 pub use category::{concept_class, TagClass};
 pub use error::{CsvProblem, Invalid, Place, TagError};
+pub use intake::{FileReport, Refused, MAX_REFUSED_LISTED};
 
 /// Largest tag file read (GraphSense's own limit is 200 MiB).
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
@@ -118,14 +121,48 @@ impl Tag {
     }
 }
 
-/// The tags of one file, with the warnings GraphSense would log (a
-/// defaulted confidence, dropped duplicates, control characters in text).
+/// The tags of one file, with what reading it reported (the warnings
+/// GraphSense would log — a defaulted confidence, dropped duplicates,
+/// control characters in text —, refused addresses, unchecked networks).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Loaded {
-    /// The accepted tags, duplicates removed, in file order.
+    /// The accepted tags, duplicates and refused tags removed, in file order.
     pub tags: Vec<Tag>,
-    /// Human-readable warnings, each starting with the file name.
-    pub warnings: Vec<String>,
+    /// What reading the file reported (`report.tags == tags.len()`).
+    pub report: FileReport,
+}
+
+/// Reads a tag file by its extension — `.yaml`/`.yml` as a TagPack, `.csv`
+/// as a CSV tag file — handing each accepted tag to `sink` in file order
+/// without keeping them. When an error is returned the sink may have
+/// received some of the file's tags: the caller discards them (a file is
+/// accepted or rejected as a whole).
+pub fn read_file<E: From<TagError>>(
+    path: &Path,
+    sink: &mut dyn FnMut(Tag) -> Result<(), E>,
+) -> Result<FileReport, E> {
+    Format::of(path)?;
+    let bytes = file_bytes(path)?;
+    read_bytes(path, &bytes, sink)
+}
+
+/// [`read_file`] of a file's `bytes` already read (`path` decides the
+/// format and names the file in messages).
+pub fn read_bytes<E: From<TagError>>(
+    path: &Path,
+    bytes: &[u8],
+    sink: &mut dyn FnMut(Tag) -> Result<(), E>,
+) -> Result<FileReport, E> {
+    let file = path.display().to_string();
+    match Format::of(path)? {
+        Format::TagPack => tagpack::read(tagpack_text(bytes, &file)?, &file, sink),
+        Format::Csv => {
+            let pack = path
+                .file_name()
+                .map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
+            csvfile::read(bytes, &file, &pack, sink)
+        }
+    }
 }
 
 /// Loads a tag file by its extension: `.yaml`/`.yml` as a TagPack, `.csv`
@@ -134,19 +171,14 @@ pub fn load_file(path: &Path) -> Result<Vec<Tag>, TagError> {
     load_file_with_warnings(path).map(|l| l.tags)
 }
 
-/// Like [`load_file`], also returning the warnings.
+/// Like [`load_file`], also returning what reading it reported.
 pub fn load_file_with_warnings(path: &Path) -> Result<Loaded, TagError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("yaml" | "yml") => load_tagpack_with_warnings(path),
-        Some("csv") => load_csv_with_warnings(path),
-        _ => Err(TagError::UnsupportedFormat {
-            path: path.to_owned(),
-        }),
-    }
+    let mut tags = Vec::new();
+    let report = read_file(path, &mut |t| {
+        tags.push(t);
+        Ok::<(), TagError>(())
+    })?;
+    Ok(Loaded { tags, report })
 }
 
 /// Loads and validates a GraphSense TagPack (YAML).
@@ -154,22 +186,11 @@ pub fn load_tagpack(path: &Path) -> Result<Vec<Tag>, TagError> {
     load_tagpack_with_warnings(path).map(|l| l.tags)
 }
 
-/// Like [`load_tagpack`], also returning the warnings.
+/// Like [`load_tagpack`], also returning what reading it reported.
 pub fn load_tagpack_with_warnings(path: &Path) -> Result<Loaded, TagError> {
-    let bytes = read(path)?;
+    let bytes = file_bytes(path)?;
     let file = path.display().to_string();
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-        TagError::Yaml {
-            file: file.clone(),
-            line,
-            column,
-            message: "not valid UTF-8".to_owned(),
-        }
-    })?;
-    parse_tagpack(text, &file)
+    parse_tagpack(tagpack_text(&bytes, &file)?, &file)
 }
 
 /// Loads a CSV tag file.
@@ -177,9 +198,9 @@ pub fn load_csv(path: &Path) -> Result<Vec<Tag>, TagError> {
     load_csv_with_warnings(path).map(|l| l.tags)
 }
 
-/// Like [`load_csv`], also returning the warnings.
+/// Like [`load_csv`], also returning what reading it reported.
 pub fn load_csv_with_warnings(path: &Path) -> Result<Loaded, TagError> {
-    let bytes = read(path)?;
+    let bytes = file_bytes(path)?;
     let file = path.display().to_string();
     let pack = path
         .file_name()
@@ -198,6 +219,43 @@ pub fn parse_csv(bytes: &[u8], name: &str) -> Result<Loaded, TagError> {
     csvfile::parse(bytes, name, name)
 }
 
+/// The two tag file formats.
+enum Format {
+    TagPack,
+    Csv,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Format, TagError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("yaml" | "yml") => Ok(Format::TagPack),
+            Some("csv") => Ok(Format::Csv),
+            _ => Err(TagError::UnsupportedFormat {
+                path: path.to_owned(),
+            }),
+        }
+    }
+}
+
+/// A TagPack's bytes as text, or where they stop being UTF-8.
+fn tagpack_text<'b>(bytes: &'b [u8], file: &str) -> Result<&'b str, TagError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        TagError::Yaml {
+            file: file.to_owned(),
+            line,
+            column,
+            message: "not valid UTF-8".to_owned(),
+        }
+    })
+}
+
 /// The level (0–100) of a confidence id of `confidence.csv`.
 pub fn confidence_level(id: &str) -> Option<u8> {
     taxonomy::get().ok()?.confidence_level(id)
@@ -208,7 +266,8 @@ pub fn is_concept(id: &str) -> bool {
     taxonomy::get().is_ok_and(|t| t.is_concept(id))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TagError> {
+/// The bytes of a tag file, refusing one larger than [`MAX_FILE_BYTES`].
+pub fn file_bytes(path: &Path) -> Result<Vec<u8>, TagError> {
     let io = |source| TagError::Io {
         path: path.to_owned(),
         source,

@@ -32,50 +32,181 @@
 //! legacy form for the database-key check; concepts are not derived from a
 //! JSON context's `tags`; quoted `lastmod` strings must be ISO dates (see
 //! `date`), where GraphSense's `dateutil` also takes free forms; duplicate
-//! tags are validated too before being dropped (GraphSense skips them);
-//! addresses are not checksum-verified (GraphSense only warns). None of the
-//! 29 public packs in `tests/fixtures/tags/` is affected.
+//! tags are validated too before being dropped (GraphSense skips them).
+//! None of the 29 public packs in `tests/fixtures/tags/` is affected.
+//!
+//! Beyond GraphSense, each tag's address is checked against its network
+//! (module `address`; GraphSense only warns): a bad one is refused and
+//! listed, and the rest of the pack is accepted — 4 of the 107,906 tags of
+//! the public packs are refused this way (a TRON address under `BTC` in
+//! `ofac.yaml`, three mistyped addresses in `etherscamdb_tagpack.yaml` and
+//! `plustoken.yaml`).
+//!
+//! A pack is read in two streaming passes over its text (see
+//! [`yaml::parse_streaming`]): the first takes the header (which YAML lets
+//! stand before or after the `tags` list) and notes whether every tag has
+//! its own confidence; the second validates each tag with the header's
+//! defaults and hands it on. Memory is bounded by the text, the header,
+//! one tag and 32 bytes per tag for duplicate detection; time is linear.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
 use super::date;
 use super::error::{Invalid, Place, TagError};
+use super::intake::{digest, joined_key, FileReport, Intake};
 use super::taxonomy::{self, FieldDef, FieldType, Taxonomies, TaxonomyKind};
-use super::yaml::{self, Node, Value};
+use super::yaml::{self, Node, StreamError, TagsList, Value};
 use super::{Loaded, Tag};
 
-/// Parses and validates the TagPack in `text`; `file` names it in errors.
-pub(crate) fn parse(text: &str, file: &str) -> Result<Loaded, TagError> {
+/// Reads and validates the TagPack in `text`, handing each accepted tag to
+/// `sink` in file order; `file` names it in errors. The sink may have
+/// received tags when an error is returned: the caller discards them.
+pub(crate) fn read<E: From<TagError>>(
+    text: &str,
+    file: &str,
+    sink: &mut dyn FnMut(Tag) -> Result<(), E>,
+) -> Result<FileReport, E> {
     let tax = taxonomy::get()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let root = yaml::parse(text).map_err(|e| TagError::Yaml {
+    let yaml_error = |e: yaml::YamlError| TagError::Yaml {
         file: file.to_owned(),
         line: e.line,
         column: e.col,
         message: e.message,
-    })?;
+    };
     let cx = Cx { file, tax };
+
+    // Pass 1: the header, and what the tags lists hold.
+    let mut survey = [Survey::default(), Survey::default()];
+    let root = yaml::parse_streaming(text, &mut |list, index, node| {
+        survey[list as usize].see(index, &node);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        StreamError::Yaml(e) => yaml_error(e),
+        StreamError::Sink(never) => match never {},
+    })?;
     let Some(root) = root else {
-        return Err(cx.header_error(
-            None,
-            None,
-            "empty file: a TagPack is a YAML mapping with a 'tags' list".to_owned(),
-        ));
+        return Err(cx
+            .header_error(
+                None,
+                None,
+                "empty file: a TagPack is a YAML mapping with a 'tags' list".to_owned(),
+            )
+            .into());
     };
     let Value::Map(top) = root.value else {
-        return Err(cx.header_error(
-            Some(root.line),
-            None,
-            format!(
-                "a TagPack must be a YAML mapping, found {}",
-                root.value.kind()
-            ),
-        ));
+        return Err(cx
+            .header_error(
+                Some(root.line),
+                None,
+                format!(
+                    "a TagPack must be a YAML mapping, found {}",
+                    root.value.kind()
+                ),
+            )
+            .into());
     };
-    let header = cx.flatten_header(top)?;
-    cx.validate(header)
+    let (header, list) = cx.flatten_header(top)?;
+    let header = cx.check_header(header, &survey[list as usize])?;
+
+    // Pass 2: every tag of the list in force, validated and handed on.
+    let Header {
+        fields,
+        mut warnings,
+        control_chars,
+    } = header;
+    let title = fields
+        .iter()
+        .find(|f| f.name == "title")
+        .and_then(|f| f.value.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut pack = Pack {
+        cx: &cx,
+        header: &fields,
+        title: title.clone(),
+        control_chars,
+        lastmod_memo: None,
+        dedup: Dedup::default(),
+        intake: Intake::new(file, &title, sink),
+    };
+    yaml::parse_streaming(text, &mut |from, index, node| {
+        if from != list {
+            return Ok(());
+        }
+        pack.tag(index, node)
+    })
+    .map_err(|e| match e {
+        StreamError::Yaml(e) => E::from(yaml_error(e)),
+        StreamError::Sink(e) => e,
+    })?;
+    if let Some(w) = pack.control_chars.warning(file) {
+        warnings.push(w);
+    }
+    if let Some(w) = pack.dedup.warning(file) {
+        warnings.push(w);
+    }
+    let mut report = pack.intake.finish();
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// Parses and validates the TagPack in `text`, keeping its tags in memory;
+/// `file` names it in errors.
+pub(crate) fn parse(text: &str, file: &str) -> Result<Loaded, TagError> {
+    let mut tags = Vec::new();
+    let report = read(text, file, &mut |t| {
+        tags.push(t);
+        Ok::<(), TagError>(())
+    })?;
+    Ok(Loaded { tags, report })
+}
+
+/// What pass 1 notes about one `tags` list.
+#[derive(Default)]
+struct Survey {
+    /// Every item is a mapping with its own `confidence`.
+    all_have_confidence: bool,
+    /// Items seen.
+    items: usize,
+    /// The first item that is not a mapping: index, line, kind.
+    first_non_map: Option<(usize, usize, &'static str)>,
+}
+
+impl Survey {
+    fn see(&mut self, index: usize, node: &Node) {
+        if self.items == 0 {
+            self.all_have_confidence = true;
+        }
+        self.items += 1;
+        match &node.value {
+            Value::Map(entries) => {
+                if !entries
+                    .iter()
+                    .any(|(k, _)| k.as_str() == Some("confidence"))
+                {
+                    self.all_have_confidence = false;
+                }
+            }
+            other => {
+                self.all_have_confidence = false;
+                self.first_non_map
+                    .get_or_insert((index, node.line, other.kind()));
+            }
+        }
+    }
+}
+
+/// The validated header: its fields (defaults included) and the warnings
+/// it gave.
+struct Header {
+    fields: Vec<Field>,
+    warnings: Vec<String>,
+    /// Control characters seen so far (the tags add theirs).
+    control_chars: ControlChars,
 }
 
 /// A field of the header or of a tag: its name, the line of its key, and
@@ -118,8 +249,9 @@ impl Cx<'_> {
         }))
     }
 
-    /// The top level with a `header:` mapping merged in (its values win).
-    fn flatten_header(&self, top: Vec<(Node, Node)>) -> Result<Vec<Field>, TagError> {
+    /// The top level with a `header:` mapping merged in (its values win),
+    /// and which `tags` list is in force.
+    fn flatten_header(&self, top: Vec<(Node, Node)>) -> Result<(Vec<Field>, TagsList), TagError> {
         let mut fields: Vec<Field> = Vec::with_capacity(top.len());
         let mut nested = None;
         for (key, value) in top {
@@ -143,8 +275,12 @@ impl Cx<'_> {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), i))
             .collect();
+        let mut list = TagsList::Top;
         for (key, value) in nested.unwrap_or_default() {
             let f = field(key, value);
+            if f.name == "tags" {
+                list = TagsList::Header;
+            }
             match index.get(&f.name) {
                 Some(&i) => fields[i] = f,
                 None => {
@@ -153,10 +289,12 @@ impl Cx<'_> {
                 }
             }
         }
-        Ok(fields)
+        Ok((fields, list))
     }
 
-    fn validate(&self, mut header: Vec<Field>) -> Result<Loaded, TagError> {
+    /// Checks the header (mandatory fields, the `tags` list, defaults,
+    /// every field's type and taxonomy) before any tag is read.
+    fn check_header(&self, mut header: Vec<Field>, survey: &Survey) -> Result<Header, TagError> {
         let tax = self.tax;
         let mut warnings = Vec::new();
 
@@ -170,7 +308,7 @@ impl Cx<'_> {
             }
         }
 
-        // The tags list, taken out of the header.
+        // The tags list, taken out of the header (its items were streamed).
         let Some(tags_pos) = header.iter().position(|f| f.name == "tags") else {
             return Err(self.header_error(
                 None,
@@ -179,44 +317,33 @@ impl Cx<'_> {
             ));
         };
         let tags_field = header.remove(tags_pos);
-        let tags = match tags_field.value.value {
-            Value::Seq(items) => items,
-            other => {
-                return Err(self.header_error(
-                    Some(tags_field.value.line),
-                    Some("tags"),
-                    format!("'tags' must be a list, found {}", other.kind()),
-                ))
-            }
-        };
-        let mut tag_fields: Vec<(usize, usize, Vec<Field>)> = Vec::with_capacity(tags.len());
-        for (index, node) in tags.into_iter().enumerate() {
-            let line = node.line;
-            match node.value {
-                Value::Map(entries) => {
-                    let fields: Vec<Field> =
-                        entries.into_iter().map(|(k, v)| field(k, v)).collect();
-                    tag_fields.push((index, line, fields));
-                }
-                other => {
-                    let place = Place::Tag {
-                        index,
-                        address: None,
-                        tx_hash: None,
-                    };
-                    return Err(self.tag_error(
-                        &place,
-                        line,
-                        None,
-                        format!("a tag must be a mapping of fields, found {}", other.kind()),
-                    ));
-                }
-            }
+        if !matches!(tags_field.value.value, Value::Seq(_)) {
+            return Err(self.header_error(
+                Some(tags_field.value.line),
+                Some("tags"),
+                format!(
+                    "'tags' must be a list, found {}",
+                    tags_field.value.value.kind()
+                ),
+            ));
+        }
+        if let Some((index, line, kind)) = survey.first_non_map {
+            let place = Place::Tag {
+                index,
+                address: None,
+                tx_hash: None,
+            };
+            return Err(self.tag_error(
+                &place,
+                line,
+                None,
+                format!("a tag must be a mapping of fields, found {kind}"),
+            ));
         }
 
         // Defaults, as GraphSense sets them before validating.
         let has = |fields: &[Field], name: &str| fields.iter().any(|f| f.name == name);
-        if !has(&header, "confidence") && !tag_fields.iter().all(|(_, _, f)| has(f, "confidence")) {
+        if !has(&header, "confidence") && survey.items > 0 && !survey.all_have_confidence {
             let lowest = tax
                 .lowest_confidence()
                 .ok_or_else(|| TagError::Taxonomy("no confidence levels".to_owned()))?;
@@ -259,105 +386,11 @@ impl Cx<'_> {
                 self.file
             ));
         }
-        let header_get = |name: &str| header.iter().find(|f| f.name == name).map(|f| &f.value);
-        let pack = header_get("title")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_owned();
-
-        // Tags.
-        let mut out = Vec::with_capacity(tag_fields.len());
-        let mut lastmod_memo = None;
-        for (index, line, fields) in &tag_fields {
-            let (index, line) = (*index, *line);
-            let get = |name: &str| {
-                fields
-                    .iter()
-                    .find(|f| f.name == name)
-                    .map(|f| &f.value)
-                    .or_else(|| header_get(name))
-            };
-            let place = Place::Tag {
-                index,
-                address: get("address").and_then(Node::as_str).map(str::to_owned),
-                tx_hash: get("tx_hash").and_then(Node::as_str).map(str::to_owned),
-            };
-            let own = |name: &str| fields.iter().find(|f| f.name == name).map(|f| &f.value);
-            // Network defaults to the tag's own currency, then the header's
-            // network, then the header's currency.
-            let network = own("network")
-                .or_else(|| own("currency"))
-                .or_else(|| header_get("network"))
-                .or_else(|| header_get("currency"));
-
-            match (get("address"), get("tx_hash")) {
-                (None, None) => {
-                    return Err(self.tag_error(
-                        &place,
-                        line,
-                        Some("address"),
-                        "missing mandatory field 'address' (or 'tx_hash')".to_owned(),
-                    ))
-                }
-                (Some(a), Some(_)) => {
-                    return Err(self.tag_error(
-                        &place,
-                        a.line.max(line),
-                        Some("tx_hash"),
-                        "'address' and 'tx_hash' are mutually exclusive but both are set"
-                            .to_owned(),
-                    ))
-                }
-                _ => {}
-            }
-            for def in tax.tag.iter().filter(|d| d.mandatory) {
-                let present = if def.name == "network" {
-                    network.is_some()
-                } else {
-                    get(&def.name).is_some()
-                };
-                if !present {
-                    return Err(self.tag_error(
-                        &place,
-                        line,
-                        Some(&def.name),
-                        format!("missing mandatory field '{}'", def.name),
-                    ));
-                }
-            }
-            for f in fields {
-                let Some(def) = tax.tag_field(&f.name) else {
-                    let reason = if tax.header_field(&f.name).is_some() {
-                        format!("field '{}' is a header field, not allowed in a tag", f.name)
-                    } else {
-                        format!("unknown field '{}' (not a TagPack tag field)", f.name)
-                    };
-                    return Err(self.tag_error(&place, f.key_line, Some(&f.name), reason));
-                };
-                if def.name == "context" && matches!(f.value.value, Value::Map(_)) {
-                    // A mapping context becomes JSON text; check its strings.
-                    control_chars
-                        .scan(&f.value, &f.name, &place)
-                        .map_err(|reason| {
-                            self.tag_error(&place, f.value.line, Some(&f.name), reason)
-                        })?;
-                    continue;
-                }
-                self.check_value(def, &f.value, &mut control_chars, &place)
-                    .map_err(|(reason, at)| {
-                        let at = at.or_else(|| line_of(f)).unwrap_or(line);
-                        self.tag_error(&place, at, Some(&f.name), reason)
-                    })?;
-            }
-            let tag = build_tag(tax, &get, network, &pack, &mut lastmod_memo);
-            out.push((index, line, tag));
-        }
-
-        if let Some(w) = control_chars.warning(self.file) {
-            warnings.push(w);
-        }
-        let tags = self.dedup(out, &mut warnings)?;
-        Ok(Loaded { tags, warnings })
+        Ok(Header {
+            fields: header,
+            warnings,
+            control_chars,
+        })
     }
 
     /// Null, text problems, type and taxonomy of one value. The error
@@ -410,72 +443,212 @@ impl Cx<'_> {
         }
         Ok(())
     }
+}
 
-    /// Drops duplicates as GraphSense does and rejects database-key clashes.
-    fn dedup(
-        &self,
-        tags: Vec<(usize, usize, Tag)>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<Tag>, TagError> {
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(tags.len());
-        let mut db_keys: HashMap<String, usize> = HashMap::with_capacity(tags.len());
-        let mut out = Vec::with_capacity(tags.len());
-        let mut dropped = 0usize;
-        let mut first_dup = None;
-        for (index, line, tag) in tags {
-            let identifier = tag.tx_hash.as_deref().unwrap_or(&tag.address);
-            let key = joined_key(
-                [
-                    identifier,
-                    &tag.currency,
-                    &tag.network,
-                    &tag.label,
-                    &tag.source,
-                ],
-                true,
-            );
-            if let Some(&earlier) = seen.get(&key) {
-                dropped += 1;
-                first_dup.get_or_insert((index, earlier));
+/// Pass 2's state: validates tags one at a time and hands them on.
+struct Pack<'a, 's, E> {
+    cx: &'a Cx<'a>,
+    header: &'a [Field],
+    title: String,
+    control_chars: ControlChars,
+    lastmod_memo: Option<(String, Option<String>)>,
+    dedup: Dedup,
+    intake: Intake<'s, E>,
+}
+
+impl<E: From<TagError>> Pack<'_, '_, E> {
+    /// Validates item `index` of the tags list and hands it on (unless it
+    /// is a duplicate, or its address is refused).
+    fn tag(&mut self, index: usize, node: Node) -> Result<(), E> {
+        let cx = self.cx;
+        let tax = cx.tax;
+        let line = node.line;
+        let Value::Map(entries) = node.value else {
+            // Pass 1 rejected the pack already.
+            return Err(TagError::Taxonomy("tag is not a mapping in pass 2".to_owned()).into());
+        };
+        let fields: Vec<Field> = entries.into_iter().map(|(k, v)| field(k, v)).collect();
+        let header_get = |name: &str| {
+            self.header
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| &f.value)
+        };
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| &f.value)
+                .or_else(|| header_get(name))
+        };
+        let place = Place::Tag {
+            index,
+            address: get("address").and_then(Node::as_str).map(str::to_owned),
+            tx_hash: get("tx_hash").and_then(Node::as_str).map(str::to_owned),
+        };
+        let own = |name: &str| fields.iter().find(|f| f.name == name).map(|f| &f.value);
+        // Network defaults to the tag's own currency, then the header's
+        // network, then the header's currency.
+        let network = own("network")
+            .or_else(|| own("currency"))
+            .or_else(|| header_get("network"))
+            .or_else(|| header_get("currency"));
+
+        let address = match (get("address"), get("tx_hash")) {
+            (None, None) => {
+                return Err(cx
+                    .tag_error(
+                        &place,
+                        line,
+                        Some("address"),
+                        "missing mandatory field 'address' (or 'tx_hash')".to_owned(),
+                    )
+                    .into())
+            }
+            (Some(a), Some(_)) => {
+                return Err(cx
+                    .tag_error(
+                        &place,
+                        a.line.max(line),
+                        Some("tx_hash"),
+                        "'address' and 'tx_hash' are mutually exclusive but both are set"
+                            .to_owned(),
+                    )
+                    .into())
+            }
+            (a, _) => a,
+        };
+        for def in tax.tag.iter().filter(|d| d.mandatory) {
+            let present = if def.name == "network" {
+                network.is_some()
+            } else {
+                get(&def.name).is_some()
+            };
+            if !present {
+                return Err(cx
+                    .tag_error(
+                        &place,
+                        line,
+                        Some(&def.name),
+                        format!("missing mandatory field '{}'", def.name),
+                    )
+                    .into());
+            }
+        }
+        for f in &fields {
+            let Some(def) = tax.tag_field(&f.name) else {
+                let reason = if tax.header_field(&f.name).is_some() {
+                    format!("field '{}' is a header field, not allowed in a tag", f.name)
+                } else {
+                    format!("unknown field '{}' (not a TagPack tag field)", f.name)
+                };
+                return Err(cx
+                    .tag_error(&place, f.key_line, Some(&f.name), reason)
+                    .into());
+            };
+            if def.name == "context" && matches!(f.value.value, Value::Map(_)) {
+                // A mapping context becomes JSON text; check its strings.
+                self.control_chars
+                    .scan(&f.value, &f.name, &place)
+                    .map_err(|reason| cx.tag_error(&place, f.value.line, Some(&f.name), reason))?;
                 continue;
             }
-            seen.insert(key, index);
-            let db_key = joined_key(
-                [
-                    &normalize_hex(identifier),
-                    &tag.network,
-                    tag.label.trim(),
-                    &tag.source,
-                ],
-                false,
-            );
-            if let Some(&earlier) = db_keys.get(&db_key) {
-                let place = Place::Tag {
-                    index,
-                    address: tag.tx_hash.is_none().then(|| tag.address.clone()),
-                    tx_hash: tag.tx_hash.clone(),
-                };
-                return Err(self.tag_error(
-                    &place,
-                    line,
-                    None,
-                    format!(
-                        "same address/tx_hash, network, label and source as tags[{earlier}] \
-                         up to case and spacing (GraphSense's unique key)"
-                    ),
-                ));
-            }
-            db_keys.insert(db_key, index);
-            out.push(tag);
+            cx.check_value(def, &f.value, &mut self.control_chars, &place)
+                .map_err(|(reason, at)| {
+                    let at = at.or_else(|| line_of(f)).unwrap_or(line);
+                    cx.tag_error(&place, at, Some(&f.name), reason)
+                })?;
         }
-        if let Some((index, earlier)) = first_dup {
-            warnings.push(format!(
-                "{}: dropped {dropped} duplicate tag(s) (same address/tx_hash, currency, network, \
-                 label and source), the first tags[{index}] repeating tags[{earlier}]",
-                self.file
+        let tag = build_tag(tax, &get, network, &self.title, &mut self.lastmod_memo);
+        let address_line = address.map_or(line, |a| if a.line == 0 { line } else { a.line });
+        if !self
+            .intake
+            .address_ok(&tag, address_line as u64, || place.to_string())
+        {
+            return Ok(());
+        }
+        if self.dedup.keep(cx, index, line, &tag)? {
+            self.intake.accept(tag)?;
+        }
+        Ok(())
+    }
+}
+
+/// Duplicate detection as GraphSense does it, in 32 bytes per tag: equal
+/// tags are dropped (with a warning), database-key clashes reject the pack.
+#[derive(Default)]
+struct Dedup {
+    /// Digest of (identifier, currency, network, label, source), lower-cased → index.
+    seen: HashMap<[u8; 16], u32>,
+    /// Digest of GraphSense's database key → index.
+    db_keys: HashMap<[u8; 16], u32>,
+    dropped: usize,
+    first_dup: Option<(usize, u32)>,
+}
+
+impl Dedup {
+    /// Whether to keep the tag; an error if it clashes with an earlier one.
+    fn keep(
+        &mut self,
+        cx: &Cx<'_>,
+        index: usize,
+        line: usize,
+        tag: &Tag,
+    ) -> Result<bool, TagError> {
+        let identifier = tag.tx_hash.as_deref().unwrap_or(&tag.address);
+        let key = joined_key(
+            [
+                identifier,
+                &tag.currency,
+                &tag.network,
+                &tag.label,
+                &tag.source,
+            ],
+            true,
+        );
+        let i = u32::try_from(index).unwrap_or(u32::MAX);
+        if let Some(&earlier) = self.seen.get(&digest(&key)) {
+            self.dropped += 1;
+            self.first_dup.get_or_insert((index, earlier));
+            return Ok(false);
+        }
+        self.seen.insert(digest(&key), i);
+        let db_key = joined_key(
+            [
+                &normalize_hex(identifier),
+                &tag.network,
+                tag.label.trim(),
+                &tag.source,
+            ],
+            false,
+        );
+        if let Some(&earlier) = self.db_keys.get(&digest(&db_key)) {
+            let place = Place::Tag {
+                index,
+                address: tag.tx_hash.is_none().then(|| tag.address.clone()),
+                tx_hash: tag.tx_hash.clone(),
+            };
+            return Err(cx.tag_error(
+                &place,
+                line,
+                None,
+                format!(
+                    "same address/tx_hash, network, label and source as tags[{earlier}] \
+                     up to case and spacing (GraphSense's unique key)"
+                ),
             ));
         }
-        Ok(out)
+        self.db_keys.insert(digest(&db_key), i);
+        Ok(true)
+    }
+
+    fn warning(&self, file: &str) -> Option<String> {
+        let (index, earlier) = self.first_dup?;
+        Some(format!(
+            "{file}: dropped {} duplicate tag(s) (same address/tx_hash, currency, network, \
+             label and source), the first tags[{index}] repeating tags[{earlier}]",
+            self.dropped
+        ))
     }
 }
 
@@ -498,27 +671,6 @@ fn line_of(f: &Field) -> Option<usize> {
         (0, k) => Some(k),
         (v, _) => Some(v),
     }
-}
-
-/// One string identifying a tuple of strings (each part prefixed with its
-/// length, so no two tuples share a key), optionally lower-cased.
-fn joined_key<const N: usize>(parts: [&str; N], lower: bool) -> String {
-    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
-    for part in parts {
-        let part = if lower && !part.is_ascii() {
-            Cow::Owned(part.to_lowercase())
-        } else {
-            Cow::Borrowed(part)
-        };
-        key.push_str(&part.len().to_string());
-        key.push(':');
-        if lower {
-            key.extend(part.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            key.push_str(&part);
-        }
-    }
-    key
 }
 
 /// Lower-cases `0x…` hex identifiers, as GraphSense's database key does.

@@ -51,6 +51,32 @@ const PACKS: [(&str, usize, usize); 29] = [
     ("wasabi_collector.yaml", 2, 2),
 ];
 
+/// The tags of the public packs whose address is not one of their network
+/// (checked independently with PyPI `embit`'s Base58Check and Bech32
+/// decoders): (pack, address, what it is).
+const REFUSED: [(&str, &str, &str); 4] = [
+    // 35 characters, Base58Check checksum wrong: a mistyped address.
+    (
+        "etherscamdb_tagpack.yaml",
+        "1Mn386ue8o3mW9866octLNP8HFqcYsphJCV",
+        "checksum",
+    ),
+    // A TRON address (Base58Check version 0x41) filed under BTC.
+    ("ofac.yaml", "TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq", "TRON"),
+    // 35 characters, checksum wrong.
+    (
+        "plustoken.yaml",
+        "1MFgcyJ7ZNSknbTBRaih6zWDE6V1A64tRYs",
+        "checksum",
+    ),
+    // Lower-cased Base58 (not Base58: `l` is not in its alphabet).
+    (
+        "plustoken.yaml",
+        "14bwh6gmvol5ntwbvxqjkjdtzv4y5ebtvm",
+        "lower-cased",
+    ),
+];
+
 fn load(name: &str) -> Loaded {
     load_file_with_warnings(&fixtures().join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -66,13 +92,25 @@ fn all_shared_packs_load_with_graphsense_counts() {
     let start = Instant::now();
     let mut total_file = 0;
     let mut total = 0;
+    let mut refused = Vec::new();
     for (name, in_file, unique) in PACKS {
         let loaded = load(name);
-        assert_eq!(loaded.tags.len(), unique, "{name}");
+        let r = &loaded.report;
+        assert_eq!(loaded.tags.len() + r.refused, unique, "{name}");
+        assert_eq!(r.tags, loaded.tags.len(), "{name}");
+        assert_eq!(r.refused, r.refused_listed.len(), "{name}");
+        for x in &r.refused_listed {
+            assert!(x.file.ends_with(name) && x.field == "address", "{x}");
+            refused.push((name, x.tag.clone(), x.line, x.reason.clone()));
+        }
         total_file += in_file;
         total += loaded.tags.len();
         // Dropped duplicates are reported, and only where there are some.
-        let dup_warning = loaded.warnings.iter().find(|w| w.contains("duplicate"));
+        let dup_warning = loaded
+            .report
+            .warnings
+            .iter()
+            .find(|w| w.contains("duplicate"));
         if in_file == unique {
             assert!(dup_warning.is_none(), "{name}: {dup_warning:?}");
         } else {
@@ -80,12 +118,13 @@ fn all_shared_packs_load_with_graphsense_counts() {
             assert!(
                 dup_warning.is_some_and(|w| w.contains(&expected)),
                 "{name}: {:?}",
-                loaded.warnings
+                loaded.report.warnings
             );
         }
         // Only these two packs leave the confidence out somewhere; GraphSense
         // then gives the pack the lowest confidence, `unknown`.
         let defaulted = loaded
+            .report
             .warnings
             .iter()
             .any(|w| w.contains("not all tags have a confidence"));
@@ -109,14 +148,37 @@ fn all_shared_packs_load_with_graphsense_counts() {
     }
     let elapsed = start.elapsed();
     assert_eq!(total_file, 107_911);
-    assert_eq!(total, 107_906);
+    assert_eq!(total, 107_906 - REFUSED.len());
+    // Exactly the known bad addresses are refused, each named with its
+    // file, line and tag; no ETH address of the packs fails EIP-55.
+    let found: Vec<(&str, &str)> = refused
+        .iter()
+        .map(|(name, tag, _, _)| {
+            let address = tag.split("(address ").nth(1).unwrap().trim_end_matches(')');
+            (*name, address)
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = REFUSED.iter().map(|(p, a, _)| (*p, *a)).collect();
+    assert_eq!(found, expected, "{refused:#?}");
+    for (_, _, line, reason) in &refused {
+        assert!(
+            *line > 0
+                && reason.contains("not a Bitcoin address")
+                && reason.ends_with("network BTC"),
+            "{reason}"
+        );
+    }
     eprintln!("loaded 29 packs, {total} tags, in {elapsed:?}");
 }
 
 #[test]
 fn binance_pack_known_tag() {
     let loaded = load("binance.yaml");
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(
+        loaded.report.warnings.is_empty(),
+        "{:?}",
+        loaded.report.warnings
+    );
     let t = find(&loaded.tags, "1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1s");
     let expected = Tag {
         address: "1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1s".into(),
@@ -269,6 +331,10 @@ fn parse_err(text: &str) -> String {
 }
 
 const HEADER: &str = "title: Inline\ncreator: tests\nsource: https://example.org\n";
+/// Real addresses (the inline packs' BTC and ETH tags are checked).
+const BTC_A: &str = "1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1s";
+const BTC_B: &str = "3FZbgi29cpjq2GjdwV8eyHuJJnkLtktZc5";
+const ETH_A: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 
 #[test]
 fn inheritance_and_override_rules() {
@@ -276,9 +342,9 @@ fn inheritance_and_override_rules() {
         "{HEADER}label: header label\ncurrency: btc\nconfidence: web_crawl\ncategory: exchange\n\
          is_cluster_definer: true\nactor: someone\nlastmod: '2021-02-03 10:00'\n\
          tags:\n\
-         - address: a1\n\
+         - address: {BTC_A}\n\
          - address: a2\n  label: own label\n  currency: ltc\n  is_cluster_definer: false\n  confidence: ownership\n\
-         - address: a3\n  network: eth\n  abuse: scam\n  concepts: [exchange, defi_dex]\n\
+         - address: {ETH_A}\n  network: eth\n  abuse: scam\n  concepts: [exchange, defi_dex]\n\
          - tx_hash: 'ab12'\n  context: {{a: 1, tags: [x]}}\n"
     );
     let tags = parse_ok(&text).tags;
@@ -321,7 +387,7 @@ fn inheritance_and_override_rules() {
     // tag's own currency beats it (GraphSense sets network from it first).
     let text = format!(
         "{HEADER}label: l\nconfidence: web_crawl\ncurrency: USDT\nnetwork: ETH\n\
-         tags:\n- address: a1\n- address: a2\n  currency: BTC\n"
+         tags:\n- address: {ETH_A}\n- address: {BTC_A}\n  currency: BTC\n"
     );
     let tags = parse_ok(&text).tags;
     assert_eq!(
@@ -334,21 +400,27 @@ fn inheritance_and_override_rules() {
     );
 
     // A nested `header:` mapping counts as the header.
-    let text =
+    let text = format!(
         "header:\n  title: Nested\n  creator: tests\n  label: l\n  source: s\n  currency: BTC\n  \
-                confidence: heuristic\ntags:\n- address: a1\n";
-    let tags = parse_ok(text).tags;
+         confidence: heuristic\ntags:\n- address: {BTC_A}\n"
+    );
+    let tags = parse_ok(&text).tags;
     assert_eq!(
         (tags[0].pack.as_str(), tags[0].confidence_level),
         ("Nested", 10)
     );
 
     // No confidence on some tag and none in the header → unknown, warned.
-    let text = format!("{HEADER}label: l\ncurrency: BTC\ntags:\n- address: a1\n- address: a2\n  confidence: ownership\n");
+    let text = format!("{HEADER}label: l\ncurrency: BTC\ntags:\n- address: {BTC_A}\n- address: {BTC_B}\n  confidence: ownership\n");
     let loaded = parse_ok(&text);
     assert_eq!(loaded.tags[0].confidence, "unknown");
     assert_eq!(loaded.tags[1].confidence, "ownership");
-    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert_eq!(
+        loaded.report.warnings.len(),
+        1,
+        "{:?}",
+        loaded.report.warnings
+    );
 
     // An empty tag list is a valid (empty) pack.
     assert!(parse_ok(&format!("{HEADER}tags: []\n")).tags.is_empty());
@@ -356,9 +428,9 @@ fn inheritance_and_override_rules() {
     // is_public: a boolean, accepted with a deprecation warning.
     let loaded = parse_ok(&format!("{HEADER}is_public: yes\ntags: []\n"));
     assert!(
-        loaded.warnings[0].contains("'is_public' is deprecated"),
+        loaded.report.warnings[0].contains("'is_public' is deprecated"),
         "{:?}",
-        loaded.warnings
+        loaded.report.warnings
     );
 }
 
@@ -481,7 +553,7 @@ fn bad_fixtures_are_rejected_with_clear_messages() {
 #[test]
 fn csv_example_loads() {
     let loaded = load("example.csv");
-    assert!(loaded.warnings.is_empty());
+    assert!(loaded.report.warnings.is_empty());
     let tags = loaded.tags;
     assert_eq!(tags.len(), 4);
     let b = &tags[0];
@@ -571,13 +643,17 @@ fn csv_rejections_name_line_and_column() {
     assert!(err.contains("x.csv:2: field 2 is not valid UTF-8"), "{err}");
 
     // Duplicates are dropped with a warning, like GraphSense's.
-    let text = format!("{head}a1,l,exchange,s,50\nA1,L,exchange,S,60\na1,l,exchange,s2,50\n");
+    let upper = format!("0x{}", ETH_A[2..].to_uppercase());
+    let text = format!(
+        "address,label,category,source,confidence,currency\n\
+         {ETH_A},l,exchange,s,50,ETH\n{upper},L,exchange,S,60,eth\n{ETH_A},l,exchange,s2,50,ETH\n"
+    );
     let loaded = parse_csv(text.as_bytes(), "x.csv").unwrap();
     assert_eq!(loaded.tags.len(), 2);
     assert!(
-        loaded.warnings[0].contains("dropped 1 duplicate row(s)"),
+        loaded.report.warnings[0].contains("dropped 1 duplicate row(s)"),
         "{:?}",
-        loaded.warnings
+        loaded.report.warnings
     );
 }
 
@@ -660,4 +736,164 @@ fn mangled_input_never_panics() {
         }
     }
     assert!(accepted > 0);
+}
+
+#[test]
+fn bad_addresses_are_refused_with_file_line_tag_and_field() {
+    let text = format!(
+        "{HEADER}label: l\ncurrency: BTC\nconfidence: web_crawl\ntags:\n\
+         - address: {BTC_A}\n\
+         - address: 1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1t\n\
+         - address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD'\n  currency: ETH\n\
+         - address: Le3gXVa4SshHs3TmdrWNC434ceDQtsjMt8\n  currency: LTC\n\
+         - address: TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq\n\
+         - address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'\n  currency: USDT\n  network: ETH\n"
+    );
+    let loaded = parse_ok(&text);
+    let kept: Vec<&str> = loaded.tags.iter().map(|t| t.address.as_str()).collect();
+    assert_eq!(
+        kept,
+        [
+            BTC_A,
+            "Le3gXVa4SshHs3TmdrWNC434ceDQtsjMt8",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        ]
+    );
+    let r = &loaded.report;
+    assert_eq!((r.tags, r.refused), (3, 3));
+    assert_eq!(r.unchecked, [("LTC".to_owned(), 1)].into_iter().collect());
+    let lines: Vec<String> = r.refused_listed.iter().map(ToString::to_string).collect();
+    assert!(
+        lines[0].starts_with(
+            "inline.yaml:9: tags[1] (address 1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1t): field 'address': \
+             not a Bitcoin address: \"1NDyJtNTjmwk5xPNhjgAMu4HDHigtobu1t\" ("
+        ) && lines[0].ends_with("; network BTC"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "inline.yaml:10: tags[2] (address 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD): \
+             field 'address': not an Ethereum address: "
+        ) && lines[1].contains("EIP-55")
+            && lines[1].ends_with("; network ETH"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].starts_with(
+            "inline.yaml:14: tags[4] (address TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq): field 'address': \
+             not a Bitcoin address"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.starts_with(
+            "inline.yaml: refused 3 tag(s) whose address is not an address of their network"
+        )),
+        "{:?}",
+        r.warnings
+    );
+
+    // CSV rows too, by line.
+    let csv = format!(
+        "address,label,category,source,confidence,currency\n\
+         {BTC_A},b,exchange,s,50,\n\
+         {BTC_B}x,b,exchange,s,50,BTC\n\
+         0x12,e,exchange,s,50,ETH\n"
+    );
+    let loaded = parse_csv(csv.as_bytes(), "x.csv").unwrap();
+    assert_eq!(loaded.tags.len(), 1);
+    let lines: Vec<String> = loaded
+        .report
+        .refused_listed
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "x.csv:3: row (address {BTC_B}x): field 'address': not a Bitcoin address"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1]
+            .starts_with("x.csv:4: row (address 0x12): field 'address': not an Ethereum address"),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn refused_tags_are_counted_past_the_listed_ones() {
+    let mut text = format!("{HEADER}label: l\ncurrency: BTC\nconfidence: web_crawl\ntags:\n");
+    for i in 0..MAX_REFUSED_LISTED + 50 {
+        text.push_str(&format!("- address: 1bad{i}\n"));
+    }
+    let loaded = parse_ok(&text);
+    assert!(loaded.tags.is_empty());
+    assert_eq!(loaded.report.refused, MAX_REFUSED_LISTED + 50);
+    assert_eq!(loaded.report.refused_listed.len(), MAX_REFUSED_LISTED);
+}
+
+#[test]
+fn the_header_may_follow_the_tags_and_defaults_still_apply() {
+    // YAML lets the header's keys stand after the list: the first pass
+    // reads them, the second applies them to every tag.
+    let text = format!(
+        "tags:\n- address: {BTC_A}\n- address: {BTC_B}\n  label: own\n\
+         title: Late header\ncreator: tests\nsource: s\nlabel: late label\ncurrency: BTC\n"
+    );
+    let loaded = parse_ok(&text);
+    let got: Vec<(&str, &str, &str)> = loaded
+        .tags
+        .iter()
+        .map(|t| (t.label.as_str(), t.pack.as_str(), t.confidence.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("late label", "Late header", "unknown"),
+            ("own", "Late header", "unknown")
+        ]
+    );
+    // A `header:` mapping's tags list is the one in force.
+    let text = format!(
+        "title: T\ncreator: c\nsource: s\nlabel: l\ncurrency: BTC\nconfidence: web_crawl\n\
+         tags:\n- address: {BTC_A}\nheader:\n  tags:\n  - address: {BTC_B}\n"
+    );
+    let addresses: Vec<String> = parse_ok(&text)
+        .tags
+        .into_iter()
+        .map(|t| t.address)
+        .collect();
+    assert_eq!(addresses, [BTC_B]);
+}
+
+#[test]
+fn streaming_limits_name_what_they_refuse() {
+    let base = format!("{HEADER}label: l\ncurrency: BTC\nconfidence: web_crawl\n");
+    let err = parse_err(&format!("{base}tags: &t\n- address: {BTC_A}\n"));
+    assert!(
+        err.contains("an anchor on the 'tags' list is not supported"),
+        "{err}"
+    );
+    let err = parse_err(&format!("{base}context: &t [1]\ntags: *t\n"));
+    assert!(
+        err.contains("the 'tags' list must be written out, not an alias"),
+        "{err}"
+    );
+    // One tag expanding to more nodes than are held at once: refused,
+    // where the whole pack used to be built in memory. (The comment makes
+    // the file large enough that the alias budget, 4 nodes per byte, is not
+    // what stops it.)
+    let items = vec!["exchange"; 1000].join(", ");
+    let aliases = vec!["*c"; 1001].join(", ");
+    let text = format!(
+        "{}{base}tags:\n- address: {BTC_A}\n  concepts: &c [{items}]\n\
+         - address: {BTC_B}\n  context: {{big: [{aliases}]}}\n",
+        format!("#{}\n", "x".repeat(79)).repeat(4000)
+    );
+    let err = parse_err(&text);
+    assert!(
+        err.contains("more than 1000000 YAML nodes held at once"),
+        "{err}"
+    );
 }

@@ -9,10 +9,15 @@
 //! one exception: an unquoted `0x…` hex string stays text (an address, not a
 //! number). Quoted and block scalars are always text.
 //!
+//! [`parse_streaming`] hands each item of a TagPack's `tags` list to a sink
+//! as soon as it is complete and drops it, so a pack of any length is read
+//! in memory bounded by its largest tag, its header and its anchors (at
+//! most [`MAX_HELD`] nodes), in time linear in its size.
+//!
 //! Nothing here panics on any input; every problem is a [`YamlError`].
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
@@ -116,8 +121,65 @@ impl YamlError {
     }
 }
 
+/// Most nodes held at once while streaming: the document outside the
+/// `tags` list, the tag being read and every anchored node. An honest pack
+/// holds a few hundred.
+pub(crate) const MAX_HELD: usize = 1_000_000;
+
+/// Which `tags` list an item of a streamed TagPack comes from: the top
+/// level's, or the one inside a `header:` mapping (which wins when both are
+/// given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TagsList {
+    /// `tags:` at the top level.
+    Top,
+    /// `header: {tags: …}`.
+    Header,
+}
+
+/// Why a streamed parse stopped: the YAML, or the sink.
+#[derive(Debug)]
+pub(crate) enum StreamError<E> {
+    /// Malformed YAML (or limits exceeded).
+    Yaml(YamlError),
+    /// The sink refused an item.
+    Sink(E),
+}
+
+impl<E> From<YamlError> for StreamError<E> {
+    fn from(e: YamlError) -> Self {
+        StreamError::Yaml(e)
+    }
+}
+
+/// Receives each `tags` item: which list, its index there, the item.
+type Sink<'s, E> = &'s mut dyn FnMut(TagsList, usize, Node) -> Result<(), E>;
+
 /// Parses one YAML document. `Ok(None)` for a stream without a document.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
+    let mut keep = |_: TagsList, _: usize, _: Node| -> Result<(), YamlError> { Ok(()) };
+    parse_inner(text, None, &mut keep).map_err(|e| match e {
+        StreamError::Yaml(e) | StreamError::Sink(e) => e,
+    })
+}
+
+/// Parses a TagPack's one YAML document, passing every item of its `tags`
+/// list (top level, or inside a top-level `header:` mapping) to `sink` in
+/// document order instead of keeping it: in the returned document those
+/// lists are empty. The `tags` list must be written out (no anchor on it, no
+/// alias for it).
+pub(crate) fn parse_streaming<E>(
+    text: &str,
+    sink: Sink<'_, E>,
+) -> Result<Option<Node>, StreamError<E>> {
+    parse_inner(text, Some(MAX_HELD), sink)
+}
+
+fn parse_inner<E>(
+    text: &str,
+    max_held: Option<usize>,
+    sink: Sink<'_, E>,
+) -> Result<Option<Node>, StreamError<E>> {
     // Honest files produce far fewer nodes than bytes; aliases may multiply
     // that, but not without bound ("billion laughs").
     let budget = text.len().saturating_mul(4).max(100_000);
@@ -126,6 +188,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
         anchors: HashMap::new(),
         nodes: 0,
         budget,
+        held: 0,
+        max_held,
+        sink: max_held.map(|_| sink),
         root: None,
         documents: 0,
     };
@@ -145,7 +210,8 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
                         line,
                         col,
                         "more than one YAML document in the file",
-                    ));
+                    )
+                    .into());
                 }
             }
             Event::Alias(id) => builder.alias(id, line, col)?,
@@ -157,7 +223,17 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq")
                     .map_err(|m| YamlError::at(line, col, m))?;
-                builder.open(Frame::new(FrameKind::Seq(Vec::new()), anchor, line, col))?;
+                let mut frame = Frame::new(FrameKind::Seq(Vec::new()), anchor, line, col);
+                frame.streams = builder.streamed_position();
+                if frame.streams.is_some() && anchor != 0 {
+                    return Err(YamlError::at(
+                        line,
+                        col,
+                        "an anchor on the 'tags' list is not supported",
+                    )
+                    .into());
+                }
+                builder.open(frame)?;
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map")
@@ -175,13 +251,19 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
     Ok(builder.root)
 }
 
-struct Builder {
+struct Builder<'s, E> {
     stack: Vec<Frame>,
     /// Completed anchored nodes with their subtree sizes.
     anchors: HashMap<usize, (Node, usize)>,
     /// Nodes created so far, aliases counted at their expanded size.
     nodes: usize,
     budget: usize,
+    /// Nodes held now: in the tree being built and under anchors.
+    held: usize,
+    /// Limit on `held` (streaming only).
+    max_held: Option<usize>,
+    /// Where streamed `tags` items go (streaming only).
+    sink: Option<Sink<'s, E>>,
     root: Option<Node>,
     documents: usize,
 }
@@ -193,6 +275,8 @@ struct Frame {
     col: usize,
     /// `Builder::nodes` when the collection opened.
     nodes_at_open: usize,
+    /// A streamed `tags` list: which one, and how many items it passed on.
+    streams: Option<(TagsList, usize)>,
 }
 
 impl Frame {
@@ -203,6 +287,17 @@ impl Frame {
             line,
             col,
             nodes_at_open: 0,
+            streams: None,
+        }
+    }
+
+    /// The key waiting for its value, if this is a mapping.
+    fn pending_key(&self) -> Option<&str> {
+        match &self.kind {
+            FrameKind::Map(MapFrame {
+                pending: Some(key), ..
+            }) => key.as_str(),
+            _ => None,
         }
     }
 }
@@ -226,7 +321,7 @@ struct MapFrame {
 /// Above this many entries duplicate keys are found with a hash map.
 const LINEAR_KEY_SCAN: usize = 16;
 
-impl Builder {
+impl<E> Builder<'_, E> {
     fn count(&mut self, n: usize, line: usize, col: usize) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > self.budget {
@@ -239,7 +334,35 @@ impl Builder {
                 ),
             ));
         }
-        Ok(())
+        self.hold(n, line, col)
+    }
+
+    /// Counts `n` more nodes held in memory, within the streaming limit.
+    fn hold(&mut self, n: usize, line: usize, col: usize) -> Result<(), YamlError> {
+        self.held = self.held.saturating_add(n);
+        match self.max_held {
+            Some(max) if self.held > max => Err(YamlError::at(
+                line,
+                col,
+                format!("more than {max} YAML nodes held at once (a huge header, tag or anchor)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a value starting now is a `tags` list to stream: the value
+    /// of `tags` in the top-level mapping or in its `header` mapping.
+    fn streamed_position(&self) -> Option<(TagsList, usize)> {
+        self.sink.as_ref()?;
+        match self.stack.as_slice() {
+            [top] if top.pending_key() == Some("tags") => Some((TagsList::Top, 0)),
+            [top, header]
+                if top.pending_key() == Some("header") && header.pending_key() == Some("tags") =>
+            {
+                Some((TagsList::Header, 0))
+            }
+            _ => None,
+        }
     }
 
     fn open(&mut self, mut frame: Frame) -> Result<(), YamlError> {
@@ -256,11 +379,21 @@ impl Builder {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), YamlError> {
+    fn close(&mut self) -> Result<(), StreamError<E>> {
         let Some(frame) = self.stack.pop() else {
-            return Err(YamlError::at(0, 0, "unbalanced collection end"));
+            return Err(YamlError::at(0, 0, "unbalanced collection end").into());
         };
         let size = self.nodes - frame.nodes_at_open;
+        if frame.streams.is_some() {
+            // Its items were passed on; the list itself stays, empty.
+            let size = 1;
+            let node = Node {
+                value: Value::Seq(Vec::new()),
+                line: frame.line,
+                col: frame.col,
+            };
+            return self.attach(node, 0, size);
+        }
         let value = match frame.kind {
             FrameKind::Seq(items) => Value::Seq(items),
             FrameKind::Map(map) => Value::Map(apply_merges(map)?),
@@ -274,14 +407,22 @@ impl Builder {
     }
 
     /// A scalar: count it, then attach it.
-    fn complete(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+    fn complete(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), StreamError<E>> {
         self.count(size, node.line, node.col)?;
         self.attach(node, anchor, size)
     }
 
-    fn alias(&mut self, id: usize, line: usize, col: usize) -> Result<(), YamlError> {
+    fn alias(&mut self, id: usize, line: usize, col: usize) -> Result<(), StreamError<E>> {
+        if self.streamed_position().is_some() {
+            return Err(YamlError::at(
+                line,
+                col,
+                "the 'tags' list must be written out, not an alias",
+            )
+            .into());
+        }
         let Some((node, size)) = self.anchors.get(&id) else {
-            return Err(YamlError::at(line, col, "alias to an unknown anchor"));
+            return Err(YamlError::at(line, col, "alias to an unknown anchor").into());
         };
         let (mut node, size) = (node.clone(), *size);
         node.line = line;
@@ -290,8 +431,9 @@ impl Builder {
     }
 
     /// Puts a finished node into its parent (or makes it the root).
-    fn attach(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+    fn attach(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), StreamError<E>> {
         if anchor != 0 {
+            self.hold(size, node.line, node.col)?;
             self.anchors.insert(anchor, (node.clone(), size));
         }
         let is_key = matches!(
@@ -307,12 +449,22 @@ impl Builder {
                 node.line,
                 node.col,
                 "'<<' (the merge key) used as a value; quote it for text",
-            ));
+            )
+            .into());
         }
         let Some(parent) = self.stack.last_mut() else {
             self.root = Some(node);
             return Ok(());
         };
+        if let Some((list, index)) = &mut parent.streams {
+            let (list, i) = (*list, *index);
+            *index += 1;
+            self.held = self.held.saturating_sub(size);
+            if let Some(sink) = self.sink.as_mut() {
+                sink(list, i, node).map_err(StreamError::Sink)?;
+            }
+            return Ok(());
+        }
         match &mut parent.kind {
             FrameKind::Seq(items) => items.push(node),
             FrameKind::Map(map) => match map.pending.take() {
@@ -322,7 +474,8 @@ impl Builder {
                             node.line,
                             node.col,
                             "a mapping key must be a scalar, not a collection",
-                        ));
+                        )
+                        .into());
                     }
                     map.pending = Some(node);
                 }
@@ -421,6 +574,7 @@ fn apply_merges(map: MapFrame) -> Result<Vec<(Node, Node)>, YamlError> {
             "mapping key without a value",
         ));
     }
+    let mut present: Option<HashSet<String>> = None;
     for source in merges {
         let sources = match source.value {
             Value::Map(m) => vec![m],
@@ -450,7 +604,10 @@ fn apply_merges(map: MapFrame) -> Result<Vec<(Node, Node)>, YamlError> {
         };
         for source_entries in sources {
             for (k, v) in source_entries {
-                if !entries.iter().any(|(e, _)| same_key(&e.value, &k.value)) {
+                // A hashed set of the keys so far: merging stays linear.
+                let present = present
+                    .get_or_insert_with(|| entries.iter().map(|(e, _)| canonical_key(e)).collect());
+                if present.insert(canonical_key(&k)) {
                     entries.push((k, v));
                 }
             }

@@ -28,21 +28,49 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
-/// stdout as JSON). Its log (stderr) is shown only if it fails.
-pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
-    let (secs, rss, out) = measured_output(args);
-    let summary = serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null);
-    (secs, rss, summary)
+/// The `tracer` binary the benches run: this build's, or another one given
+/// as `TRACER_BENCH_TRACER=PATH` (to measure an earlier build on the same
+/// inputs).
+pub fn tracer_binary() -> String {
+    std::env::var("TRACER_BENCH_TRACER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tracer").into())
 }
 
 /// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
-/// stdout). Its log (stderr) is shown only if it fails. The child is reaped
-/// with `wait4` (to read its peak RSS), not `Child::wait`.
-#[allow(clippy::zombie_processes)]
+/// stdout as JSON). See [`run_measured`].
+pub fn measured(args: &[&str]) -> (f64, f64, serde_json::Value) {
+    let r = run_measured(args);
+    (r.secs, r.rss_mib, r.summary)
+}
+
+/// Runs the `tracer` binary with `args`; returns (seconds, peak RSS in MiB,
+/// stdout). See [`run_measured`].
 pub fn measured_output(args: &[&str]) -> (f64, f64, Vec<u8>) {
+    let r = run_measured(args);
+    (r.secs, r.rss_mib, r.stdout)
+}
+
+/// What [`run_measured`] measured of one run.
+pub struct Run {
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// User plus system CPU seconds of the process (all its threads): on a
+    /// machine shared with other jobs, steadier than the wall clock.
+    pub cpu_secs: f64,
+    /// Peak RSS, MiB.
+    pub rss_mib: f64,
+    /// Stdout as JSON (`Null` if it is not JSON).
+    pub summary: serde_json::Value,
+    /// Stdout as written.
+    pub stdout: Vec<u8>,
+}
+
+/// Runs the `tracer` binary with `args`. Its log (stderr) is shown only if
+/// it fails. The child is reaped with `wait4` (to read its peak RSS and CPU
+/// time), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(args: &[&str]) -> Run {
     let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
+    let mut child = Command::new(tracer_binary())
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -67,7 +95,14 @@ pub fn measured_output(args: &[&str]) -> (f64, f64, Vec<u8>) {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "tracer {args:?} failed:\n{log}"
     );
-    (secs, usage.ru_maxrss as f64 / 1024.0, out)
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Run {
+        secs,
+        cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        rss_mib: usage.ru_maxrss as f64 / 1024.0,
+        summary: serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null),
+        stdout: out,
+    }
 }
 
 /// Simulates `preset` (seed `seed`) into `dir/sim` and ingests it into

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::output::print_json;
 
-use super::ledger::{resolve, SeedOutput, Unresolved};
+use super::duplicates::{duplicate_seeds, shared_outputs};
+use super::ledger::{resolve_all, SeedOutput, Unresolved};
 use super::{
     load, parse, parse_address, parse_chain, parse_date, parse_payment, prefecture, prefecture_ja,
     to_toml, Case, CaseError, Crime, Seed, SeedTarget,
@@ -456,6 +457,8 @@ struct Checked {
     seeds: Option<usize>,
     /// Every problem found.
     problems: Vec<String>,
+    /// Seeds naming the same funds as another (the file stays valid).
+    warnings: Vec<String>,
     /// The ledger outputs the seeds name (only with --db).
     #[serde(skip_serializing_if = "Option::is_none")]
     outputs: Option<Vec<OutputLine>>,
@@ -562,14 +565,22 @@ fn check_file(path: &Path, store: Option<&Store>) -> Result<Checked> {
                 id: None,
                 seeds: None,
                 problems: e.problems(),
+                warnings: Vec::new(),
                 outputs: None,
             })
         }
     };
+    let mut duplicates = duplicate_seeds(&case);
     let (outputs, problems) = match store {
         None => (None, Vec::new()),
-        Some(store) => match resolve(&case, store) {
-            Ok(outs) => (Some(outs.iter().map(OutputLine::of).collect()), Vec::new()),
+        Some(store) => match resolve_all(&case, store) {
+            Ok(mut outs) => {
+                let shared = shared_outputs(&outs, &duplicates);
+                duplicates.extend(shared);
+                duplicates.sort();
+                outs.dedup_by_key(|o| o.out);
+                (Some(outs.iter().map(OutputLine::of).collect()), Vec::new())
+            }
             Err(e) => match e.downcast::<Unresolved>() {
                 Ok(Unresolved(lines)) => {
                     (None, lines.iter().map(|l| format!("{file}: {l}")).collect())
@@ -578,12 +589,14 @@ fn check_file(path: &Path, store: Option<&Store>) -> Result<Checked> {
             },
         },
     };
+    let warnings = duplicates.iter().map(|d| d.message(&file, &case)).collect();
     Ok(Checked {
         file,
         valid: problems.is_empty(),
         id: Some(case.id),
         seeds: Some(case.seeds.len()),
         problems,
+        warnings,
         outputs,
     })
 }
@@ -604,6 +617,9 @@ fn check_text(checked: &[Checked]) -> String {
                 c.file,
                 c.problems.len()
             )),
+        }
+        for w in &c.warnings {
+            s.push_str(&format!("  warning: {w}\n"));
         }
         for o in c.outputs.iter().flatten() {
             s.push_str(&format!(

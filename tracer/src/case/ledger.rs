@@ -50,6 +50,13 @@ pub struct Unresolved(pub Vec<String>);
 /// deduplicated (an output named by two seeds keeps the first). Fails with
 /// [`Unresolved`] naming every seed that does not resolve.
 pub fn resolve(case: &Case, store: &Store) -> Result<Vec<SeedOutput>> {
+    let mut outputs = resolve_all(case, store)?;
+    outputs.dedup_by_key(|o| o.out);
+    Ok(outputs)
+}
+
+/// Like [`resolve`], keeping an output once per seed that names it.
+pub fn resolve_all(case: &Case, store: &Store) -> Result<Vec<SeedOutput>> {
     let view = LedgerView::new(store)?;
     let mut outputs = Vec::new();
     let mut problems = Vec::new();
@@ -63,7 +70,6 @@ pub fn resolve(case: &Case, store: &Store) -> Result<Vec<SeedOutput>> {
         return Err(Unresolved(problems).into());
     }
     outputs.sort_by_key(|o| (o.out, o.seed));
-    outputs.dedup_by_key(|o| o.out);
     Ok(outputs)
 }
 
