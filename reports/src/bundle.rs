@@ -313,6 +313,21 @@ fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+impl Verified {
+    /// The case id of `bundle.json`, if it can name the directory the case
+    /// is imported into: letters, digits, `-`, `_` and `.`, not starting
+    /// with `.` (so never `..` or a path).
+    pub fn case_id(&self) -> Option<&str> {
+        self.meta["case"]["id"].as_str().filter(|id| {
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !id.starts_with('.')
+        })
+    }
+}
+
 /// Reads the bundle in `dir` and checks it against its manifest: regular
 /// files only, within the size limits; every listed file present with its
 /// digest, nothing unlisted; `bundle.json` of a known format naming trace
@@ -392,6 +407,27 @@ pub fn verify(dir: &Path) -> Result<Verified, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only an id that names one directory inside the import directory is
+    /// a usable case id.
+    #[test]
+    fn case_id_names_one_directory() {
+        let with_id = |id: Value| Verified {
+            meta: json!({"format": BUNDLE_FORMAT, "case": {"id": id}}),
+            files: BTreeMap::new(),
+            fingerprint: String::new(),
+        };
+        for good in ["TOKYO-2026-0001", "a.b_c-1", "x..y"] {
+            assert_eq!(with_id(json!(good)).case_id(), Some(good));
+        }
+        for bad in [
+            "", ".", "..", ".hidden", "a/b", "../x", "a\\b", "東京", "a b", "a\0b",
+        ] {
+            assert_eq!(with_id(json!(bad)).case_id(), None, "{bad:?}");
+        }
+        assert_eq!(with_id(json!(7)).case_id(), None);
+        assert_eq!(with_id(Value::Null).case_id(), None);
+    }
 
     #[test]
     fn recorded_commands_keep_parameters_and_lose_paths() {

@@ -131,15 +131,8 @@ pub fn export(a: ExportArgs) -> Result<()> {
 /// Runs `tracer import`.
 pub fn import(a: ImportArgs) -> Result<()> {
     let v = reports::bundle::verify(&a.bundle)?;
-    let id = v.meta["case"]["id"]
-        .as_str()
-        .filter(|id| {
-            !id.is_empty()
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                && !id.starts_with('.')
-        })
+    let id = v
+        .case_id()
         .ok_or_else(|| {
             anyhow!(
                 "bundle {}: bundle.json has no usable case id",

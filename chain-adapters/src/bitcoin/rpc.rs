@@ -120,32 +120,14 @@ impl RpcClient {
         let mut resp = req
             .send_json(&body)
             .map_err(|e| self.err(method, e.to_string()))?;
-        let status = resp.status();
+        let status = resp.status().as_u16();
         let text = resp
             .body_mut()
             .with_config()
             .limit(64 << 20)
             .read_to_string()
             .map_err(|e| self.err(method, format!("reading reply: {e}")))?;
-        if status == 401 || status == 403 {
-            return Err(self.err(
-                method,
-                format!("HTTP {status}: check the RPC user/password or cookie file"),
-            ));
-        }
-        let v: Value = serde_json::from_str(&text).map_err(|e| {
-            self.err(
-                method,
-                format!("HTTP {status}: reply is not JSON ({e}): {}", preview(&text)),
-            )
-        })?;
-        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
-            let msg = e.get("message").and_then(Value::as_str).unwrap_or("");
-            return Err(self.err(method, format!("node error: {msg} ({e})")));
-        }
-        v.get("result")
-            .cloned()
-            .ok_or_else(|| self.err(method, format!("reply has no result: {}", preview(&text))))
+        reply_result(status, &text).map_err(|reason| self.err(method, reason))
     }
 
     /// The node's chain name (`main`, `test`, `regtest`, `signet`).
@@ -176,21 +158,50 @@ impl RpcClient {
     /// converted for the ledger at `height`.
     pub fn new_block(&mut self, hash: &BlockHash, height: u64) -> Result<NewBlock> {
         let v = self.call("getblock", json!([hash.to_string(), 0]))?;
-        let hex_str = v.as_str().ok_or_else(|| {
-            self.err(
-                "getblock",
-                format!("expected raw block hex, got {}", preview(&v.to_string())),
-            )
-        })?;
-        let bytes =
-            hex::decode(hex_str).map_err(|e| self.err("getblock", format!("bad hex: {e}")))?;
-        let (got, block) = decode_verified_new_block(&bytes, height)
-            .map_err(|e| self.err("getblock", format!("block {hash}: {e}")))?;
-        if got != *hash {
-            return Err(self.err("getblock", format!("asked for {hash}, got {got}")));
-        }
-        Ok(block)
+        block_from_result(&v, hash, height).map_err(|reason| self.err("getblock", reason))
     }
+}
+
+/// The `result` of a JSON-RPC reply with HTTP status `code` and body `text`, or
+/// why there is none (bad credentials, not JSON, the node's error, no result).
+pub fn reply_result(code: u16, text: &str) -> std::result::Result<Value, String> {
+    // With its reason phrase ("401 Unauthorized"), as the HTTP client shows it.
+    let status =
+        ureq::http::StatusCode::from_u16(code).map_or_else(|_| code.to_string(), |s| s.to_string());
+    if code == 401 || code == 403 {
+        return Err(format!(
+            "HTTP {status}: check the RPC user/password or cookie file"
+        ));
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("HTTP {status}: reply is not JSON ({e}): {}", preview(text)))?;
+    if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+        let msg = e.get("message").and_then(Value::as_str).unwrap_or("");
+        return Err(format!("node error: {msg} ({e})"));
+    }
+    v.get("result")
+        .cloned()
+        .ok_or_else(|| format!("reply has no result: {}", preview(text)))
+}
+
+/// The block of a `getblock <hash> 0` result (raw block hex), decoded,
+/// checked (merkle root, and that it is block `hash`) and converted for the
+/// ledger at `height`.
+pub fn block_from_result(
+    v: &Value,
+    hash: &BlockHash,
+    height: u64,
+) -> std::result::Result<NewBlock, String> {
+    let hex_str = v
+        .as_str()
+        .ok_or_else(|| format!("expected raw block hex, got {}", preview(&v.to_string())))?;
+    let bytes = hex::decode(hex_str).map_err(|e| format!("bad hex: {e}"))?;
+    let (got, block) =
+        decode_verified_new_block(&bytes, height).map_err(|e| format!("block {hash}: {e}"))?;
+    if got != *hash {
+        return Err(format!("asked for {hash}, got {got}"));
+    }
+    Ok(block)
 }
 
 /// The first 200 characters of a reply, for an error message.
