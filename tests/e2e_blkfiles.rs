@@ -92,29 +92,85 @@ fn scrambled_split_gapped_and_obfuscated_files_give_the_same_ledger() {
     }
 }
 
+/// What a running or crashed Bitcoin Core leaves in `blocks/`: the last file
+/// ends inside a record. Every complete block is kept, the cut record is
+/// reported as a warning, and the repaired file resumes to the same ledger.
 #[test]
-fn truncated_file_is_refused_and_nothing_is_written() {
+fn truncated_last_record_keeps_every_complete_block_and_warns() {
+    let reference = reference_fingerprint();
     let tmp = tempfile::tempdir().unwrap();
     let bytes = real_blocks();
     let cut = tmp.path().join("blk00000.dat");
-    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    // Cut inside block 4312 (its record starts at offset 999795), then inside
+    // its 8-byte frame.
+    for (what, len, part) in [
+        (
+            "inside the block",
+            bytes.len() - 100,
+            "file truncated: block needs",
+        ),
+        (
+            "inside the frame",
+            999795 + 6,
+            "file truncated: block size field",
+        ),
+    ] {
+        std::fs::write(&cut, &bytes[..len]).unwrap();
+        let db = tmp.path().join(what.replace(' ', "-"));
+        let out = tracer()
+            .args(ingest_args(
+                db.to_str().unwrap(),
+                ["--blocks-dir", cut.to_str().unwrap()],
+                &["--network", "main", "--json"],
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{what}: {}", stderr(&out));
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(s["blocks"], 4312, "{what}: blocks 0–4311 kept");
+        assert_eq!(s["tip_height"], 4311, "{what}");
+        let tail = s["incomplete_tail"].as_str().unwrap();
+        assert!(
+            tail.contains("blk00000.dat: offset 999795: ") && tail.contains(part),
+            "{what}: {tail}"
+        );
+        assert_contains(
+            &stderr(&out),
+            &["left out an incomplete record at the end of the last blk file"],
+        );
+        // Core finishes writing the record: the next run adds block 4312.
+        std::fs::write(&cut, &bytes).unwrap();
+        let s = ingest_main(&db, &cut);
+        assert_eq!(s["blocks"], 1, "{what}");
+        assert!(s.get("incomplete_tail").is_none(), "{what}: {s}");
+        assert_eq!(fingerprint(&db), reference, "{what}");
+    }
+}
+
+/// A record cut short in a file that is not the last is a damaged copy:
+/// refused, naming the file and offset, before anything is written.
+#[test]
+fn truncated_record_before_the_last_file_is_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = records(&real_blocks());
+    let blocks = tmp.path().join("blocks");
+    std::fs::create_dir(&blocks).unwrap();
+    let mut first: Vec<u8> = recs[..2000].iter().flat_map(|r| r.1.clone()).collect();
+    let cut_at = first.len();
+    first.extend_from_slice(&recs[2000].1[..100]);
+    std::fs::write(blocks.join("blk00000.dat"), first).unwrap();
+    let rest: Vec<u8> = recs[2000..].iter().flat_map(|r| r.1.clone()).collect();
+    std::fs::write(blocks.join("blk00001.dat"), rest).unwrap();
     let db = tmp.path().join("db");
-    let err = ingest_fails(&db, &cut, &[]);
+    let err = ingest_fails(&db, &blocks, &[]);
     assert!(
-        err.contains("blk00000.dat: offset 999795: file truncated"),
+        err.contains(&format!("blk00000.dat: offset {cut_at}: file truncated")),
         "{err}"
     );
     let st = json(&["--db", db.to_str().unwrap(), "status", "--json"]);
     assert!(
         st["bitcoin_tip_height"].is_null(),
         "no partial ingest: {st}"
-    );
-    // A file cut inside the 8-byte frame is also named precisely.
-    std::fs::write(&cut, &bytes[..999795 + 6]).unwrap();
-    let err = ingest_fails(&db, &cut, &[]);
-    assert!(
-        err.contains("offset 999795: file truncated: block size field"),
-        "{err}"
     );
 }
 
@@ -147,6 +203,35 @@ fn corrupt_block_keeps_every_block_before_it_and_resumes_after_repair() {
     let s = ingest_main(&db, &path);
     assert_eq!(s["blocks"], 4313 - 2000);
     assert_eq!(fingerprint(&db), reference);
+}
+
+/// A block whose record ends inside its last transaction: the error names
+/// the transaction and the field it is cut short in, not "IO error".
+#[test]
+fn a_transaction_cut_short_inside_a_block_is_named_with_its_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = records(&real_blocks());
+    let mut bytes: Vec<u8> = recs[..170].iter().flat_map(|r| r.1.clone()).collect();
+    let off170 = bytes.len();
+    // Block 170 (the coinbase and the payment f4184fc5…) less its last 10
+    // bytes, with the record's size field saying so.
+    let mut rec = recs[170].1.clone();
+    rec.truncate(rec.len() - 10);
+    let size = (rec.len() - 8) as u32;
+    rec[4..8].copy_from_slice(&size.to_le_bytes());
+    bytes.extend_from_slice(&rec);
+    let path = tmp.path().join("blk00000.dat");
+    std::fs::write(&path, &bytes).unwrap();
+    let db = tmp.path().join("db");
+    let err = ingest_fails(&db, &path, &[]);
+    assert_contains(
+        &err,
+        &[
+            &format!("blk00000.dat: offset {off170}: corrupt block: transaction 1 of 2"),
+            "cut short in output 1's script: needs 67 bytes, 61 left",
+            "ledger is intact at bitcoin height 169",
+        ],
+    );
 }
 
 #[test]

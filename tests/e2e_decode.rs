@@ -47,9 +47,11 @@ fn cross_check(file: &str, blocks: usize, txs: usize) -> usize {
             assert_eq!(to.len(), uo.len(), "tx {}", t["txid"]);
             for (o, p) in to.iter().zip(uo) {
                 assert_eq!(
-                    o["value"], p["value"],
+                    Some(amount(&o["value"])),
+                    p["value"].as_u64().map(u128::from),
                     "tx {} vout {}",
-                    t["txid"], o["vout"]
+                    t["txid"],
+                    o["vout"]
                 );
                 assert_eq!(
                     o["address"], p["address"],
@@ -141,7 +143,7 @@ fn raw_transaction_and_raw_block_hex_decode() {
         tx["txid"],
         "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
     );
-    assert_eq!(tx["outputs"][0]["value"], 1_000_000_000u64);
+    assert_eq!(amount(&tx["outputs"][0]["value"]), 1_000_000_000);
     assert_eq!(
         tx["outputs"][0]["address"],
         "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
@@ -168,4 +170,53 @@ fn raw_transaction_and_raw_block_hex_decode() {
     assert!(err.contains("not a file and not hex"), "{err}");
     let err = stderr(&fails(&["decode", &tx_hex[..tx_hex.len() - 10]]));
     assert!(err.contains("neither a block nor a transaction"), "{err}");
+
+    // A directory or a device is named for what it is, not read.
+    let dir = tempfile::tempdir().unwrap();
+    let err = stderr(&fails(&["decode", dir.path().to_str().unwrap()]));
+    assert!(err.contains("a directory; give one blk file"), "{err}");
+    let err = stderr(&fails(&["decode", "/dev/zero"]));
+    assert!(
+        err.contains("/dev/zero") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+/// A blk file the node was still writing: every complete block is decoded
+/// (streamed, one block at a time), the cut record is named in the output
+/// and warned about.
+#[test]
+fn a_blk_file_cut_inside_its_last_record_decodes_every_complete_block() {
+    let whole = std::fs::read(fixture("bitcoin/mixed-testnet-mainnet.blk")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("blk00000.dat");
+    std::fs::write(&cut, &whole[..whole.len() - 10]).unwrap();
+    let out = tracer()
+        .args(["decode", cut.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let full = json(&[
+        "decode",
+        fixture("bitcoin/mixed-testnet-mainnet.blk")
+            .to_str()
+            .unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["type"], "blocks");
+    assert_eq!(v["blocks"].as_array().unwrap().len(), 2);
+    assert_eq!(v["blocks"][0], full["blocks"][0]);
+    assert_eq!(v["blocks"][1], full["blocks"][1]);
+    let third = full["blocks"][2]["offset"].as_u64().unwrap();
+    let tail = v["incomplete_tail"].as_str().unwrap();
+    assert!(
+        tail.contains(&format!("offset {third}: file truncated")),
+        "{tail}"
+    );
+    assert!(full.get("incomplete_tail").is_none());
+    assert_contains(&stderr(&out), &["warning: left out the incomplete record"]);
+    // Text output lists the same two blocks.
+    let text = ok(&["decode", cut.to_str().unwrap()]);
+    assert_eq!(text.lines().filter(|l| l.starts_with("block ")).count(), 2);
 }

@@ -71,7 +71,7 @@ fn main() {
     // tracer's reader: everything ingest does before the store.
     let t = Instant::now();
     let files = BlockFiles::open(&dir).unwrap();
-    let chain = BlockFiles::best_chain(files.scan(net).unwrap(), net);
+    let chain = BlockFiles::best_chain(files.scan(net).unwrap().blocks, net);
     let txs: usize = chain
         .blocks
         .par_chunks(64)

@@ -147,6 +147,26 @@ impl Out {
         self.w.write_all(b"\n")
     }
 
+    /// Writes `v` as pretty JSON, escaped as [`json`] does, every line after
+    /// the first indented by `indent` (an element inside a streamed array).
+    pub fn json_pretty<T: Serialize>(&mut self, v: &T, indent: &str) -> std::io::Result<()> {
+        let s = serde_json::to_string_pretty(v)?;
+        for (i, line) in json_escape(&s).split('\n').enumerate() {
+            if i > 0 {
+                self.w.write_all(b"\n")?;
+            }
+            self.w.write_all(indent.as_bytes())?;
+            self.w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the program's own text (JSON punctuation between streamed
+    /// elements), which needs no escaping.
+    pub fn literal(&mut self, s: &'static str) -> std::io::Result<()> {
+        self.w.write_all(s.as_bytes())
+    }
+
     /// Writes out what is buffered.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()

@@ -51,6 +51,16 @@ pub struct BlockLocation {
     pub network: Network,
 }
 
+/// What [`BlockFiles::scan`] found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Every complete record, in file order.
+    pub blocks: Vec<BlockLocation>,
+    /// The record the last file ends inside, if any ([`Error::Truncated`]):
+    /// left out, with where it starts and how much of it is missing.
+    pub incomplete_tail: Option<Error>,
+}
+
 /// The best chain found in the files.
 pub struct MainChain {
     /// The network's genesis block when the files do not contain it
@@ -166,23 +176,32 @@ impl BlockFiles {
 
     /// Reads the framing and headers of every record in every file, checking
     /// each record's magic is `network`'s, its size fits in the file and its
-    /// header meets its own proof-of-work target. Reads 88 bytes per block.
-    pub fn scan(&self, network: Network) -> Result<Vec<BlockLocation>> {
-        let mut out = Vec::new();
-        for i in 0..self.files.len() {
-            self.scan_file(i, Some(network), &mut out)?;
-        }
-        Ok(out)
+    /// header meets its own proof of work. Reads 88 bytes per block.
+    ///
+    /// A record cut short by the end of the **last** file is what a running or
+    /// crashed Bitcoin Core leaves behind: every complete block before it is
+    /// kept and the cut is returned as [`Scan::incomplete_tail`]. Cut short in
+    /// any other file, it is an error (the copy is damaged).
+    pub fn scan(&self, network: Network) -> Result<Scan> {
+        self.scan_files(Some(network))
     }
 
     /// Like [`BlockFiles::scan`] but accepts records of any known network
     /// (for decoding files without a ledger).
-    pub fn scan_any_network(&self) -> Result<Vec<BlockLocation>> {
-        let mut out = Vec::new();
+    pub fn scan_any_network(&self) -> Result<Scan> {
+        self.scan_files(None)
+    }
+
+    fn scan_files(&self, network: Option<Network>) -> Result<Scan> {
+        let mut scan = Scan::default();
+        let last = self.files.len().saturating_sub(1);
         for i in 0..self.files.len() {
-            self.scan_file(i, None, &mut out)?;
+            match self.scan_file(i, network, &mut scan.blocks) {
+                Err(e @ Error::Truncated { .. }) if i == last => scan.incomplete_tail = Some(e),
+                other => other?,
+            }
         }
-        Ok(out)
+        Ok(scan)
     }
 
     fn scan_file(
@@ -472,7 +491,7 @@ mod tests {
             "block-2019-01.blk",
         ] {
             let files = BlockFiles::open(&crate::fixture(&format!("bitcoin/{name}"))).unwrap();
-            for loc in files.scan(Network::Bitcoin).unwrap() {
+            for loc in files.scan(Network::Bitcoin).unwrap().blocks {
                 let bytes = files.bytes_at(&loc).unwrap();
                 let (hash, from_bytes) = decode_verified_new_block(&bytes, 7).unwrap();
                 assert_eq!(hash, loc.hash);
@@ -491,18 +510,24 @@ mod tests {
     }
 
     /// Real blocks 0–4312, damaged at pseudo-random places: the reader must
-    /// return an error or blocks, never panic.
+    /// return an error or blocks, never panic. A file cut short keeps every
+    /// complete block before the cut and names the cut record.
     #[test]
     fn damaged_files_never_panic() {
         let fixture = crate::fixture("bitcoin/blk-heights-0-4312.dat");
         let good = std::fs::read(&fixture).unwrap();
+        let whole = BlockFiles::open(&fixture)
+            .unwrap()
+            .scan(Network::Bitcoin)
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blk00000.dat");
         let mut next = pseudo_random(0x5eed);
-        let (mut errors, mut oks) = (0, 0);
+        let (mut errors, mut oks, mut cuts) = (0, 0, 0);
         for round in 0..150 {
             let mut bytes = good.clone();
-            if round % 3 == 0 {
+            let cut = round % 3 == 0;
+            if cut {
                 bytes.truncate((next() % good.len() as u64) as usize);
             } else {
                 for _ in 0..1 + next() % 4 {
@@ -511,23 +536,52 @@ mod tests {
                 }
             }
             std::fs::write(&path, &bytes).unwrap();
-            let outcome = std::panic::catch_unwind(|| -> Result<usize> {
+            let outcome = std::panic::catch_unwind(|| -> Result<(Scan, usize)> {
                 let files = BlockFiles::open(&path)?;
-                let chain = BlockFiles::best_chain(files.scan(Network::Bitcoin)?, Network::Bitcoin);
+                let scan = files.scan(Network::Bitcoin)?;
+                let chain = BlockFiles::best_chain(scan.blocks.clone(), Network::Bitcoin);
                 let mut n = 0;
                 for (i, loc) in chain.blocks.iter().enumerate() {
                     n += files.read_new_block(loc, i as u64)?.txs.len();
                 }
-                Ok(n)
+                Ok((scan, n))
             });
             match outcome.expect("the reader panicked on damaged input") {
+                Ok((scan, _)) if cut => {
+                    // Every record that ends before the cut, and the one it
+                    // falls in named as the incomplete tail.
+                    let complete = whole
+                        .blocks
+                        .iter()
+                        .take_while(|l| l.offset + 8 + u64::from(l.size) <= bytes.len() as u64)
+                        .count();
+                    assert_eq!(scan.blocks.len(), complete, "round {round}");
+                    let at_boundary = whole
+                        .blocks
+                        .get(complete)
+                        .is_none_or(|l| l.offset == bytes.len() as u64);
+                    match &scan.incomplete_tail {
+                        Some(Error::Truncated { offset, .. }) => {
+                            assert_eq!(*offset, whole.blocks[complete].offset, "round {round}")
+                        }
+                        other => assert!(at_boundary, "round {round}: {other:?}"),
+                    }
+                    cuts += 1;
+                }
                 Ok(_) => oks += 1,
-                Err(_) => errors += 1,
+                Err(e) => {
+                    assert!(!cut, "round {round}: a cut file is read, not refused: {e}");
+                    errors += 1;
+                }
             }
         }
+        assert_eq!(cuts, 50);
         // Most damage is detected (framing, PoW, merkle root); a byte flipped in
         // a zero-value padding area may leave a valid file.
-        assert!(errors > 100, "{errors} errors, {oks} clean reads");
+        assert!(
+            errors > 90,
+            "{errors} errors, {oks} clean reads of 100 damaged files"
+        );
     }
 
     /// Real segwit blocks, damaged at pseudo-random places (bytes changed,
@@ -542,6 +596,7 @@ mod tests {
         let blocks: Vec<Vec<u8>> = files
             .scan(Network::Bitcoin)
             .unwrap()
+            .blocks
             .iter()
             .map(|loc| files.bytes_at(loc).unwrap())
             .collect();

@@ -47,23 +47,32 @@ pub fn decode_verified_new_block(
     height: u64,
 ) -> Result<(BlockHash, NewBlock), String> {
     let mut r = bytes;
-    let header = Header::consensus_decode_from_finite_reader(&mut r).map_err(|e| e.to_string())?;
+    let header =
+        Header::consensus_decode_from_finite_reader(&mut r).map_err(|e| format!("header: {e}"))?;
     let count = VarInt::consensus_decode_from_finite_reader(&mut r)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("transaction count: {e}"))?
         .0;
     // The smallest transaction takes 60 bytes: bound what a bad count allocates.
     let mut txs = Vec::with_capacity((count as usize).min(bytes.len() / 60));
     let mut txids = Vec::with_capacity(txs.capacity());
-    for _ in 0..count {
+    for i in 0..count {
         let start = bytes.len() - r.len();
-        let tx =
-            Transaction::consensus_decode_from_finite_reader(&mut r).map_err(|e| e.to_string())?;
+        let tx = Transaction::consensus_decode_from_finite_reader(&mut r).map_err(|e| {
+            let field = super::txfields::cut_field(&bytes[start..]);
+            format!(
+                "transaction {i} of {count} (at byte {start} of the block): {}",
+                field.map_or_else(|| e.to_string(), |f| format!("cut short in {f}"))
+            )
+        })?;
         let facts = TxFacts::from_bytes(&bytes[start..bytes.len() - r.len()], &tx);
         txids.push(facts.txid);
         txs.push(to_new_tx(&tx, facts));
     }
     if !r.is_empty() {
-        return Err("data not consumed entirely when explicitly deserializing".into());
+        return Err(format!(
+            "{} bytes after the last of its {count} transactions",
+            r.len()
+        ));
     }
     check_merkle_root(&header, &txids)?;
     Ok((

@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 pub struct DecodedOutput {
     /// Output index.
     pub vout: u32,
-    /// Value in satoshi.
+    /// Value in satoshi (a decimal string in JSON, as every amount).
+    #[serde(serialize_with = "crate::ledger::amount_text")]
     pub value: u64,
     /// Script shape (`p2pkh`, `p2tr`, `op_return`, …).
     pub kind: &'static str,
@@ -50,6 +51,8 @@ pub struct DecodedTx {
     pub size: usize,
     /// Virtual size.
     pub vsize: usize,
+    /// What the outputs' values count (BTC, 8 decimals: values are satoshi).
+    pub unit: crate::query::Unit,
     /// Inputs.
     pub inputs: Vec<DecodedInput>,
     /// Outputs.
@@ -99,6 +102,7 @@ pub fn decode_tx(tx: &Transaction, network: Network) -> DecodedTx {
         locktime: tx.lock_time.to_consensus_u32(),
         size: tx.total_size(),
         vsize: tx.vsize(),
+        unit: crate::query::Unit::native(crate::ledger::Chain::Bitcoin),
         inputs: tx
             .input
             .iter()
@@ -157,40 +161,82 @@ pub fn decode_bytes(bytes: &[u8], network: Network, what: &str) -> Result<Decode
     }
 }
 
-/// Decodes `arg`: a path to a blk file, to a file of raw or hex bytes, or a hex string.
-/// `network` sets address prefixes for raw data; blk records use their own magic's network.
-pub fn decode_arg(arg: &str, network: Network) -> Result<Decoded> {
+/// Largest file `decode` reads whole as a raw transaction or block (hex or
+/// binary); blk files are read block by block, whatever their size.
+pub const MAX_RAW_FILE: u64 = 64 << 20;
+
+/// What `decode` was given.
+#[derive(Debug)]
+pub enum Input {
+    /// A blk file: decoded one block at a time by [`each_blk_block`].
+    BlkFile(std::path::PathBuf),
+    /// A raw transaction or block (a file of hex or binary bytes, or hex).
+    Raw(Decoded),
+}
+
+/// Reads `arg`: a path to a blk file, to a file of raw or hex bytes, or a hex
+/// string. `network` sets address prefixes for raw data; blk records use
+/// their own magic's network. A blk file is only recognised here (by its
+/// first record's magic), not read.
+pub fn decode_arg(arg: &str, network: Network) -> Result<Input> {
     let path = Path::new(arg);
-    if path.is_file() {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            let kind = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, pipe or socket)"
+            };
+            return Err(Error::Decode {
+                what: path.display().to_string(),
+                reason: format!("{kind}; give one blk file, a file of raw or hex bytes, or hex"),
+            });
+        }
+        let mut magic = [0u8; 4];
+        let first = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+            .map_err(|e| Error::io(path, e))?;
+        if first == 4 && super::network::network_of_magic(magic).is_some() {
+            return Ok(Input::BlkFile(path.to_path_buf()));
+        }
+        if meta.len() > MAX_RAW_FILE {
+            return Err(Error::Decode {
+                what: path.display().to_string(),
+                reason: format!(
+                    "{} bytes is too large for a raw transaction or block (at most {} MiB), and it does not start with a network's blk record magic",
+                    meta.len(),
+                    MAX_RAW_FILE >> 20
+                ),
+            });
+        }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let text = std::str::from_utf8(&bytes).ok().map(str::trim);
         if let Some(hex_bytes) = text.and_then(|t| hex::decode(t).ok()) {
-            return decode_bytes(&hex_bytes, network, arg);
+            return decode_bytes(&hex_bytes, network, arg).map(Input::Raw);
         }
-        if bytes.len() >= 4
-            && super::network::network_of_magic(bytes[..4].try_into().expect("4")).is_some()
-        {
-            return decode_blk_file(path);
-        }
-        return decode_bytes(&bytes, network, arg);
+        return decode_bytes(&bytes, network, arg).map(Input::Raw);
     }
     let hex_bytes = hex::decode(arg.trim()).map_err(|e| Error::Decode {
         what: preview(arg),
         reason: format!("not a file and not hex ({e})"),
     })?;
-    decode_bytes(&hex_bytes, network, &preview(arg))
+    decode_bytes(&hex_bytes, network, &preview(arg)).map(Input::Raw)
 }
 
-/// Decodes every block of one blk file, in file order.
-pub fn decode_blk_file(path: &Path) -> Result<Decoded> {
+/// Decodes the blocks of one blk file in file order, handing each to `each`
+/// as it is read (one block in memory at a time). Returns the incomplete
+/// record the file ends inside, if any (see [`BlockFiles::scan`]).
+pub fn each_blk_block(
+    path: &Path,
+    mut each: impl FnMut(DecodedBlock) -> Result<()>,
+) -> Result<Option<Error>> {
     let files = BlockFiles::open(path)?;
-    let locs = files.scan_any_network()?;
-    let mut blocks = Vec::with_capacity(locs.len());
-    for loc in &locs {
+    let scan = files.scan_any_network()?;
+    for loc in &scan.blocks {
         let block = files.read_block(loc)?;
-        blocks.push(decode_block(&block, loc.network, Some(loc.offset)));
+        each(decode_block(&block, loc.network, Some(loc.offset)))?;
     }
-    Ok(Decoded::Blocks { blocks })
+    Ok(scan.incomplete_tail)
 }
 
 fn preview(s: &str) -> String {

@@ -7,5 +7,6 @@ pub mod convert;
 pub mod decode;
 pub mod network;
 pub mod rpc;
+pub mod txfields;
 
 pub use network::{network_name, parse_network};

@@ -67,12 +67,26 @@ pub struct Run {
 /// Runs the `tracer` binary with `args`. Its log (stderr) is shown only if
 /// it fails. The child is reaped with `wait4` (to read its peak RSS and CPU
 /// time), not `Child::wait`.
-#[allow(clippy::zombie_processes)]
 pub fn run_measured(args: &[&str]) -> Run {
+    run(args, true)
+}
+
+/// [`run_measured`] with the output thrown away as it is written (for
+/// outputs larger than the bench should hold: `stdout` stays empty).
+pub fn run_measured_discarding_output(args: &[&str]) -> Run {
+    run(args, false)
+}
+
+#[allow(clippy::zombie_processes)]
+fn run(args: &[&str], keep_stdout: bool) -> Run {
     let t = Instant::now();
     let mut child = Command::new(tracer_binary())
         .args(args)
-        .stdout(std::process::Stdio::piped())
+        .stdout(if keep_stdout {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -82,7 +96,9 @@ pub fn run_measured(args: &[&str]) -> Run {
         std::io::Read::read_to_string(&mut err, &mut log).map(|_| log)
     });
     let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    if let Some(mut stdout) = child.stdout.take() {
+        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
+    }
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
