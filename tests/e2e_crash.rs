@@ -4,30 +4,8 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 
 use support::*;
-
-fn spawn_ingest(db: &str, blocks: &str, batch: &str, file_batch_kib: &str) -> Child {
-    tracer()
-        .args([
-            "--db",
-            db,
-            "ingest",
-            "bitcoin",
-            "--blocks-dir",
-            blocks,
-            "--batch-blocks",
-            batch,
-            "--file-batch-kib",
-            file_batch_kib,
-            "--json",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
 
 /// Tip height read by a concurrent reader (the DB is open for writing meanwhile).
 fn tip(db: &str) -> Option<u64> {
@@ -77,7 +55,7 @@ fn kill_and_resume(file_batch_kib: &str, batches: [&str; 4]) {
     // Kill once the committed tip passes each target; batches of varying size
     // so kills land in different phases (decoding, building, writing).
     for (target, batch) in [300u64, 1200, 2500, 3600].into_iter().zip(batches) {
-        let mut child = spawn_ingest(dbs, blocks, batch, file_batch_kib);
+        let mut child = spawn_ingest(&db, std::path::Path::new(blocks), batch, file_batch_kib);
         // Not a TTY: the ingest logs each commit; kill as soon as the target is committed.
         let log = BufReader::new(child.stderr.take().unwrap());
         for line in log.lines() {

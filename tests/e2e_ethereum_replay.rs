@@ -103,6 +103,8 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
     assert_eq!(s["txs"], 343);
     assert_eq!(s["tip_height"], LAST);
     let exp = expected();
+    // The summary's tip hash is the block hash as Ethereum writes it (not byte-reversed).
+    assert_eq!(s["tip_hash"], exp["blocks"][1]["hash"]);
     let facts = ledger_facts(&db);
     for b in exp["blocks"].as_array().unwrap() {
         let n = b["number"].as_u64().unwrap();
@@ -159,7 +161,7 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
                 == usdt["from"].as_str().unwrap()
                 && lower(o["address"]["address"].as_str().unwrap())
                     == usdt["to"].as_str().unwrap()
-                && o["value"].as_u64().map(u128::from) == Some(dec(&usdt["value"]))),
+                && support::amount(&o["value"]) == dec(&usdt["value"])),
         "{v:#}"
     );
     let eth = &exp["blocks"][0]["eth_value"]["samples"][0];
@@ -173,13 +175,10 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
         eth["to"].as_str().unwrap()
     );
     assert_eq!(
-        v["outputs"][0]["value"].as_u64().map(u128::from),
-        Some(dec(&eth["value_wei"]))
+        support::amount(&v["outputs"][0]["value"]),
+        dec(&eth["value_wei"])
     );
-    assert_eq!(
-        v["fee"].as_u64().map(u128::from),
-        Some(dec(&eth["fee_wei"]))
-    );
+    assert_eq!(support::amount(&v["fee"]), dec(&eth["fee_wei"]));
     // Addresses display EIP-55 checksummed and are found in any case.
     let shown = v["outputs"][0]["from"]["address"]
         .as_str()
@@ -195,7 +194,7 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
     ]);
     assert_eq!(a["entries"][0]["address"], shown.as_str());
     // The sender paid the value and the fee.
-    let sent = a["entries"][0]["sent"].as_u64().map(u128::from).unwrap();
+    let sent = support::amount(&a["entries"][0]["sent"]);
     assert!(sent >= dec(&eth["value_wei"]) + dec(&eth["fee_wei"]));
 
     // Ledger-wide conservation: transfers move value between accounts, fees leave it.
@@ -203,10 +202,25 @@ fn recorded_mainnet_blocks_give_the_independently_computed_transfers() {
     assert_eq!(st["ethereum_network"], "mainnet");
     assert_eq!(st["ethereum_first_block"], FIRST);
     assert_eq!(st["ethereum_tip_hash"], exp["blocks"][1]["hash"]);
+    // The text status shows the Ethereum tip too.
+    let text = ok(&["--db", d, "status"]);
+    assert_contains(
+        &text,
+        &[
+            "ethereum      mainnet",
+            "  tip height  19433903",
+            &format!(
+                "  tip hash    {}",
+                exp["blocks"][1]["hash"].as_str().unwrap()
+            ),
+        ],
+    );
 
-    // Running again adds nothing.
+    // Running again adds nothing; its text summary names the same tip.
     let again = ingest(&db, &replay.url, &[]);
     assert_eq!(again["blocks"], 0);
+    let text = ok(&eth_ingest_args(d, &replay.url, &[]));
+    assert_contains(&text, &[exp["blocks"][1]["hash"].as_str().unwrap()]);
 
     // A node without eth_getBlockReceipts: receipts one by one, same ledger.
     let old_node = Replay::start(Faults {
@@ -232,7 +246,7 @@ fn malformed_replies_are_clear_errors_and_keep_the_committed_blocks() {
     let reference = dir.path().join("reference");
     ingest(&reference, &clean.url, &["--to", "19433902"]);
 
-    let cases: [(&str, Tamper, &str); 3] = [
+    let cases: [(&str, Tamper, &str); 5] = [
         (
             "bad hex",
             |b| b["timestamp"] = Value::from("0xZZ"),
@@ -249,6 +263,18 @@ fn malformed_replies_are_clear_errors_and_keep_the_committed_blocks() {
             "wrong block",
             |b| b["number"] = Value::from("0x1"),
             "asked for block 19433903",
+        ),
+        (
+            "absurd time",
+            |b| b["timestamp"] = Value::from("0xffffffffffffffff"),
+            "timestamp 18446744073709551615 is past the year 9999",
+        ),
+        // A parent that is not the block before: re-read a bounded number of
+        // times (it looped forever before), then named with both hashes.
+        (
+            "unlinked",
+            |b| b["parentHash"] = Value::from(format!("0x{}", "11".repeat(32))),
+            "does not link to the ledger's block 19433902 (0x8ec7bd37afa247fde16aa96317c77055b7a633aa8dc9ae27d0d5c776b58fef04): its parent is 0x1111",
         ),
     ];
     for (what, tamper, message) in cases {
@@ -302,6 +328,47 @@ fn malformed_replies_are_clear_errors_and_keep_the_committed_blocks() {
     // A node without traces: auto mode says how to go on.
     let err = ingest_fails(&dir.path().join("notrace"), &clean.url, &[]);
     assert!(err.contains("--traces none"), "{err}");
+
+    // A receipt with a status that is neither 0x0 nor 0x1: its transaction is named.
+    let bad_status = Replay::start(Faults {
+        tamper_receipts: Some((LAST, |r| r[3]["status"] = Value::from("0x7"))),
+        ..Faults::default()
+    });
+    let db = dir.path().join("bad-status");
+    let err = ingest_fails(
+        &db,
+        &bad_status.url,
+        &["--traces", "none", "--batch-blocks", "1"],
+    );
+    let receipts: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::fixture("ethereum/mainnet/receipts-19433903.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let hash = receipts["result"][3]["transactionHash"].as_str().unwrap();
+    assert_contains(
+        &err,
+        &[
+            "eth_getBlockReceipts(19433903)",
+            &format!("malformed reply: receipt 3 (transaction {hash})"),
+            "ledger is intact at ethereum height 19433902",
+        ],
+    );
+
+    // A reply over --max-reply-mb is refused, not read on.
+    let padded = Replay::start(Faults {
+        pad_batch_replies: 3 << 20,
+        ..Faults::default()
+    });
+    let err = ingest_fails(
+        &dir.path().join("padded"),
+        &padded.url,
+        &["--traces", "none", "--max-reply-mb", "2", "--retries", "0"],
+    );
+    assert!(
+        err.contains("19433902") && err.contains("the reply is larger than 2 MiB"),
+        "{err}"
+    );
 
     // A node that never answers.
     let silent = Replay::start(Faults {
@@ -437,7 +504,7 @@ fn an_ethereum_payment_seed_names_the_transfer_number_tx_shows() {
         lower(out["address"].as_str().unwrap()),
         "0xe0d76d96d0dae82952dcc150b66f19a78dd5e045"
     );
-    assert_eq!(out["value"].as_u64(), Some(500_000_000_000));
+    assert_eq!(support::amount(&out["value"]), 500_000_000_000);
     assert_eq!(out["value_coins"], format!("500000000000 units of {USDT}"));
     assert_eq!(out["height"], FIRST);
     let shown = ok(&["case", "show", c]);

@@ -39,24 +39,24 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
     assert_eq!(tx["height"], 170);
     assert_eq!(tx["inputs"].as_array().unwrap().len(), 1);
     assert_eq!(tx["inputs"][0]["spends"], format!("{COINBASE_9}:0"));
-    assert_eq!(tx["inputs"][0]["value"], 5_000_000_000u64);
+    assert_eq!(amount(&tx["inputs"][0]["value"]), 5_000_000_000);
     assert_eq!(
         tx["inputs"][0]["address"]["address"],
         "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
     );
     assert_eq!(tx["inputs"][0]["address"]["kind"], "p2pk");
-    assert_eq!(tx["outputs"][0]["value"], 1_000_000_000u64);
+    assert_eq!(amount(&tx["outputs"][0]["value"]), 1_000_000_000);
     assert_eq!(
         tx["outputs"][0]["address"]["address"],
         "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
     );
     assert_eq!(tx["outputs"][0]["kind"], "p2pk");
-    assert_eq!(tx["outputs"][1]["value"], 4_000_000_000u64);
+    assert_eq!(amount(&tx["outputs"][1]["value"]), 4_000_000_000);
     assert_eq!(
         tx["outputs"][1]["address"]["address"],
         "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
     );
-    assert_eq!(tx["fee"], 0);
+    assert_eq!(amount(&tx["fee"]), 0);
 
     // Block 9's coinbase is spent by tx 170.
     let cb = json(&["--db", &db, "tx", COINBASE_9, "--json"]);
@@ -83,7 +83,7 @@ fn ingests_blocks_0_to_4312_with_known_facts() {
         .iter()
         .find(|h| h["txid"] == TX_170)
         .expect("tx 170 in Hal's history");
-    assert_eq!(h170["received"], 1_000_000_000u64);
+    assert_eq!(amount(&h170["received"]), 1_000_000_000);
     assert_eq!(h170["height"], 170);
     // The text form names the same facts.
     let text = ok(&["--db", &db, "tx", TX_170]);
@@ -282,4 +282,114 @@ fn progress_bar_on_a_terminal_and_commit_lines_otherwise() {
         .collect();
     assert_eq!(committed[..3], ["99", "199", "299"], "{err}");
     assert_eq!(committed.last(), Some(&"4312"), "{err}");
+}
+
+/// How many times `needle` occurs in `text`.
+fn occurrences(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+/// Mistakes a user makes with the ledger and its files get one clear
+/// sentence each: the OS error said once (it was printed twice), `--db` on a
+/// file, a second writer.
+#[test]
+fn ledger_mistakes_are_named_once_and_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db_arg(tmp.path());
+    let blocks = fixture("bitcoin/blk-heights-0-4312.dat");
+    ingest_main(Path::new(&db), &blocks);
+
+    // A missing file, said once.
+    let missing = tmp.path().join("missing.yaml");
+    let err = stderr(&fails(&[
+        "--db",
+        &db,
+        "tags",
+        "import",
+        missing.to_str().unwrap(),
+    ]));
+    assert_contains(&err, &["missing.yaml", "No such file or directory"]);
+    assert_eq!(occurrences(&err, "No such file or directory"), 1, "{err}");
+    let err = ingest_fails(Path::new(&db), &tmp.path().join("no-blocks"), &[]);
+    assert_eq!(occurrences(&err, "No such file or directory"), 1, "{err}");
+
+    // --db on a file.
+    let file = tmp.path().join("ledger.txt");
+    std::fs::write(&file, "not a ledger").unwrap();
+    for args in [
+        vec!["status"],
+        vec![
+            "ingest",
+            "bitcoin",
+            "--blocks-dir",
+            blocks.to_str().unwrap(),
+        ],
+    ] {
+        let mut all = vec!["--db", file.to_str().unwrap()];
+        all.extend(args);
+        let err = stderr(&fails(&all));
+        assert_contains(
+            &err,
+            &["ledger.txt", "this is a file, not a ledger directory"],
+        );
+    }
+
+    // A second writer while an ingest runs: named for what it is.
+    let busy = tmp.path().join("busy");
+    let mut first = spawn_ingest(&busy, &blocks, "1", "0");
+    let _log = collect_stderr(&mut first);
+    let second = tracer()
+        .args([
+            "--db",
+            busy.to_str().unwrap(),
+            "ingest",
+            "bitcoin",
+            "--blocks-dir",
+        ])
+        .arg(&blocks)
+        .output()
+        .unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        still_running,
+        "the first ingest ended before the second began"
+    );
+    assert!(!second.status.success());
+    let err = stderr(&second);
+    assert_contains(&err, &["another tracer is writing this ledger"]);
+    assert!(!err.contains("Resource temporarily unavailable"), "{err}");
+}
+
+/// A ledger on read-only storage (a read-only bind mount, made in a user
+/// namespace so the test needs no privilege): queries answer, and an ingest
+/// says why it cannot write.
+#[test]
+fn a_ledger_on_read_only_storage_answers_queries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db_arg(tmp.path());
+    ingest_main(Path::new(&db), &fixture("bitcoin/blk-heights-0-4312.dat"));
+    let bin = env!("CARGO_BIN_EXE_tracer");
+    let script = format!(
+        "mount --bind {db} {db} && mount -o remount,bind,ro {db} && \
+         {bin} --db {db} tx {TX_170} --json && \
+         ! {bin} --db {db} ingest bitcoin --blocks-dir {blocks} 2>&1",
+        blocks = fixture("bitcoin/blk-heights-0-4312.dat").display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert_contains(
+        &text,
+        &[
+            &format!("\"txid\": \"{TX_170}\""),
+            "the ledger is not writable here",
+            "Read-only file system",
+            "queries work on it",
+        ],
+    );
 }

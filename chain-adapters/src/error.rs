@@ -9,12 +9,12 @@ use crate::ledger::codec::DecodeError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (in the message, not repeated as a source).
+        cause: std::io::Error,
     },
     /// A block of another network in a blk file.
     #[error("{}: offset {offset}: block of network {found} where {expected} was expected (choose the network with --network)", path.display())]
@@ -81,14 +81,14 @@ pub enum Error {
         reason: String,
     },
     /// A stored record is corrupt.
-    #[error("ledger database: {record} {key}: {source}")]
+    #[error("ledger database: {record} {key}: {cause}")]
     CorruptRecord {
         /// Column family.
         record: &'static str,
         /// Hex key.
         key: String,
         /// What failed to decode.
-        source: DecodeError,
+        cause: DecodeError,
     },
     /// The DB was written by another schema version.
     #[error("ledger database {}: schema version {found}, this tracer reads version {expected}; re-ingest into a new --db directory", path.display())]
@@ -157,6 +157,10 @@ pub enum Error {
     /// An argument the user gave is unusable.
     #[error("{0}")]
     Usage(String),
+    /// A sum of amounts past 2^128 − 1 smallest units (a hostile token's
+    /// values): an error, never a wrapped or capped figure.
+    #[error("{0} exceeds 2^128 − 1 smallest units")]
+    Overflow(String),
 }
 
 /// Result with [`Error`].
@@ -164,10 +168,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps an I/O error with the file it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -69,7 +69,8 @@ pub struct IngestSummary {
     pub txs: u64,
     /// Outputs / transfers added.
     pub transfers: u64,
-    /// Token transfers left out because their value exceeds 2^128 − 1.
+    /// ERC-20 transfers left out: a value over 2^128 − 1, or a `Transfer`
+    /// log whose shape is not ERC-20's.
     #[serde(skip_serializing_if = "is_zero")]
     pub token_transfers_left_out: u64,
     /// Serialized block bytes added.
@@ -80,6 +81,10 @@ pub struct IngestSummary {
     pub stale_blocks: usize,
     /// Blocks in the files whose parent is missing (left out).
     pub unconnected_blocks: usize,
+    /// The record the last blk file ends inside (a running or crashed node's
+    /// unfinished write), left out: where it starts and what is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_tail: Option<String>,
     /// Ledger tip after the run.
     pub tip_height: Option<u64>,
     /// Tip hash (display order).
@@ -150,7 +155,7 @@ pub(crate) fn finish(
     w.store().flush()?;
     let tip = w.tip(chain);
     summary.tip_height = tip.map(|t| t.height);
-    summary.tip_hash = tip.map(|t| hash_hex(&t.hash));
+    summary.tip_hash = tip.map(|t| chain.hash_hex(&t.hash));
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(())
 }
@@ -189,11 +194,18 @@ pub fn ingest_blk_files(
     let started = Instant::now();
     check_network(store, network)?;
     let files = BlockFiles::open(path)?;
-    let locs = files.scan(network)?;
-    let chain = BlockFiles::best_chain(locs, network);
+    let scan = files.scan(network)?;
+    let incomplete_tail = scan.incomplete_tail.map(|e| e.to_string());
+    if let Some(tail) = &incomplete_tail {
+        progress.note(&format!(
+            "left out an incomplete record at the end of the last blk file ({tail}); every complete block before it is kept"
+        ));
+    }
+    let chain = BlockFiles::best_chain(scan.blocks, network);
     let mut summary = IngestSummary {
         stale_blocks: chain.stale,
         unconnected_blocks: chain.unconnected,
+        incomplete_tail,
         ..Default::default()
     };
     if chain.stale > 0 || chain.unconnected > 0 {
@@ -317,6 +329,53 @@ fn ingest_chain(
     })
 }
 
+/// Re-reads of the node's chain after a block that does not link to the
+/// ledger's tip. A reorg while fetching resolves after one (the fork point
+/// moves); a node whose answers disagree (`getblockhash` and `getblock`, or a
+/// parent hash that is not its previous block's) never does, so the ingest
+/// stops after [`Relinks::MAX`] in a row, naming the block and both hashes.
+pub(crate) struct Relinks {
+    tries: u32,
+}
+
+impl Relinks {
+    /// Consecutive re-reads before giving up.
+    pub const MAX: u32 = 5;
+
+    pub fn new() -> Relinks {
+        Relinks { tries: 0 }
+    }
+
+    /// A block was added: the next unlinked block starts a fresh count.
+    pub fn linked(&mut self) {
+        self.tries = 0;
+    }
+
+    /// `block` does not link to the ledger's `tip`: waits a little before the
+    /// chain is read again, or fails once that has happened `MAX` times.
+    pub fn unlinked(&mut self, url: &str, method: &str, block: &NewBlock, tip: Tip) -> Result<()> {
+        self.tries += 1;
+        if self.tries > Self::MAX {
+            let c = block.chain;
+            return Err(Error::Rpc {
+                url: url.into(),
+                method: method.into(),
+                reason: format!(
+                    "block {} ({}) does not link to the ledger's block {} ({}): its parent is {}; the node served it again after {} re-reads of its chain (its answers disagree)",
+                    block.height,
+                    c.hash_hex(&block.hash),
+                    tip.height,
+                    c.hash_hex(&tip.hash),
+                    c.hash_hex(&block.prev_hash),
+                    Self::MAX
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100 * u64::from(self.tries)));
+        Ok(())
+    }
+}
+
 /// How to keep following a node's tip.
 #[derive(Debug, Clone, Copy)]
 pub struct Follow {
@@ -381,6 +440,7 @@ fn sync_rpc_once(
     summary: &mut IngestSummary,
     progress: &dyn Progress,
 ) -> Result<()> {
+    let mut relinks = Relinks::new();
     'restart: loop {
         let node_height = client.block_count()?;
         let start = match w.tip(Chain::Bitcoin) {
@@ -414,12 +474,13 @@ fn sync_rpc_once(
         for height in start..=node_height {
             let hash = client.block_hash(height)?;
             let nb = client.new_block(&hash, height)?;
-            let tip: Option<Tip> = w.tip(Chain::Bitcoin);
-            if tip.is_some_and(|t| t.hash != nb.prev_hash) {
+            if let Some(tip) = w.tip(Chain::Bitcoin).filter(|t| t.hash != nb.prev_hash) {
                 // The node reorganised while we were fetching: find the fork again.
+                relinks.unlinked(client.url(), "getblock", &nb, tip)?;
                 continue 'restart;
             }
             add_and_maybe_commit(w, &nb, opts, summary, progress)?;
+            relinks.linked();
         }
         w.finish()?;
         if let Some(t) = w.durable_tip(Chain::Bitcoin) {

@@ -258,7 +258,7 @@ fn stage_all(
         let canonical = std::fs::canonicalize(file)
             .map_err(|source| tags::TagError::Io {
                 path: file.clone(),
-                source,
+                cause: source,
             })?
             .display()
             .to_string();

@@ -19,7 +19,7 @@ pub enum Error {
         reason: String,
     },
     /// A stored analysis record is corrupt.
-    #[error("analysis database {}: {record} {key}: {source}", path.display())]
+    #[error("analysis database {}: {record} {key}: {cause}", path.display())]
     Corrupt {
         /// DB directory.
         path: PathBuf,
@@ -28,7 +28,7 @@ pub enum Error {
         /// Hex key.
         key: String,
         /// What failed to decode.
-        source: DecodeError,
+        cause: DecodeError,
     },
     /// A tag file was rejected.
     #[error(transparent)]

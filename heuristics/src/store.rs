@@ -169,7 +169,7 @@ impl AnalysisStore {
             path: self.path.clone(),
             record,
             key: hex::encode(key),
-            source,
+            cause: source,
         }
     }
 

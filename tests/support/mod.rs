@@ -4,7 +4,9 @@
 
 pub mod anvil;
 pub mod bcoin;
+pub mod btc_replay;
 pub mod eth_replay;
+pub mod rpc_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -182,6 +184,52 @@ pub fn ingest_fails(db: &Path, blocks: &Path, args: &[&str]) -> String {
     )))
 }
 
+/// Starts `tracer --db DB ingest bitcoin --blocks-dir BLOCKS` committing
+/// every `batch` blocks, batches of at least `file_batch_kib` KiB written as
+/// sorted files (stdout discarded, stderr piped); returns once the writer
+/// has created the ledger, so other processes can open it.
+pub fn spawn_ingest(
+    db: &Path,
+    blocks: &Path,
+    batch: &str,
+    file_batch_kib: &str,
+) -> std::process::Child {
+    let mut child = tracer()
+        .args(ingest_args(
+            db.to_str().unwrap(),
+            ["--blocks-dir", blocks.to_str().unwrap()],
+            &[
+                "--batch-blocks",
+                batch,
+                "--file-batch-kib",
+                file_batch_kib,
+                "--json",
+            ],
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !db.join("CURRENT").exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the ingest ended ({status}) before it created the ledger");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+/// Reads `child`'s piped stderr to the end on a thread (so the child never
+/// blocks on a full pipe); join the handle for the text.
+pub fn collect_stderr(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let mut err = child.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut text);
+        text
+    })
+}
+
 /// Writes the simulator's `small` preset with `seed` into `out`; returns its summary.
 pub fn simulate_small(out: &Path, seed: u64) -> serde_json::Value {
     json(&[
@@ -224,9 +272,19 @@ pub fn simulated_ledger(seed: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, sim, db)
 }
 
-/// An amount of a trace, comparison or linkage file: an integer number of
-/// smallest units written as a decimal string (exact in any JSON reader).
+/// An amount of any JSON tracer writes (views, trace, comparison, linkage
+/// files): an integer number of smallest units written as a decimal string
+/// (exact in any JSON reader); a JSON number fails.
 pub fn amount(v: &serde_json::Value) -> u128 {
+    parse_amount(v)
+}
+
+/// The signed form of [`amount`] (a net flow).
+pub fn signed_amount(v: &serde_json::Value) -> i128 {
+    parse_amount(v)
+}
+
+fn parse_amount<T: std::str::FromStr<Err: std::fmt::Display>>(v: &serde_json::Value) -> T {
     v.as_str()
         .unwrap_or_else(|| panic!("{v} is not an amount (a decimal string)"))
         .parse()

@@ -38,12 +38,12 @@ pub enum Error {
         what: String,
     },
     /// Totals that do not fit.
-    #[error("{at}: {source}")]
+    #[error("{at}: {cause}")]
     Overflow {
         /// Field path.
         at: String,
         /// The sum that does not fit.
-        source: Overflow,
+        cause: Overflow,
     },
     /// The file cannot be read.
     #[error("{0}")]
@@ -60,7 +60,7 @@ fn invalid(at: impl Into<String>, what: impl Into<String>) -> Error {
 fn sum(at: &str, amounts: impl IntoIterator<Item = Amount>) -> Result<Amount, Error> {
     Amount::sum(amounts).map_err(|source| Error::Overflow {
         at: at.to_string(),
-        source,
+        cause: source,
     })
 }
 
@@ -468,6 +468,21 @@ mod tests {
         v["params"]["model"] = json!("poison");
         v["summary"]["unspent"] = json!("45");
         assert!(check(&v).is_ok());
+    }
+
+    /// The input the `trace_json` fuzz target found crashing `tracer
+    /// report` (hops joining node N of N nodes), on this format.
+    #[test]
+    fn a_hop_to_the_node_past_the_last_is_refused() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/fuzz/trace_json/edge-to-missing-node.json"
+        );
+        let e = read(Path::new(path)).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "edges[1].to: node 9 does not exist (the file has 9 nodes)"
+        );
     }
 
     #[test]

@@ -142,6 +142,10 @@ pub struct EthereumIngest {
     /// Seconds a request may take.
     #[arg(long, default_value_t = 30.0)]
     rpc_timeout: f64,
+    /// Largest reply read from the node, in MiB (one block's batch: the
+    /// block, its receipts and its traces); a larger one stops the ingest.
+    #[arg(long, value_name = "MIB", default_value_t = (chain_adapters::ethereum::transport::DEFAULT_MAX_REPLY_BYTES >> 20) as u64)]
+    max_reply_mb: u64,
     #[command(flatten)]
     commit: CommitArgs,
 }
@@ -216,6 +220,8 @@ fn ingest_ethereum(
             requests_per_second: a.rate_limit,
             retries: a.retries,
             timeout: Duration::from_secs_f64(a.rpc_timeout.max(0.1)),
+            max_reply_bytes: usize::try_from(a.max_reply_mb.max(1).saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
         },
     )?;
     let range = EthRange {

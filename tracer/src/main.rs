@@ -5,6 +5,7 @@
 
 mod analysis;
 mod bundle_cmd;
+mod decode_cmd;
 mod ingest_cmd;
 mod link_cmd;
 mod progress;
@@ -21,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use chain_adapters::bitcoin::decode::decode_arg;
 use chain_adapters::bitcoin::parse_network;
 use chain_adapters::query::{self, LedgerView};
 use chain_adapters::store::{Store, StoreOptions};
@@ -182,12 +182,30 @@ fn main() -> ExitCode {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+    raise_open_files_limit();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracer::terminal::error(&format!("{e:#}"));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lets the process open as many files as the system allows it (the soft
+/// limit up to the hard one): a query holds every table file of the ledger
+/// open while an ingest may delete them (see `Store::open_read_only`).
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid out-pointer; setrlimit only changes this process's limit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }
@@ -317,14 +335,6 @@ fn run(cli: Cli) -> Result<()> {
             input,
             network,
             json,
-        } => {
-            let d = decode_arg(&input, parse_network(&network)?)?;
-            if json {
-                print_json(&d)
-            } else {
-                render::decoded(&d);
-                Ok(())
-            }
-        }
+        } => decode_cmd::run(&input, parse_network(&network)?, json),
     }
 }

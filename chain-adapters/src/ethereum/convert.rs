@@ -33,9 +33,14 @@ pub const TRANSFER_TOPIC: B256 =
 /// What the conversion left out, for the ingest summary.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Skipped {
-    /// ERC-20 transfers whose value exceeds 2^128 − 1 (spam tokens).
-    pub oversized_token_transfers: u64,
+    /// ERC-20 transfers left out: a value over 2^128 − 1 (spam tokens), or a
+    /// log with the `Transfer` topic in a shape that is not ERC-20's.
+    pub token_transfers: u64,
 }
+
+/// The last second of the year 9999 (UTC): a later block timestamp is not
+/// a time (reports and views could not show it as a date).
+pub const LATEST_TIMESTAMP: u64 = 253_402_300_799;
 
 /// Converts a fetched block; `Err` names what is inconsistent in the node's
 /// replies (the caller adds the node and block).
@@ -45,6 +50,12 @@ pub fn to_new_block(f: &FetchedBlock, height: u64) -> Result<(NewBlock, Skipped)
         return Err(format!(
             "asked for block {height}, got block {}",
             header.inner.number
+        ));
+    }
+    if header.inner.timestamp > LATEST_TIMESTAMP {
+        return Err(format!(
+            "timestamp {} is past the year 9999: not a block time",
+            header.inner.timestamp
         ));
     }
     let txs = f
@@ -326,11 +337,16 @@ fn convert_tx(
         }
         for log in receipt.inner.logs() {
             contracts.push(log.inner.address);
-            let Some((from, to, value)) = erc20_transfer(log) else {
-                continue;
+            let (from, to, value) = match erc20_transfer(log) {
+                TransferLog::Erc20 { from, to, value } => (from, to, value),
+                TransferLog::Other => continue,
+                TransferLog::Malformed => {
+                    skipped.token_transfers += 1;
+                    continue;
+                }
             };
             let Ok(value) = u128::try_from(value) else {
-                skipped.oversized_token_transfers += 1;
+                skipped.token_transfers += 1;
                 continue;
             };
             outputs.push(NewOutput {
@@ -362,14 +378,36 @@ fn convert_tx(
     ))
 }
 
-/// `(from, to, value)` of an ERC-20 `Transfer` log: the Transfer topic, two
-/// indexed addresses (zero-padded words) and a 32-byte value. ERC-721
-/// transfers (the token id indexed as a fourth topic) are not ERC-20.
-pub fn erc20_transfer(log: &alloy_rpc_types_eth::Log) -> Option<(Address, Address, U256)> {
+/// What a log is to the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferLog {
+    /// An ERC-20 `Transfer`: the topic, two indexed addresses (zero-padded
+    /// words) and a 32-byte value.
+    Erc20 {
+        /// Sender.
+        from: Address,
+        /// Recipient.
+        to: Address,
+        /// Amount in the token's smallest unit.
+        value: U256,
+    },
+    /// Another event, or an ERC-721 transfer (the token id indexed as a
+    /// fourth topic, no data): not an ERC-20 transfer.
+    Other,
+    /// The `Transfer` topic in another shape (topics or data of the wrong
+    /// size, an address word with non-zero padding): left out and counted.
+    Malformed,
+}
+
+/// Reads `log` as an ERC-20 `Transfer`.
+pub fn erc20_transfer(log: &alloy_rpc_types_eth::Log) -> TransferLog {
     let topics = log.inner.data.topics();
     let data = &log.inner.data.data;
-    if topics.len() != 3 || topics[0] != TRANSFER_TOPIC || data.len() != 32 {
-        return None;
+    if topics.first() != Some(&TRANSFER_TOPIC) || (topics.len() == 4 && data.is_empty()) {
+        return TransferLog::Other;
+    }
+    if topics.len() != 3 || data.len() != 32 {
+        return TransferLog::Malformed;
     }
     let addr = |t: &B256| {
         t.0[..12]
@@ -377,9 +415,71 @@ pub fn erc20_transfer(log: &alloy_rpc_types_eth::Log) -> Option<(Address, Addres
             .all(|&b| b == 0)
             .then(|| Address::from_slice(&t.0[12..]))
     };
-    Some((
-        addr(&topics[1])?,
-        addr(&topics[2])?,
-        U256::from_be_slice(data),
-    ))
+    match (addr(&topics[1]), addr(&topics[2])) {
+        (Some(from), Some(to)) => TransferLog::Erc20 {
+            from,
+            to,
+            value: U256::from_be_slice(data),
+        },
+        _ => TransferLog::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::{Bytes, LogData};
+
+    use super::*;
+
+    fn log(topics: Vec<B256>, data: &[u8]) -> alloy_rpc_types_eth::Log {
+        alloy_rpc_types_eth::Log {
+            inner: alloy_primitives::Log {
+                address: Address::repeat_byte(0xdd),
+                data: LogData::new_unchecked(topics, Bytes::copy_from_slice(data)),
+            },
+            ..Default::default()
+        }
+    }
+
+    fn word(a: Address) -> B256 {
+        a.into_word()
+    }
+
+    #[test]
+    fn transfer_logs_are_erc20_other_or_malformed() {
+        let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let value = [0u8; 31].iter().chain(&[7u8]).copied().collect::<Vec<_>>();
+        assert_eq!(
+            erc20_transfer(&log(vec![TRANSFER_TOPIC, word(a), word(b)], &value)),
+            TransferLog::Erc20 {
+                from: a,
+                to: b,
+                value: U256::from(7)
+            }
+        );
+        // ERC-721: the token id as a fourth topic, no data.
+        let nft = log(
+            vec![TRANSFER_TOPIC, word(a), word(b), B256::repeat_byte(9)],
+            &[],
+        );
+        assert_eq!(erc20_transfer(&nft), TransferLog::Other);
+        // Another event.
+        let other = log(vec![B256::repeat_byte(3), word(a), word(b)], &value);
+        assert_eq!(erc20_transfer(&other), TransferLog::Other);
+        // The Transfer topic in shapes ERC-20 does not have: counted, not dropped.
+        for bad in [
+            log(vec![TRANSFER_TOPIC, word(a), word(b)], &value[1..]),
+            log(vec![TRANSFER_TOPIC, word(a)], &value),
+            log(
+                vec![TRANSFER_TOPIC],
+                &[value.clone(), value.clone(), value.clone()].concat(),
+            ),
+            log(
+                vec![TRANSFER_TOPIC, B256::repeat_byte(0xff), word(b)],
+                &value,
+            ),
+        ] {
+            assert_eq!(erc20_transfer(&bad), TransferLog::Malformed, "{bad:?}");
+        }
+    }
 }

@@ -14,6 +14,7 @@ use super::rpc::EthClient;
 use crate::error::{Error, Result};
 use crate::ingest::{
     add_and_maybe_commit, finish, fork_point, Follow, IngestOptions, IngestSummary, Progress,
+    Relinks,
 };
 use crate::ledger::{Chain, NewBlock};
 use crate::store::{LedgerWriter, Store};
@@ -157,6 +158,7 @@ impl Run<'_> {
     }
 
     fn sync_once(&mut self, w: &mut LedgerWriter<'_>) -> Result<()> {
+        let mut relinks = Relinks::new();
         'restart: loop {
             let head = self.client.head()?;
             let Some(mut last) = head.checked_sub(self.range.confirmations) else {
@@ -198,15 +200,21 @@ impl Run<'_> {
                             return Err(self.rpc_err(format!("block {n}"), reason));
                         }
                     };
-                    if w.tip(Chain::Ethereum)
-                        .is_some_and(|t| t.hash != block.prev_hash)
+                    if let Some(tip) = w.tip(Chain::Ethereum).filter(|t| t.hash != block.prev_hash)
                     {
                         // The node reorganised while we were fetching.
+                        if let Err(e) =
+                            relinks.unlinked(self.client.url(), "eth_getBlockByNumber", &block, tip)
+                        {
+                            w.finish()?;
+                            return Err(e);
+                        }
                         continue 'restart;
                     }
-                    self.summary.token_transfers_left_out += skipped.oversized_token_transfers;
+                    self.summary.token_transfers_left_out += skipped.token_transfers;
                     self.add_token_metadata(&mut block)?;
                     add_and_maybe_commit(w, &block, self.opts, &mut self.summary, self.progress)?;
+                    relinks.linked();
                 }
                 h = end;
             }

@@ -5,6 +5,7 @@ pub mod address;
 pub mod convert;
 pub mod ingest;
 pub mod rpc;
+pub mod transport;
 
 pub use address::{account_key, display, parse_address};
 pub use ingest::{ingest_ethereum, network_name, EthRange};

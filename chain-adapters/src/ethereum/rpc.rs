@@ -19,12 +19,14 @@ use alloy_rpc_types_trace::common::TraceResult;
 use alloy_rpc_types_trace::geth::CallFrame;
 use alloy_rpc_types_trace::parity::LocalizedTransactionTrace;
 use alloy_transport::layers::ThrottleLayer;
+use alloy_transport::utils::guess_local_url;
 use alloy_transport::{TransportError, TransportErrorKind};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use super::transport::{BoundedHttp, DEFAULT_MAX_REPLY_BYTES};
 use crate::bitcoin::rpc::{preview, split_credentials};
 use crate::error::{Error, Result};
 use crate::ledger::TokenInfo;
@@ -55,6 +57,8 @@ pub struct EthOptions {
     pub retries: u32,
     /// Time a request may take before it counts as failed.
     pub timeout: Duration,
+    /// Largest reply read (a larger one is an error, not read on).
+    pub max_reply_bytes: usize,
 }
 
 impl Default for EthOptions {
@@ -65,6 +69,7 @@ impl Default for EthOptions {
             requests_per_second: None,
             retries: 3,
             timeout: Duration::from_secs(30),
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         }
     }
 }
@@ -269,12 +274,14 @@ impl EthClient {
             .timeout(opts.timeout)
             .build()
             .map_err(|e| usage(e.to_string()))?;
+        let is_local = guess_local_url(parsed.as_str());
+        let transport = BoundedHttp::new(http, parsed, opts.max_reply_bytes.max(1));
         let builder = ClientBuilder::default();
         let client = match opts.requests_per_second {
             Some(rps) => builder
                 .layer(ThrottleLayer::new(rps.max(1)))
-                .http_with_client(http, parsed),
-            None => builder.http_with_client(http, parsed),
+                .transport(transport, is_local),
+            None => builder.transport(transport, is_local),
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -429,18 +436,26 @@ impl EthClient {
             .block_on(conn.batch(&calls))
             .map_err(|f| conn.failed(&format!("eth_call (token metadata, block {n})"), &f))?;
         // A contract that reverts (or a node without state) leaves the field empty.
-        let bytes: Vec<Option<Bytes>> = answers
-            .into_iter()
-            .map(|a| a.ok().and_then(|r| serde_json::from_str(r.get()).ok()))
-            .collect();
-        Ok(bytes
+        let raws: Vec<Option<Box<RawValue>>> = answers.into_iter().map(Result::ok).collect();
+        Ok(raws
             .chunks(3)
-            .map(|a| TokenInfo {
-                symbol: a[0].as_ref().and_then(|b| abi_text(b)),
-                name: a[1].as_ref().and_then(|b| abi_text(b)),
-                decimals: a[2].as_ref().and_then(|b| abi_u8(b)),
+            .map(|a| {
+                let raw = |i: usize| a.get(i).and_then(|r| r.as_deref()).map(RawValue::get);
+                token_info([raw(0), raw(1), raw(2)])
             })
             .collect())
+    }
+}
+
+/// A token's metadata from the raw results of its `eth_call`s to
+/// `symbol()`, `name()` and `decimals()` (`None`: the call failed); a
+/// result that is not hex bytes or does not decode leaves its field empty.
+pub fn token_info(results: [Option<&str>; 3]) -> TokenInfo {
+    let bytes = |i: usize| -> Option<Bytes> { serde_json::from_str(results[i]?).ok() };
+    TokenInfo {
+        symbol: bytes(0).and_then(|b| abi_text(&b)),
+        name: bytes(1).and_then(|b| abi_text(&b)),
+        decimals: bytes(2).and_then(|b| abi_u8(&b)),
     }
 }
 
@@ -506,8 +521,17 @@ async fn fetch_block(
         if is_method_missing(&answer) {
             block_receipts.store(false, Ordering::Relaxed);
         } else {
-            let r: Option<Vec<TransactionReceipt>> =
-                conn.decode(&what("eth_getBlockReceipts"), answer)?;
+            let raw = answer.as_ref().ok().map(|r| r.get().to_string());
+            let r: Option<Vec<TransactionReceipt>> = conn
+                .decode(&what("eth_getBlockReceipts"), answer)
+                .map_err(|e| match raw.as_deref().and_then(explain_bad_receipt) {
+                    Some(reason) => Error::Rpc {
+                        url: conn.url.clone(),
+                        method: what("eth_getBlockReceipts"),
+                        reason,
+                    },
+                    None => e,
+                })?;
             receipts = Some(r.ok_or_else(|| Error::Rpc {
                 url: conn.url.clone(),
                 method: what("eth_getBlockReceipts"),
@@ -535,11 +559,28 @@ async fn fetch_block(
 
 /// Which transaction of a block reply does not decode, and why (serde
 /// only says that no variant of the transaction list matched).
-fn explain_bad_transaction(raw: &str) -> Option<String> {
+pub fn explain_bad_transaction(raw: &str) -> Option<String> {
     let v: Value = serde_json::from_str(raw).ok()?;
-    for (i, tx) in v.get("transactions")?.as_array()?.iter().enumerate() {
-        if let Err(e) = serde_json::from_value::<alloy_rpc_types_eth::Transaction>(tx.clone()) {
-            return Some(format!("malformed reply: transaction {i}: {e}"));
+    explain_bad::<alloy_rpc_types_eth::Transaction>(v.get("transactions")?, "transaction", "hash")
+}
+
+/// Which receipt of an `eth_getBlockReceipts` reply does not decode (a bad
+/// status, a missing field), naming its transaction.
+pub fn explain_bad_receipt(raw: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(raw).ok()?;
+    explain_bad::<TransactionReceipt>(&v, "receipt", "transactionHash")
+}
+
+/// The first item of the array `items` that does not decode as `T`: its
+/// index, its transaction hash (`hash_key`) and serde's reason.
+fn explain_bad<T: DeserializeOwned>(items: &Value, what: &str, hash_key: &str) -> Option<String> {
+    for (i, item) in items.as_array()?.iter().enumerate() {
+        if let Err(e) = serde_json::from_value::<T>(item.clone()) {
+            let hash = item
+                .get(hash_key)
+                .and_then(Value::as_str)
+                .map_or(String::new(), |h| format!(" (transaction {})", preview(h)));
+            return Some(format!("malformed reply: {what} {i}{hash}: {e}"));
         }
     }
     None

@@ -149,6 +149,8 @@ pub struct Counters {
 /// The ledger database.
 pub struct Store {
     db: std::sync::Arc<DB>,
+    /// A reader's own directory (RocksDB secondary instance), removed after the DB closes.
+    _reader_dir: Option<ReaderDir>,
     path: PathBuf,
     read_only: bool,
     cache_mb: usize,
@@ -176,7 +178,7 @@ fn history_tx(k: &[u8]) -> Result<TxId> {
     be_u64(k.get(4..12).unwrap_or_default()).map_err(|source| Error::CorruptRecord {
         record: CF_HISTORY,
         key: hex::encode(k),
-        source,
+        cause: source,
     })
 }
 
@@ -187,8 +189,69 @@ fn history_asset(k: &[u8]) -> Result<u32> {
         Some(rest) => be_u32(rest).map_err(|source| Error::CorruptRecord {
             record: CF_HISTORY,
             key: hex::encode(k),
-            source,
+            cause: source,
         }),
+    }
+}
+
+/// Refuses a ledger path that names a file (RocksDB would say "File exists").
+fn not_a_file(path: &Path) -> Result<()> {
+    if path.exists() && !path.is_dir() {
+        return Err(Error::Db {
+            path: path.to_path_buf(),
+            reason: "this is a file, not a ledger directory (give --db a directory)".into(),
+        });
+    }
+    Ok(())
+}
+
+const NO_SCHEMA: &str = "not a tracer ledger (no schema version)";
+
+/// Whether a reader's open failed because a writer is part-way through
+/// creating the ledger or replacing its files.
+fn is_in_between(reason: &str) -> bool {
+    reason.contains("No such file or directory")
+        || reason.contains("Column family not found")
+        || reason.contains("column family")
+        || reason == NO_SCHEMA
+}
+
+/// The scratch directory of a RocksDB secondary instance (its info log),
+/// outside the ledger so a ledger on read-only storage can be queried.
+struct ReaderDir(PathBuf);
+
+impl ReaderDir {
+    fn new() -> ReaderDir {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("tracer-reader-{}-{n}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        ReaderDir(dir)
+    }
+}
+
+impl Drop for ReaderDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An error opening the ledger, said in the user's terms where RocksDB's
+/// words are about its files.
+fn open_err(path: &Path, e: rocksdb::Error) -> Error {
+    let raw = e.into_string();
+    let reason = if raw.contains("/LOCK") && raw.contains("Resource temporarily unavailable") {
+        "another tracer is writing this ledger (its LOCK file is held); queries work meanwhile, a second writer waits until it ends".into()
+    } else if raw.contains("Too many open files") {
+        format!("{raw}: a reader keeps every table file of the ledger open (so an ingest's compactions cannot pull them away); raise this process's open-files limit (`ulimit -n`)")
+    } else if raw.contains("Permission denied") || raw.contains("Read-only file system") {
+        format!("the ledger is not writable here ({raw}); queries work on it, ingest and analysis need write access")
+    } else {
+        raw
+    };
+    Error::Db {
+        path: path.to_path_buf(),
+        reason,
     }
 }
 
@@ -246,6 +309,7 @@ impl Store {
 
     /// Opens an existing ledger read-only (allowed while an ingest writes to it).
     pub fn open_read_only(path: &Path, opts: StoreOptions) -> Result<Store> {
+        not_a_file(path)?;
         if !path.join("CURRENT").exists() {
             return Err(Error::Db {
                 path: path.to_path_buf(),
@@ -256,11 +320,34 @@ impl Store {
     }
 
     fn open_mode(path: &Path, opts: StoreOptions, read_only: bool) -> Result<Store> {
+        if !read_only {
+            return Self::open_once(path, opts, false);
+        }
+        // A reader opened while an ingest creates the ledger, rolls its
+        // MANIFEST over or deletes files a compaction replaced may find the
+        // ledger in between: it opens again, for up to two seconds.
+        let mut tries = 0;
+        loop {
+            match Self::open_once(path, opts, true) {
+                Err(Error::Db { reason, .. }) if tries < 20 && is_in_between(&reason) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, opts: StoreOptions, read_only: bool) -> Result<Store> {
+        not_a_file(path)?;
         let cache = Cache::new_lru_cache(opts.cache_mb * 1024 * 1024);
         let mut db_opts = Options::default();
-        db_opts.create_if_missing(true);
-        db_opts.create_missing_column_families(true);
-        db_opts.set_max_open_files(512);
+        db_opts.create_if_missing(!read_only);
+        db_opts.create_missing_column_families(!read_only);
+        // A reader is a RocksDB secondary instance: it keeps every table file
+        // open from the start, so files an ingest's compaction deletes while
+        // a query runs stay readable to it.
+        db_opts.set_max_open_files(if read_only { -1 } else { 512 });
         // Three background jobs give two compaction threads (RocksDB keeps a
         // quarter for flushes): the compaction closing a bulk load uses both
         // cores (large chain: 18.8–19.1 → 16.4–17.5 s).
@@ -269,12 +356,12 @@ impl Store {
         let cfs = COLUMN_FAMILIES
             .iter()
             .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache, opts)));
-        let db = if read_only {
-            DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false)
-        } else {
-            DB::open_cf_descriptors(&db_opts, path, cfs)
+        let reader_dir = read_only.then(ReaderDir::new);
+        let db = match &reader_dir {
+            Some(dir) => DB::open_cf_descriptors_as_secondary(&db_opts, path, &dir.0, cfs),
+            None => DB::open_cf_descriptors(&db_opts, path, cfs),
         }
-        .map_err(|e| db_err(path, e))?;
+        .map_err(|e| open_err(path, e))?;
         let files = if read_only {
             None
         } else {
@@ -284,6 +371,7 @@ impl Store {
         };
         let mut store = Store {
             db: std::sync::Arc::new(db),
+            _reader_dir: reader_dir,
             path: path.to_path_buf(),
             read_only,
             cache_mb: opts.cache_mb,
@@ -334,7 +422,7 @@ impl Store {
             }
             None if self.read_only => Err(Error::Db {
                 path: self.path.clone(),
-                reason: "not a tracer ledger (no schema version)".into(),
+                reason: NO_SCHEMA.into(),
             }),
             None => {
                 let cf = self.cf(CF_META);
@@ -378,7 +466,7 @@ impl Store {
             Some(v) => decode(&v).map(Some).map_err(|source| Error::CorruptRecord {
                 record: cf,
                 key: hex::encode(key),
-                source,
+                cause: source,
             }),
         }
     }
@@ -528,7 +616,7 @@ impl Store {
                 Error::CorruptRecord {
                     record: CF_HISTORY,
                     key: hex::encode(&k),
-                    source,
+                    cause: source,
                 }
             })?;
             out.push(e);
@@ -546,7 +634,7 @@ impl Store {
                 Some(be_u64(&k[1..]).map_err(|source| Error::CorruptRecord {
                     record: CF_BLOCKS,
                     key: hex::encode(k),
-                    source,
+                    cause: source,
                 })?)
             }
             _ => None,
@@ -589,7 +677,7 @@ impl Store {
                 let s = SpentBy::decode(v).map_err(|source| Error::CorruptRecord {
                     record: CF_SPENDS,
                     key: hex::encode(k),
-                    source,
+                    cause: source,
                 })?;
                 *slot = Some(s).filter(|s| self.shows_tx(s.tx));
                 it.next();
@@ -645,7 +733,7 @@ impl Store {
                     Some(decode(&v).map_err(|source| Error::CorruptRecord {
                         record: cf,
                         key: hex::encode(k),
-                        source,
+                        cause: source,
                     })?)
                 }
                 _ => None,
@@ -700,7 +788,7 @@ impl Store {
             let corrupt = |source| Error::CorruptRecord {
                 record: cf,
                 key: hex::encode(&k),
-                source,
+                cause: source,
             };
             if !f(key(&k).map_err(corrupt)?, value(&v).map_err(corrupt)?) {
                 return Ok(false);

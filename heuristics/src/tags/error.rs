@@ -9,13 +9,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum TagError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (in the message, not repeated as a source).
+        cause: std::io::Error,
     },
     /// The file name has no known extension.
     #[error("{}: unsupported tag file type (expected .yaml, .yml or .csv)", path.display())]

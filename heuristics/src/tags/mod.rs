@@ -270,7 +270,7 @@ pub fn is_concept(id: &str) -> bool {
 pub fn file_bytes(path: &Path) -> Result<Vec<u8>, TagError> {
     let io = |source| TagError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     };
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > MAX_FILE_BYTES {
