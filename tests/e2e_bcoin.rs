@@ -57,23 +57,27 @@ fn rpc_ingest_auth_reorg_follow_and_blk_files_agree() {
         .unwrap()
         .iter()
         .find(|o| o["address"]["address"] == payee_core.as_str());
-    assert_eq!(paid.expect("payment output")["value"], 1_250_000_000u64);
-    let spent: u64 = tx["inputs"]
+    assert_eq!(
+        amount(&paid.expect("payment output")["value"]),
+        1_250_000_000
+    );
+    let spent: u128 = tx["inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["value"].as_u64().unwrap())
+        .map(|i| amount(&i["value"]))
         .sum();
-    let out: u64 = tx["outputs"]
+    let out: u128 = tx["outputs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["value"].as_u64().unwrap())
+        .map(|o| amount(&o["value"]))
         .sum();
-    assert_eq!(spent - out, tx["fee"].as_u64().unwrap());
-    assert!(tx["fee"].as_u64().unwrap() > 0);
+    assert_eq!(spent - out, amount(&tx["fee"]));
+    assert!(amount(&tx["fee"]) > 0);
+    assert_eq!(tx["unit"]["symbol"], "BTC");
     let a = json(&["--db", dbs, "address", &payee_core, "--json"]);
-    assert_eq!(a["balance"], 1_250_000_000u64);
+    assert_eq!(amount(&a["balance"]), 1_250_000_000);
 
     // Cookie-file auth, and a second run only adds the new block.
     node.mine(1, &miner);

@@ -60,7 +60,7 @@ fn check_resolves_real_seeds_against_the_ledger() {
     assert_eq!(outs[0]["txid"], TX_170);
     assert_eq!(outs[0]["vout"], 0);
     assert_eq!(outs[0]["address"], HAL);
-    assert_eq!(outs[0]["value"], 1_000_000_000u64);
+    assert_eq!(amount(&outs[0]["value"]), 1_000_000_000);
     assert_eq!(outs[0]["value_coins"], "10.00000000 BTC");
     assert_eq!(outs[0]["height"], 170);
     assert_eq!(outs[0]["time"], TIME_170);
@@ -70,7 +70,7 @@ fn check_resolves_real_seeds_against_the_ledger() {
     assert_eq!(outs[1]["txid"], TX_170);
     assert_eq!(outs[1]["vout"], 1);
     assert_eq!(outs[1]["address"], SATOSHI);
-    assert_eq!(outs[1]["value"], 4_000_000_000u64);
+    assert_eq!(amount(&outs[1]["value"]), 4_000_000_000);
     assert_eq!(outs[1]["height"], 170);
 
     // The text form names the same outputs.

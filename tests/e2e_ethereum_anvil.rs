@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use support::anvil::{calldata, word_addr, word_u128, Anvil};
-use support::{amount, fingerprint, json};
+use support::{amount, fingerprint, json, signed_amount};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
@@ -130,20 +130,14 @@ fn transfers(v: &Value) -> Vec<(String, String, u128)> {
             (
                 lower(&o["from"]["address"]),
                 lower(&o["address"]["address"]),
-                o["value"]
-                    .as_u64()
-                    .map(u128::from)
-                    .unwrap_or_else(|| o["value"].as_str().unwrap().parse().unwrap()),
+                amount(&o["value"]),
             )
         })
         .collect()
 }
 
 fn net(entry: &Value) -> i128 {
-    entry["net"]
-        .as_i64()
-        .map(i128::from)
-        .unwrap_or_else(|| entry["net"].to_string().parse().unwrap())
+    signed_amount(&entry["net"])
 }
 
 #[test]
@@ -173,7 +167,7 @@ fn anvil_activity_is_ingested_with_every_balance_and_transfer() {
     assert_eq!(checked, 9, "accounts 0-7 and 9 changed balance");
     // The forwarder passed on all it got.
     let fwd = &address(&db, &s.forwarder)["entries"][0];
-    assert_eq!(fwd["received"].as_u64().map(u128::from), Some(ETH + 3));
+    assert_eq!(amount(&fwd["received"]), ETH + 3);
     assert_eq!(fwd["sent"], fwd["received"]);
 
     // Every holder's token balance equals balanceOf; metadata read by eth_call.
@@ -220,7 +214,7 @@ fn anvil_activity_is_ingested_with_every_balance_and_transfer() {
     let receipt = node.rpc("eth_getTransactionReceipt", json!([s.failed_tx]));
     let fee = support::anvil::parse_qty(&receipt["gasUsed"])
         * support::anvil::parse_qty(&receipt["effectiveGasPrice"]);
-    assert_eq!(v["fee"].as_u64().map(u128::from), Some(fee));
+    assert_eq!(amount(&v["fee"]), fee);
     // Contract creations are flagged; contracts are known as contracts.
     let deploy = node.rpc("eth_getBlockByNumber", json!(["0x1", true]));
     let created = tx(&db, deploy["transactions"][0]["hash"].as_str().unwrap());

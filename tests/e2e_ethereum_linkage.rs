@@ -237,6 +237,30 @@ fn public_contracts_and_busy_addresses_link_no_cases_but_deposit_addresses_do() 
     assert_eq!(contract["contract"], true);
     assert_eq!(contract["cluster_size"], 1);
 
+    // An Ethereum address is traced on Ethereum (it was taken for a
+    // Bitcoin address and refused): forward from the deposit address, its
+    // funds reach the exchange's hot wallet through the sweep.
+    let t = json(&[
+        "--db",
+        s(&db),
+        "trace",
+        "address",
+        &eco.deposit_a,
+        "--level",
+        "address",
+        "--json",
+    ]);
+    assert_eq!(t["unit"]["symbol"], "ETH");
+    assert!(
+        t["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| lower(&n["address"]) == eco.hot),
+        "{}",
+        t["nodes"]
+    );
+
     for model in ["haircut", "fifo"] {
         let dir = tmp.path().join(format!("link-{model}"));
         let args = [

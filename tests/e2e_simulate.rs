@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{fails, json, ok, root, simulate_small as simulate, stderr, truth_records as truth};
+use support::{
+    amount, fails, json, ok, root, simulate_small as simulate, stderr, truth_records as truth,
+};
 
 /// Runs `tests/tools/verify_sim.py` and returns its report.
 fn verify(dir: &Path) -> Value {
@@ -177,7 +179,10 @@ fn small_preset_is_a_valid_chain_with_complete_truth() {
         for p in c["payments"].as_array().unwrap() {
             let t = json(&["--db", db_s, "tx", p["txid"].as_str().unwrap(), "--json"]);
             let out = &t["outputs"][p["vout"].as_u64().unwrap() as usize];
-            assert_eq!(out["value"].as_u64(), p["value"].as_u64());
+            assert_eq!(
+                Some(amount(&out["value"])),
+                p["value"].as_u64().map(u128::from)
+            );
             let (e, role, _) = &owner[out["address"]["address"].as_str().unwrap()];
             assert_eq!((*e, role.as_str()), (g["entity"].as_u64().unwrap(), "mule"));
         }

@@ -177,7 +177,7 @@ fn bcoin_shapes() -> Shapes {
     for (txid, change_addr) in &sent {
         let t = json(&["--db", dbs, "tx", txid, "--json"]);
         let outs = t["outputs"].as_array().unwrap();
-        let values: Vec<u64> = outs.iter().map(|o| o["value"].as_u64().unwrap()).collect();
+        let values: Vec<u64> = outs.iter().map(|o| amount(&o["value"]) as u64).collect();
         let change = outs
             .iter()
             .position(|o| o["address"]["address"] == change_addr.as_str())
@@ -259,7 +259,7 @@ fn simulator_shapes() -> BTreeMap<String, Shapes> {
                 {
                     let c = r["change"][0].as_u64().unwrap() as usize;
                     let values: Vec<u64> =
-                        outs.iter().map(|o| o["value"].as_u64().unwrap()).collect();
+                        outs.iter().map(|o| amount(&o["value"]) as u64).collect();
                     let addr = outs[c]["address"].as_str().unwrap();
                     let in_kinds: BTreeSet<&str> = t["inputs"]
                         .as_array()

@@ -9,7 +9,8 @@ use crate::bitcoin::network::parse_network;
 use crate::error::{Error, Result};
 use crate::ethereum;
 use crate::ledger::{
-    token_of_asset, AddrId, AddressKey, Amount, Chain, Hash32, TxRecord, TX_CREATE, TX_FAILED,
+    amount_text, token_of_asset, AddrId, AddressKey, Amount, Chain, Hash32, TxRecord, TX_CREATE,
+    TX_FAILED,
 };
 use crate::store::Store;
 
@@ -138,9 +139,18 @@ impl<'a> LedgerView<'a> {
     }
 
     /// Whether `query` looks like an Ethereum address (`0x` + 40 hex digits).
-    fn is_ethereum(query: &str) -> bool {
+    pub fn is_ethereum(query: &str) -> bool {
         let q = query.trim();
         q.len() == 42 && (q.starts_with("0x") || q.starts_with("0X"))
+    }
+
+    /// The chain a user-typed address belongs to, by its form.
+    pub fn chain_of(query: &str) -> Chain {
+        if Self::is_ethereum(query) {
+            Chain::Ethereum
+        } else {
+            Chain::Bitcoin
+        }
     }
 
     /// The ids of every stored form of a user-typed address (a `1…` address
@@ -274,6 +284,7 @@ pub struct InputView {
     /// Owner of the spent output.
     pub address: Option<AddressRef>,
     /// Value spent (base units).
+    #[serde(serialize_with = "amount_text")]
     pub value: Amount,
 }
 
@@ -287,7 +298,10 @@ pub struct OutputView {
     /// Script kind.
     pub kind: &'static str,
     /// Value (base units).
+    #[serde(serialize_with = "amount_text")]
     pub value: Amount,
+    /// What `value` counts: the chain's coin or the token.
+    pub unit: Unit,
     /// The transfer's number on account chains (= `vout`): what a case
     /// file's `payment = "0xHASH:N"` names.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -368,7 +382,10 @@ pub struct TxView {
     /// Virtual size.
     pub vsize: u32,
     /// Fee (base units).
+    #[serde(serialize_with = "amount_text")]
     pub fee: Amount,
+    /// What the fee and the inputs count: the chain's coin.
+    pub unit: Unit,
     /// Inputs.
     pub inputs: Vec<InputView>,
     /// Outputs.
@@ -440,14 +457,16 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
             Some(s) => Some(format!("{}:{}", txid_of(store, s.tx)?, s.input)),
             None => None,
         };
+        let token = view.token(o.asset)?;
         outputs.push(OutputView {
             vout: vout as u32,
             address: o.addr.map(|a| view.show_id(a)).transpose()?,
             kind: o.kind.name(),
             value: o.value,
+            unit: Unit::of(rec.chain, token.as_ref()),
             transfer: (rec.chain == Chain::Ethereum).then_some(vout as u32),
             from: o.from.map(|a| view.show_id(a)).transpose()?,
-            token: view.token(o.asset)?,
+            token,
             spent_by,
         });
     }
@@ -470,6 +489,7 @@ pub fn tx_by_id(view: &LedgerView<'_>, id: u64) -> Result<TxView> {
         size: rec.size,
         vsize: rec.vsize,
         fee: rec.fee,
+        unit: Unit::native(rec.chain),
         inputs,
         outputs,
     })
@@ -492,12 +512,13 @@ pub struct HistoryView {
     /// The token (absent for the chain's native coin).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    /// What the amounts count (for the text view).
-    #[serde(skip)]
+    /// What `received` and `sent` count.
     pub unit: Unit,
     /// Received in this tx.
+    #[serde(serialize_with = "amount_text")]
     pub received: Amount,
     /// Sent in this tx (on account chains including the fee).
+    #[serde(serialize_with = "amount_text")]
     pub sent: Amount,
 }
 
@@ -508,11 +529,14 @@ pub struct TokenTotals {
     #[serde(flatten)]
     pub token: TokenRef,
     /// Received.
+    #[serde(serialize_with = "amount_text")]
     pub received: Amount,
     /// Sent.
+    #[serde(serialize_with = "amount_text")]
     pub sent: Amount,
     /// Received minus sent (negative when the address held the token
     /// before the first ingested block).
+    #[serde(serialize_with = "amount_text")]
     pub net: i128,
 }
 
@@ -524,14 +548,20 @@ pub struct AddressEntry {
     pub address: AddressRef,
     /// Its chain.
     pub chain: Chain,
+    /// What its coin amounts count (tokens: each in `tokens`).
+    pub unit: Unit,
     /// Total received.
+    #[serde(serialize_with = "amount_text")]
     pub received: Amount,
     /// Total sent.
+    #[serde(serialize_with = "amount_text")]
     pub sent: Amount,
     /// Received minus sent (0 if negative).
+    #[serde(serialize_with = "amount_text")]
     pub balance: Amount,
     /// Received minus sent, signed: on Ethereum the ledger may start above
     /// genesis, so this is the change over the ingested blocks.
+    #[serde(serialize_with = "amount_text")]
     pub net: i128,
     /// Tokens moved (account chains), by asset id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -554,11 +584,16 @@ pub struct AddressEntry {
 pub struct AddressView {
     /// What was asked.
     pub query: String,
+    /// What the totals count: the chain's coin.
+    pub unit: Unit,
     /// Balance summed over all forms.
+    #[serde(serialize_with = "amount_text")]
     pub balance: Amount,
     /// Received summed over all forms.
+    #[serde(serialize_with = "amount_text")]
     pub received: Amount,
     /// Sent summed over all forms.
+    #[serde(serialize_with = "amount_text")]
     pub sent: Amount,
     /// Each stored form with its history.
     pub entries: Vec<AddressEntry>,
@@ -588,8 +623,17 @@ pub fn address(
         let mut totals: std::collections::BTreeMap<u32, (Amount, Amount)> = Default::default();
         for h in &hist {
             let t = totals.entry(h.asset).or_default();
-            t.0 = t.0.saturating_add(h.received);
-            t.1 = t.1.saturating_add(h.sent);
+            let over = |what: &str| {
+                Error::Overflow(format!(
+                    "the {what} total of asset {} at address {}",
+                    h.asset,
+                    query.trim()
+                ))
+            };
+            t.0 =
+                t.0.checked_add(h.received)
+                    .ok_or_else(|| over("received"))?;
+            t.1 = t.1.checked_add(h.sent).ok_or_else(|| over("sent"))?;
         }
         let (received, sent) = totals.remove(&0).unwrap_or_default();
         let mut tokens = Vec::new();
@@ -625,6 +669,7 @@ pub fn address(
         entries.push(AddressEntry {
             address: view.show_key(id, &key),
             chain: key.chain,
+            unit: Unit::native(key.chain),
             received,
             sent,
             balance: received.saturating_sub(sent),
@@ -643,11 +688,18 @@ pub fn address(
             query.trim()
         )));
     }
+    let total = |f: fn(&AddressEntry) -> Amount, what: &str| {
+        entries
+            .iter()
+            .try_fold(0u128, |acc, e| acc.checked_add(f(e)))
+            .ok_or_else(|| Error::Overflow(format!("the {what} of {}", query.trim())))
+    };
     Ok(AddressView {
         query: query.trim().to_string(),
-        balance: entries.iter().map(|e| e.balance).sum(),
-        received: entries.iter().map(|e| e.received).sum(),
-        sent: entries.iter().map(|e| e.sent).sum(),
+        unit: entries[0].unit.clone(),
+        balance: total(|e| e.balance, "balance")?,
+        received: total(|e| e.received, "received total")?,
+        sent: total(|e| e.sent, "sent total")?,
         entries,
     })
 }

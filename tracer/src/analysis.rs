@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use chain_adapters::ledger::{AddrId, Chain, TxId};
+use chain_adapters::ledger::{amount_text, AddrId, Chain, TxId};
 use chain_adapters::query::{AddressRef, LedgerView, Unit};
 use chain_adapters::store::Store;
 use clap::{Args, Subcommand};
@@ -794,9 +794,9 @@ struct DepositRow {
     txid: String,
     height: u64,
     from: String,
+    #[serde(serialize_with = "amount_text")]
     value: chain_adapters::ledger::Amount,
-    /// What `value` counts (for the text view).
-    #[serde(skip)]
+    /// What `value` counts.
     unit: Unit,
 }
 
@@ -807,9 +807,9 @@ struct SweepRow {
     height: u64,
     to: String,
     token: Option<String>,
+    #[serde(serialize_with = "amount_text")]
     value: chain_adapters::ledger::Amount,
-    /// What `value` and the deposits' values count (for the text view).
-    #[serde(skip)]
+    /// What `value` and the deposits' values count.
     unit: Unit,
     deposits: Vec<DepositRow>,
 }

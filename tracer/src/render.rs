@@ -1,6 +1,6 @@
 //! Plain-text rendering of query results for the terminal.
 
-use chain_adapters::bitcoin::decode::{Decoded, DecodedTx};
+use chain_adapters::bitcoin::decode::{Decoded, DecodedBlock, DecodedTx};
 use chain_adapters::ingest::IngestSummary;
 use chain_adapters::ledger::Chain;
 use chain_adapters::query::{btc, AddressEntry, AddressRef, AddressView, StatusView, TxView, Unit};
@@ -21,10 +21,20 @@ fn who(a: &Option<AddressRef>) -> String {
 pub fn status(s: &StatusView) {
     outln!("ledger        {}", s.db);
     outln!("schema        v{}", s.schema_version);
-    outln!("bitcoin       {}", opt(&s.bitcoin_network));
-    outln!("tip height    {}", opt(&s.bitcoin_tip_height));
-    outln!("tip hash      {}", opt(&s.bitcoin_tip_hash));
-    outln!("tip time      {}", opt(&s.bitcoin_tip_time));
+    let ethereum = s.ethereum_tip_height.is_some();
+    if s.bitcoin_network.is_some() || !ethereum {
+        outln!("bitcoin       {}", opt(&s.bitcoin_network));
+        outln!("  tip height  {}", opt(&s.bitcoin_tip_height));
+        outln!("  tip hash    {}", opt(&s.bitcoin_tip_hash));
+        outln!("  tip time    {}", opt(&s.bitcoin_tip_time));
+    }
+    if ethereum {
+        outln!("ethereum      {}", opt(&s.ethereum_network));
+        outln!("  first block {}", opt(&s.ethereum_first_block));
+        outln!("  tip height  {}", opt(&s.ethereum_tip_height));
+        outln!("  tip hash    {}", opt(&s.ethereum_tip_hash));
+        outln!("  tip time    {}", opt(&s.ethereum_tip_time));
+    }
     outln!("transactions  {}", s.transactions);
     outln!("addresses     {}", s.addresses);
     if let Some(f) = &s.fingerprint {
@@ -246,21 +256,22 @@ fn decoded_tx(t: &DecodedTx, indent: &str) {
 pub fn decoded(d: &Decoded) {
     match d {
         Decoded::Transaction(t) => decoded_tx(t, ""),
-        Decoded::Blocks { blocks } => {
-            for b in blocks {
-                outln!(
-                    "block {}  height {}  {} txs  network {}{}",
-                    b.hash,
-                    opt(&b.height),
-                    b.tx_count,
-                    b.network,
-                    b.offset.map_or(String::new(), |o| format!("  offset {o}"))
-                );
-                for t in &b.txs {
-                    decoded_tx(t, "  ");
-                }
-            }
-        }
+        Decoded::Blocks { blocks } => blocks.iter().for_each(decoded_block),
+    }
+}
+
+/// One decoded block and its transactions.
+pub fn decoded_block(b: &DecodedBlock) {
+    outln!(
+        "block {}  height {}  {} txs  network {}{}",
+        b.hash,
+        opt(&b.height),
+        b.tx_count,
+        b.network,
+        b.offset.map_or(String::new(), |o| format!("  offset {o}"))
+    );
+    for t in &b.txs {
+        decoded_tx(t, "  ");
     }
 }
 
@@ -279,6 +290,9 @@ pub fn ingest_summary(s: &IngestSummary) {
         s.stale_blocks,
         s.unconnected_blocks
     );
+    if let Some(tail) = &s.incomplete_tail {
+        outln!("warning: incomplete last record left out: {tail}");
+    }
     outln!("tip: height {} {}", opt(&s.tip_height), opt(&s.tip_hash));
 }
 

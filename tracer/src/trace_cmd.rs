@@ -222,7 +222,7 @@ pub fn run(db: &Path, opts: StoreOptions, args: TraceArgs) -> Result<()> {
             _,
         ) => {
             let seed = Seed {
-                chain: Chain::Bitcoin,
+                chain: chain_adapters::query::LedgerView::chain_of(&address),
                 target: SeedTarget::Address {
                     address,
                     from: None,

@@ -22,6 +22,18 @@ pub type AddrId = u32;
 pub type TxId = u64;
 /// An amount in the chain's smallest unit (satoshi, wei, token base unit).
 pub type Amount = u128;
+
+/// Writes an amount into JSON as a string of its decimal digits (smallest
+/// units, signed for a net flow), as every JSON file and view of tracer
+/// does: JSON numbers lose digits past 2^53 in most readers, and wei amounts
+/// pass that every day. Use with `#[serde(serialize_with = "amount_text")]`.
+pub fn amount_text<S: serde::Serializer, N: std::fmt::Display>(
+    v: &N,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
 /// A 32-byte hash (block hash or txid) in internal byte order.
 pub type Hash32 = [u8; 32];
 

@@ -917,7 +917,7 @@ mod tests {
         let blk = crate::fixture("bitcoin/blk-heights-0-4312.dat");
         let net = bitcoin::Network::Bitcoin;
         let files = BlockFiles::open(&blk).unwrap();
-        let chain = BlockFiles::best_chain(files.scan(net).unwrap(), net);
+        let chain = BlockFiles::best_chain(files.scan(net).unwrap().blocks, net);
         for h in from..=to {
             w.add_block(&files.read_new_block(&chain.blocks[h], h as u64).unwrap())
                 .unwrap();
@@ -1030,7 +1030,7 @@ mod tests {
         let stopped = open("stopped").unwrap();
         stopped.bind_network(Chain::Bitcoin, "main").unwrap();
         let files = BlockFiles::open(&blk).unwrap();
-        let chain = BlockFiles::best_chain(files.scan(net).unwrap(), net);
+        let chain = BlockFiles::best_chain(files.scan(net).unwrap().blocks, net);
         let mut w = stopped.writer().unwrap();
         w.set_bulk_load(true).unwrap();
         for (height, loc) in chain.blocks.iter().take(2001).enumerate() {

@@ -481,6 +481,7 @@ struct OutputLine {
     /// Receiving address.
     address: Option<String>,
     /// Value in the smallest unit.
+    #[serde(serialize_with = "chain_adapters::ledger::amount_text")]
     value: chain_adapters::ledger::Amount,
     /// Value in coins, e.g. `10.00000000 BTC`.
     value_coins: String,

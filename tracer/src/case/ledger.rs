@@ -31,9 +31,9 @@ pub struct SeedOutput {
     /// Receiving address as displayed (`None` for OP_RETURN).
     pub address: Option<String>,
     /// Value in the smallest unit of its asset (satoshi, wei, token unit).
+    #[serde(serialize_with = "chain_adapters::ledger::amount_text")]
     pub value: Amount,
     /// What `value` counts: the chain's coin or the token moved.
-    #[serde(skip)]
     pub unit: Unit,
     /// Height of the block holding the transaction.
     pub height: u64,
