@@ -81,26 +81,23 @@ fn main() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let sim = match std::env::var("TRACER_BENCH_SIM") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => {
-            let out = tmp.path().join("sim");
-            let o = out.to_str().unwrap();
-            let mut args = vec!["simulate", "--out", o, "--json"];
-            let scenario = std::env::var("TRACER_BENCH_SCENARIO").ok();
-            let preset = std::env::var("TRACER_BENCH_PRESET").unwrap_or_else(|_| "large".into());
-            match &scenario {
-                Some(s) => args.extend(["--preset", "large", "--scenario", s]),
-                None => args.extend(["--preset", &preset]),
-            }
-            let (secs, rss, s) = measured(&args);
-            println!(
-                "simulated {} blocks, {} txs, {} addresses in {secs:.1} s, peak RSS {rss:.0} MiB",
-                s["blocks"], s["txs"], s["addresses"]
-            );
-            out
+    let sim = common::sim_dir(|| {
+        let out = tmp.path().join("sim");
+        let o = out.to_str().unwrap();
+        let mut args = vec!["simulate", "--out", o, "--json"];
+        let scenario = std::env::var("TRACER_BENCH_SCENARIO").ok();
+        let preset = std::env::var("TRACER_BENCH_PRESET").unwrap_or_else(|_| "large".into());
+        match &scenario {
+            Some(s) => args.extend(["--preset", "large", "--scenario", s]),
+            None => args.extend(["--preset", &preset]),
         }
-    };
+        let (secs, rss, s) = measured(&args);
+        println!(
+            "simulated {} blocks, {} txs, {} addresses in {secs:.1} s, peak RSS {rss:.0} MiB",
+            s["blocks"], s["txs"], s["addresses"]
+        );
+        out
+    });
     let blocks = sim.join("blocks");
     let (txs, sizes) = txs_per_block(&blocks);
     let total_tx: u64 = txs.iter().sum();

@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use chain_adapters::ledger::OutRef;
@@ -62,10 +62,7 @@ fn main() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let sim = match std::env::var("TRACER_BENCH_SIM") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => simulated_chain(tmp.path(), "small", 1),
-    };
+    let sim = common::sim_dir(|| simulated_chain(tmp.path(), "small", 1));
     prepare(&sim);
     let db = sim.join("db");
     let store = Store::open_read_only(&db, StoreOptions::default()).unwrap();

@@ -121,6 +121,12 @@ fn run(args: &[&str], keep_stdout: bool) -> Run {
     }
 }
 
+/// The simulated chain a bench runs on: `TRACER_BENCH_SIM=DIR` (a `tracer
+/// simulate` output) if given, else the one `make` writes.
+pub fn sim_dir(make: impl FnOnce() -> std::path::PathBuf) -> std::path::PathBuf {
+    std::env::var_os("TRACER_BENCH_SIM").map_or_else(make, std::path::PathBuf::from)
+}
+
 /// Simulates `preset` (seed `seed`) into `dir/sim` and ingests it into
 /// `dir/sim/db` with the real binary; returns the simulation directory.
 pub fn simulated_chain(dir: &Path, preset: &str, seed: u64) -> std::path::PathBuf {
