@@ -95,16 +95,19 @@ fn conserved(t: &Value) -> bool {
     parts == amount(&s["seed_value"])
 }
 
+/// Blocks 0–4312 ingested into `dir/db`, and a case file seeded with block
+/// 9's coinbase output (the coins Satoshi later paid Hal Finney).
+fn coinbase_9_case(dir: &Path) -> (PathBuf, PathBuf) {
+    let db = dir.join("db");
+    ingest_main(&db, &fixture(REAL_CHAIN));
+    let case = write_case(dir, "c.toml", &format!("payment = \"{COINBASE_9}:0\""));
+    (db, case)
+}
+
 #[test]
 fn forward_trace_follows_block_9_coinbase_to_hal_finney_under_every_model() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("db");
-    ingest_main(&db, &fixture(REAL_CHAIN));
-    let case = write_case(
-        tmp.path(),
-        "c.toml",
-        &format!("payment = \"{COINBASE_9}:0\""),
-    );
+    let (db, case) = coinbase_9_case(tmp.path());
     let out = tmp.path().join("out");
     let models = ["haircut", "poison", "fifo", "lifo"];
     let (t, bytes) = trace_case(
@@ -685,13 +688,7 @@ fn every_model_names_the_cases_own_deposit_address_behind_a_shared_sweep() {
 #[test]
 fn hostile_trace_files_are_refused_by_report_export_and_import() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("db");
-    ingest_main(&db, &fixture(REAL_CHAIN));
-    let case = write_case(
-        tmp.path(),
-        "c.toml",
-        &format!("payment = \"{COINBASE_9}:0\""),
-    );
+    let (db, case) = coinbase_9_case(tmp.path());
     let good = tmp.path().join("good");
     let (t, _) = trace_case(&db, &case, &good, &["--level", "address"]);
     let edit = |name: &str, f: &dyn Fn(&mut Value)| {

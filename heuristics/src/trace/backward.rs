@@ -11,7 +11,7 @@ use trace_file::{Amount, Direction, TraceFile};
 
 use super::alloc::proportional;
 use super::source::{NodeId, Source};
-use super::view::{Arrival, Book, Evidence, Hop, Rule, Stop};
+use super::view::{Arrival, Book, Hop, Rule, Stop};
 use super::{CoinJoinPolicy, Granularity, Model, Params, Progress, SeedCoin};
 use crate::coinjoin;
 use crate::error::{Error, Result};
@@ -204,13 +204,11 @@ impl Backward<'_, '_> {
             return self.book.stop(Some(node), Stop::MaxHops, taint);
         }
         if let Some(attr) = self.src.service(node)? {
-            let rule = self.src.tag_rule(&attr, addr)?;
             let out = OutRef {
                 tx: id,
                 vout: main_out,
             };
             let value = Amount::new(self.src.tx(id)?.outputs[main_out as usize].value);
-            let evidence = Evidence::tagged(rule);
             let arrival = Arrival {
                 node,
                 deposit: addr,
@@ -219,7 +217,7 @@ impl Backward<'_, '_> {
                 value,
                 amount: taint,
             };
-            return self.book.endpoint(&attr, evidence, arrival);
+            return self.book.tagged_endpoint(self.src, &attr, arrival);
         }
         if taint < self.p.limits.min_amount {
             return self.book.stop(Some(node), Stop::MinAmount, taint);

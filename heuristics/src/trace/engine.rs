@@ -182,8 +182,6 @@ impl<'s, 'a> Forward<'s, 'a> {
             return self.book.stop(Some(node), Stop::MaxHops, taint);
         }
         if let Some(attr) = self.src.service(node)? {
-            let rule = self.src.tag_rule(&attr, addr)?;
-            let evidence = Evidence::tagged(rule);
             let arrival = Arrival {
                 node,
                 deposit: addr,
@@ -192,7 +190,7 @@ impl<'s, 'a> Forward<'s, 'a> {
                 value,
                 amount: taint,
             };
-            return self.book.endpoint(&attr, evidence, arrival);
+            return self.book.tagged_endpoint(self.src, &attr, arrival);
         }
         if self.p.model.is_account() {
             let runs = runs.arrived_at(out, hop)?;

@@ -295,6 +295,18 @@ impl Book {
         Ok(())
     }
 
+    /// Taint reached service `attr` by `arrival` through its tags alone: the
+    /// tagged address itself or a member of its cluster ([`Evidence::tagged`]).
+    pub fn tagged_endpoint(
+        &mut self,
+        src: &mut Source<'_>,
+        attr: &Attribution,
+        arrival: Arrival,
+    ) -> Result<()> {
+        let rule = src.tag_rule(attr, arrival.deposit)?;
+        self.endpoint(attr, Evidence::tagged(rule), arrival)
+    }
+
     /// Taint reached service `attr` by `arrival`, for the reason `evidence`.
     pub fn endpoint(
         &mut self,
