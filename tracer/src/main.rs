@@ -89,8 +89,8 @@ enum Command {
         /// Random seed (same seed and scenario give byte-identical output).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Size: small (≈2k tx), medium (≈100k tx), large (≈1M tx).
-        #[arg(long, default_value = "small", value_parser = ["small", "medium", "large"])]
+        /// Size: small (≈2k tx), medium (≈100k tx), large (≈1M tx), xlarge (≈5M tx), xxlarge (≈20M tx).
+        #[arg(long, default_value = "small", value_parser = ["small", "medium", "large", "xlarge", "xxlarge"])]
         preset: String,
         /// JSON file overriding preset fields (economy size, groups and cases).
         #[arg(long, value_name = "FILE")]

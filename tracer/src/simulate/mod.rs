@@ -39,7 +39,7 @@ pub struct SimOptions {
     pub out: PathBuf,
     /// Random seed.
     pub seed: u64,
-    /// Preset: small, medium, large.
+    /// Preset: small, medium, large (≈ 1 M transactions), xlarge (≈ 5 M), xxlarge (≈ 20 M).
     pub preset: String,
     /// JSON file overriding preset fields.
     pub scenario: Option<PathBuf>,

@@ -93,7 +93,11 @@ impl Scenario {
             "small" => (150, 12, 300, 15, 3, 2, 3),
             "medium" => (700, 150, 6_000, 150, 5, 4, 6),
             "large" => (2_000, 545, 50_000, 800, 8, 8, 8),
-            other => bail!("unknown preset '{other}' (small, medium, large)"),
+            // The growth curves (issue 19): ≈ 5 M and ≈ 20 M transactions,
+            // the same economy as `large` over more blocks and people.
+            "xlarge" => (10_000, 545, 250_000, 4_000, 12, 8, 8),
+            "xxlarge" => (38_500, 545, 1_000_000, 16_000, 16, 8, 8),
+            other => bail!("unknown preset '{other}' (small, medium, large, xlarge, xxlarge)"),
         };
         let routes = [
             Route::Consolidate,
