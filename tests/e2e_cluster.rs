@@ -750,3 +750,160 @@ fn hostile_tag_labels_are_escaped_in_every_text_view() {
 
 /// Of them, refused for an address that is not one of their network.
 const TAGPACK_REFUSED: u64 = 4;
+
+/// A simulated `medium` chain (≈ 100 k transactions, 218 k addresses) in a ledger.
+fn medium_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    json(&[
+        "simulate",
+        "--out",
+        sim.to_str().unwrap(),
+        "--preset",
+        "medium",
+        "--json",
+    ]);
+    let db = tmp.path().join("db");
+    ingest_regtest(&db, &sim.join("blocks"));
+    (tmp, db)
+}
+
+/// What a build shows: every address's cluster (both levels), and the
+/// statistics, members and evidence of clusters across the id range.
+fn stored_clusters(db: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for level in ["cospend", "cospend+change"] {
+        let all = export(db, &["--level", level]);
+        let rows: Vec<Vec<&str>> = all
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').collect())
+            .collect();
+        for row in rows.iter().step_by(997) {
+            out.push(support::ok(&[
+                "--db",
+                db_str(db),
+                "cluster",
+                "show",
+                row[0],
+                "--level",
+                level,
+                "--limit",
+                "0",
+                "--json",
+            ]));
+            // The explanation that joins the address to its cluster's id.
+            let id: usize = row[3].parse().unwrap();
+            out.push(support::ok(&[
+                "--db",
+                db_str(db),
+                "cluster",
+                "explain",
+                row[0],
+                rows[id][0],
+                "--level",
+                level,
+                "--json",
+            ]));
+        }
+        out.push(all);
+    }
+    out
+}
+
+#[test]
+fn a_build_in_little_memory_stores_the_clusters_of_a_build_in_plenty() {
+    let (_tmp, db) = medium_ledger();
+    let build = |level: &str, cache: &str| {
+        json(&[
+            "--db",
+            db_str(&db),
+            "--cache-mb",
+            cache,
+            "cluster",
+            "build",
+            "--level",
+            level,
+            "--full",
+            "--json",
+        ])
+    };
+    let plenty: Vec<Value> = ["cospend", "cospend+change"]
+        .iter()
+        .map(|l| build(l, "4096"))
+        .collect();
+    assert!(plenty.iter().all(|s| s["runs_on_disk"] == 0), "{plenty:?}");
+    assert_eq!(plenty[0]["addresses"], 218_162);
+    assert!(plenty[0]["multi_address_clusters"].as_u64().unwrap() > 10_000);
+    let roomy = stored_clusters(&db);
+    let little: Vec<Value> = ["cospend", "cospend+change"]
+        .iter()
+        .map(|l| build(l, "8"))
+        .collect();
+    for (p, l) in plenty.iter().zip(&little) {
+        assert!(l["runs_on_disk"].as_u64().unwrap() >= 5, "{l}");
+        for key in [
+            "clusters",
+            "multi_address_clusters",
+            "largest",
+            "merges",
+            "coinjoins",
+        ] {
+            assert_eq!(p[key], l[key], "{key}");
+        }
+    }
+    let tight = stored_clusters(&db);
+    assert_eq!(roomy.len(), tight.len());
+    for (a, b) in roomy.iter().zip(&tight) {
+        assert!(
+            a == b,
+            "same records whatever the memory: {a:.300} vs {b:.300}"
+        );
+    }
+    assert!(
+        !db.join("analysis-scratch").exists(),
+        "a finished build leaves no sorted runs behind"
+    );
+}
+
+#[test]
+fn a_build_killed_anywhere_leaves_the_last_build_whole() {
+    let (_tmp, db) = medium_ledger();
+    let dbs = db_str(&db);
+    json(&[
+        "--db", dbs, "cluster", "build", "--level", "cospend", "--json",
+    ]);
+    let before = export(&db, &["--level", "cospend"]);
+    let mut killed = 0;
+    for ms in [40, 120, 250, 400, 600, 900] {
+        let mut child = support::tracer()
+            .args(["--db", dbs, "--cache-mb", "8", "cluster", "build", "--full"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // The last build (or the new one, if the kill came after it moved
+        // the checkpoint) is whole: the same clusters, never a mixture.
+        assert_eq!(
+            export(&db, &["--level", "cospend"]),
+            before,
+            "killed at {ms} ms"
+        );
+    }
+    assert!(
+        killed >= 3,
+        "the kills must land inside builds ({killed} did)"
+    );
+    let s = json(&[
+        "--db", dbs, "cluster", "build", "--level", "cospend", "--full", "--json",
+    ]);
+    assert_eq!(s["mode"], "full");
+    assert_eq!(export(&db, &["--level", "cospend"]), before);
+    assert!(!db.join("analysis-scratch").exists());
+}

@@ -37,6 +37,14 @@ pub enum Error {
     /// absurd values): an error, never a wrapped figure.
     #[error(transparent)]
     Overflow(#[from] trace_file::Overflow),
+    /// A scratch file of a build's sorted runs failed (disk full, removed).
+    #[error("scratch file {}: {cause}", path.display())]
+    Scratch {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        cause: std::io::Error,
+    },
     /// An argument the user gave is unusable.
     #[error("{0}")]
     Usage(String),

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod coinjoin;
 pub mod deposit;
 pub mod error;
+mod runs;
 pub mod senders;
 pub mod store;
 pub mod tags;

@@ -6,19 +6,22 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `meta` | name | build checkpoints |
-//! | `addr_chunks` | level, chunk | cluster id and facts of 4,096 addresses |
-//! | `clusters` | level, cluster id | [`crate::cluster::ClusterStats`] |
-//! | `members` | level, cluster id, address id | – |
-//! | `links` | level, address id, address id | merge evidence |
-//! | `conflicts` | level, sequence | refused merge |
+//! | `addr_chunks` | slot, chunk | cluster id and facts of 4,096 addresses |
+//! | `clusters` | slot, cluster id | [`crate::cluster::ClusterStats`] |
+//! | `members` | slot, cluster id, address id | – |
+//! | `links` | slot, address id, address id | merge evidence |
+//! | `conflicts` | slot, sequence | refused merge |
 //! | `coinjoins` | tx id | detected CoinJoin |
 //! | `tags` | address, currency, pack id, sequence | tag (JSON) |
 //! | `tag_packs` | `P` pack id; `T` pack id, sequence | pack record (JSON); key in `tags` |
-//! | `cluster_tags` | level, cluster id, address id | – (tagged members) |
+//! | `cluster_tags` | slot, cluster id, address id | – (tagged members) |
 //!
-//! Every build is one atomic `WriteBatch`, persisted by an atomic flush of
-//! all column families; a tag import stages its tags out of force first
-//! and puts them in force with one such batch (see `attribution`).
+//! A slot is one of a level's two key spaces (level, level + 2): a build
+//! writes the slot its level's checkpoint does not name, in bounded
+//! batches, then moves the checkpoint to it in one atomic `WriteBatch`,
+//! persisted by an atomic flush of all column families, and clears the old
+//! one. A tag import stages its tags out of force first and puts them in
+//! force with one such batch (see `attribution`).
 
 use std::path::{Path, PathBuf};
 
@@ -97,9 +100,14 @@ impl AnalysisStore {
         opts.set_keep_log_file_num(3);
         opts.set_max_background_jobs(2);
         opts.set_atomic_flush(true);
-        let cfs = COLUMN_FAMILIES
-            .iter()
-            .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        // Memtables of every column family together stay under 64 MiB: a
+        // build of any size writes in bounded memory.
+        opts.set_db_write_buffer_size(64 << 20);
+        let cfs = COLUMN_FAMILIES.iter().map(|n| {
+            let mut o = Options::default();
+            o.set_write_buffer_size(16 << 20);
+            ColumnFamilyDescriptor::new(*n, o)
+        });
         let db = if read_only {
             DB::open_cf_descriptors_read_only(&opts, &path, cfs, false)
         } else {
@@ -240,6 +248,17 @@ impl AnalysisStore {
             .map_err(|e| db_err(&self.path, e))
     }
 
+    /// Starts a bulk write: records go in batches of a bounded size, with
+    /// no write-ahead log — invisible to readers until a later
+    /// [`AnalysisStore::write`] (which flushes every column family at once)
+    /// makes them part of the state a checkpoint names.
+    pub(crate) fn bulk(&self) -> Bulk<'_> {
+        Bulk {
+            store: self,
+            batch: WriteBatch::default(),
+        }
+    }
+
     /// Starts an atomic batch of writes.
     pub(crate) fn batch(&self) -> Batch<'_> {
         Batch {
@@ -275,6 +294,36 @@ impl Batch<'_> {
                 .deletes
                 .delete_range_cf(cf, prefix, [0xffu8; 64].as_slice()),
         }
+    }
+}
+
+/// Bytes a [`Bulk`] writer holds before it writes them.
+const BULK_BATCH_BYTES: usize = 8 << 20;
+
+/// Writes of any size in bounded memory (see [`AnalysisStore::bulk`]).
+pub(crate) struct Bulk<'a> {
+    store: &'a AnalysisStore,
+    batch: WriteBatch,
+}
+
+impl Bulk<'_> {
+    pub(crate) fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.batch.put_cf(self.store.cf(cf), key, value);
+        if self.batch.size_in_bytes() >= BULK_BATCH_BYTES {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is held.
+    pub(crate) fn write(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.disable_wal(true);
+        self.store
+            .db
+            .write_opt(batch, &wo)
+            .map_err(|e| db_err(&self.store.path, e))
     }
 }
 

@@ -58,7 +58,7 @@ fn main() {
         let t = Instant::now();
         let mut e = Engine::new(Level::Cospend, VotePolicy::default());
         store
-            .for_each_tx(|id, tx| e.process(id, &tx, None, &mut NoObserver))
+            .for_each_tx(|id, tx| e.process(id, &tx, &[], &mut NoObserver))
             .unwrap();
         let clusters = e.clusters();
         let s = t.elapsed().as_secs_f64();
@@ -79,7 +79,7 @@ fn main() {
         let t = Instant::now();
         let mut e = Engine::new(Level::CospendChange, VotePolicy::default());
         store
-            .for_each_tx(|id, tx| e.process(id, &tx, Some(&forward), &mut NoObserver))
+            .for_each_tx(|id, tx| e.process(id, &tx, forward.spenders(id), &mut NoObserver))
             .unwrap();
         let s2 = t.elapsed().as_secs_f64();
         println!("look-ahead facts pass:  {s1:.2} s; cospend+change pass (memory): {s2:.2} s");

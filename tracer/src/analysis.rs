@@ -169,6 +169,15 @@ pub fn cluster(
     store_opts: chain_adapters::store::StoreOptions,
     cmd: ClusterCmd,
 ) -> Result<()> {
+    // A build reads the ledger once in order (a small block cache does) and
+    // spends the rest of --cache-mb on its sorted runs.
+    let build_memory_mb = store_opts.cache_mb - store_opts.cache_mb / 4;
+    let store_opts = match cmd {
+        ClusterCmd::Build { .. } => chain_adapters::store::StoreOptions {
+            cache_mb: (store_opts.cache_mb / 4).max(8),
+        },
+        _ => store_opts,
+    };
     let ledger = Store::open_read_only(db, store_opts)?;
     let view = LedgerView::new(&ledger)?;
     match cmd {
@@ -184,6 +193,7 @@ pub fn cluster(
                 level,
                 policy: policy.policy()?,
                 full,
+                memory_mb: build_memory_mb,
             };
             let s = cluster::build(&ledger, &analysis, opts)?;
             print(&s, json, |s| {
@@ -220,6 +230,12 @@ pub fn cluster(
                 outln!("tagged        {} addresses", s.tagged_addresses);
                 if let Some((h, hash)) = &s.tip {
                     outln!("tip           {h} {hash}");
+                }
+                if s.runs_on_disk > 0 {
+                    outln!(
+                        "sorted runs   {} on disk (to stay within --cache-mb)",
+                        s.runs_on_disk
+                    );
                 }
                 outln!("took          {:.2} s", started.elapsed().as_secs_f64());
             })

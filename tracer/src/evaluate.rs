@@ -341,7 +341,7 @@ pub fn evaluate(store: &Store, truth_path: &Path, policy: VotePolicy) -> Result<
             truth: &truth,
             judged: Judged::default(),
         };
-        store.for_each_tx(|id, tx| engine.process(id, &tx, Some(&forward), &mut obs))?;
+        store.for_each_tx(|id, tx| engine.process(id, &tx, forward.spenders(id), &mut obs))?;
         if obs.judged.missing > 0 {
             bail!(
                 "{} of the ledger's transactions are not in {}: the truth belongs to another chain",

@@ -35,7 +35,8 @@ struct Cli {
     /// Ledger database directory (RocksDB).
     #[arg(long, global = true, value_name = "DIR")]
     db: Option<PathBuf>,
-    /// RocksDB block cache in MiB; bounds ingest memory together with the batch size.
+    /// Memory in MiB: ingest's block cache and look-up tables (with the batch size);
+    /// `cluster build`'s sorted runs and hot sets (its union-find, ~12 bytes per address, comes on top).
     #[arg(long, global = true, default_value_t = 256, value_name = "MIB")]
     cache_mb: usize,
     #[command(subcommand)]

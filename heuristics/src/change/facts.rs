@@ -7,6 +7,7 @@ use chain_adapters::ledger::{AddrId, TxId, TxRecord};
 use chain_adapters::store::Store;
 
 use crate::error::Result;
+use crate::runs::{Merged, Scratch, SortedRuns};
 
 /// How an output was spent: the spending transaction's fingerprint, packed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,5 +123,79 @@ impl ForwardFacts {
             .copied()
             .unwrap_or(self.spender.len() as u64);
         &self.spender[start as usize..end as usize]
+    }
+}
+
+/// Spent output (tx BE, vout BE), then its spender.
+const SPENT_LEN: usize = 14;
+
+/// The look-ahead facts of [`ForwardFacts`] in bounded memory: one pass
+/// over the ledger writes (output, spender) for every spent output to
+/// sorted runs, read back in transaction order while the engine judges.
+pub struct ForwardStream {
+    runs: Merged<SPENT_LEN>,
+    peeked: Option<(TxId, u32, Spender)>,
+    current: Vec<Spender>,
+}
+
+impl ForwardStream {
+    /// Reads every transaction of the ledger once, keeping at most about
+    /// `budget_bytes` in memory.
+    pub(crate) fn collect(store: &Store, scratch: &Scratch, budget_bytes: usize) -> Result<Self> {
+        let mut runs = SortedRuns::<SPENT_LEN>::new(scratch, "spent", budget_bytes);
+        let mut failed = None;
+        store.for_each_tx(|_, tx| {
+            let fp = Spender::of(&tx);
+            for prev in tx.inputs.iter().filter_map(|i| i.prev) {
+                let mut r = [0u8; SPENT_LEN];
+                r[0..8].copy_from_slice(&prev.tx.to_be_bytes());
+                r[8..12].copy_from_slice(&prev.vout.to_be_bytes());
+                r[12..14].copy_from_slice(&fp.0.to_be_bytes());
+                if let Err(e) = runs.push(r) {
+                    failed.get_or_insert(e);
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(ForwardStream {
+            runs: runs.sorted()?,
+            peeked: None,
+            current: Vec::new(),
+        })
+    }
+
+    /// How each of the `outputs` outputs of transaction `tx` was spent
+    /// (transactions must be asked in increasing order).
+    pub fn spenders(&mut self, tx: TxId, outputs: usize) -> Result<&[Spender]> {
+        self.current.clear();
+        self.current.resize(outputs, Spender::default());
+        loop {
+            let next = match self.peeked.take() {
+                Some(p) => p,
+                None => match self.runs.next_record()? {
+                    Some(r) => (
+                        u64::from_be_bytes(r[0..8].try_into().expect("8 bytes")),
+                        u32::from_be_bytes(r[8..12].try_into().expect("4 bytes")),
+                        Spender(u16::from_be_bytes([r[12], r[13]])),
+                    ),
+                    None => break,
+                },
+            };
+            match next.0.cmp(&tx) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Greater => {
+                    self.peeked = Some(next);
+                    break;
+                }
+                std::cmp::Ordering::Equal => {
+                    if let Some(s) = self.current.get_mut(next.1 as usize) {
+                        *s = next.2;
+                    }
+                }
+            }
+        }
+        Ok(&self.current)
     }
 }

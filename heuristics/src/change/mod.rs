@@ -6,7 +6,7 @@
 mod facts;
 mod rules;
 
-pub use facts::{ForwardFacts, Spender};
+pub use facts::{ForwardFacts, ForwardStream, Spender};
 pub use rules::{votes, TxContext};
 
 use serde::Serialize;

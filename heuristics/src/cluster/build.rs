@@ -10,12 +10,15 @@ use chain_adapters::store::Store;
 use serde::Serialize;
 
 use super::engine::{Engine, NoObserver};
-use super::persist::{load_checkpoint, load_state, save, Checkpoint};
-use super::Level;
+use super::persist::{load_checkpoint, resume, Checkpoint};
+use super::records::Recorder;
+use super::save::save;
+use super::{Level, Rule, UnionFind};
 use crate::attribution;
-use crate::change::{ForwardFacts, VotePolicy};
+use crate::change::{ForwardStream, VotePolicy};
 use crate::deposit::{self, DepositParams};
 use crate::error::Result;
+use crate::runs::Scratch;
 use crate::store::AnalysisStore;
 
 /// What to build.
@@ -27,6 +30,9 @@ pub struct BuildOptions {
     pub policy: VotePolicy,
     /// Rebuild from scratch even if the checkpoint allows an incremental build.
     pub full: bool,
+    /// Memory for the build's sorted runs and hot sets in MiB (the
+    /// union-find's arrays, a few bytes per address, come on top).
+    pub memory_mb: usize,
 }
 
 /// What a build did.
@@ -62,6 +68,9 @@ pub struct BuildSummary {
     pub tagged_addresses: usize,
     /// Ledger tip the build covers: height and hash (display hex).
     pub tip: Option<(u64, String)>,
+    /// Sorted runs the build wrote to disk to stay within its memory
+    /// (0: everything fitted in memory).
+    pub runs_on_disk: u64,
 }
 
 fn tips(ledger: &Store) -> Result<Vec<(Chain, u64, [u8; 32])>> {
@@ -108,21 +117,30 @@ fn full_reason(
     Ok(None)
 }
 
+/// Where a build's sorted runs go: beside the analysis DB, never inside it.
+fn scratch_dir(analysis: &AnalysisStore) -> std::path::PathBuf {
+    analysis.path().with_file_name("analysis-scratch")
+}
+
 /// Builds (or updates) the clusters of `opts.level` and stores them.
 pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Result<BuildSummary> {
     let view = LedgerView::new(ledger)?;
     let cp = load_checkpoint(analysis, opts.level)?;
     let generation = attribution::generation(analysis)?;
     let reason = full_reason(ledger, &opts, cp.as_ref(), generation)?;
-    let (mut engine, old, stored_links, stored_conflicts) = match (&reason, &cp) {
-        (None, Some(cp)) => {
-            let (clusters, facts) = load_state(analysis, opts.level, cp)?;
-            let engine = Engine::resume(opts.level, opts.policy, &clusters, facts, cp.next_tx);
-            (engine, Some(clusters), cp.links, cp.conflicts)
-        }
-        _ => (Engine::new(opts.level, opts.policy), None, 0, 0),
+    let scratch = Scratch::new(scratch_dir(analysis))?;
+    let budget = opts.memory_mb.max(16) << 20;
+    let mut recorder = Recorder::new(&scratch, budget / 2);
+    let old = match (&reason, &cp) {
+        (None, Some(cp)) => Some(cp),
+        _ => None,
     };
-    let from_tx = engine.next_tx;
+    let uf = match old {
+        Some(cp) => resume(analysis, cp, &mut recorder)?,
+        None => UnionFind::default(),
+    };
+    let from_tx = old.map_or(0, |cp| cp.next_tx);
+    let mut engine = Engine::recording(opts.level, opts.policy, uf, from_tx, recorder);
     let counters = ledger.counters()?;
     engine.grow(counters.next_addr as usize);
     let tagged = attribution::tagged_addresses(analysis, &view)?;
@@ -135,47 +153,73 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
         // Conflicts among the tags were reported by the build that first saw them.
         engine.conflicts.clear();
     }
-    let forward = match opts.level {
-        Level::CospendChange => Some(ForwardFacts::collect(ledger)?),
+    let mut forward = match opts.level {
+        Level::CospendChange => Some(ForwardStream::collect(ledger, &scratch, budget / 4)?),
         Level::Cospend => None,
     };
+    let mut failed = None;
     ledger.for_each_tx_from(from_tx, |id, tx| {
-        engine.process(id, &tx, forward.as_ref(), &mut NoObserver)
+        let spenders = match &mut forward {
+            Some(f) => match f.spenders(id, tx.outputs.len()) {
+                Ok(s) => s,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    &[]
+                }
+            },
+            None => &[],
+        };
+        engine.process(id, &tx, spenders, &mut NoObserver)
     })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    drop(forward);
     let exchanges = deposit::exchange_wallets(analysis, &view)?;
     for d in deposit::detect(ledger, &exchanges, &DepositParams::default())? {
         engine.link_deposit_address(&d);
     }
-    let mut merges = BTreeMap::new();
-    for l in &engine.links {
-        *merges.entry(l.evidence.rule.name()).or_insert(0) += 1;
-    }
-    let mut coinjoins = BTreeMap::new();
-    for (_, cj) in &engine.coinjoins {
-        *coinjoins.entry(cj.kind.name()).or_insert(0) += 1;
-    }
+    let merges = [
+        Rule::MultiInput,
+        Rule::Change,
+        Rule::DepositReuse,
+        Rule::DepositAddress,
+    ]
+    .into_iter()
+    .filter(|r| engine.merges[*r as usize] > 0)
+    .map(|r| (r.name(), engine.merges[r as usize]))
+    .collect();
+    let coinjoins = engine.coinjoins.clone();
     let tips = tips(ledger)?;
+    let links_made: u64 = engine.merges.iter().sum();
     let checkpoint = Checkpoint {
         next_tx: counters.next_tx.max(engine.next_tx),
         addresses: engine.addresses() as u32,
         tips: tips.clone(),
         tags_generation: generation,
         policy: policy_name(&opts),
-        links: stored_links + engine.links.len() as u64,
-        conflicts: stored_conflicts + engine.conflicts.len() as u64,
+        links: old.map_or(0, |cp| cp.links) + links_made,
+        conflicts: old.map_or(0, |cp| cp.conflicts) + engine.conflicts.len() as u64,
+        slot: cp.as_ref().map_or(opts.level as u8, Checkpoint::other_slot),
     };
-    let tagged_ids: Vec<_> = tagged.iter().map(|(a, _)| *a).collect();
-    let size = save(
+    let mut tagged_ids: Vec<_> = tagged.iter().map(|(a, _)| *a).collect();
+    tagged_ids.sort_unstable();
+    tagged_ids.dedup();
+    let recorded = engine
+        .recorder
+        .take()
+        .expect("a build's engine records")
+        .finish()?;
+    let saved = save(
         analysis,
+        &scratch,
+        budget / 2,
         &mut engine,
-        old.as_deref(),
+        recorded,
+        old,
         &tagged_ids,
         &checkpoint,
     )?;
-    let largest = (0..size.len())
-        .max_by_key(|&c| (size[c], std::cmp::Reverse(c)))
-        .filter(|&c| size[c] > 0)
-        .map(|c| (c as u32, size[c]));
     let bitcoin_tip = tips.iter().find(|t| t.0 == Chain::Bitcoin);
     Ok(BuildSummary {
         level: opts.level,
@@ -185,14 +229,15 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
         from_tx,
         transactions: engine.next_tx.saturating_sub(from_tx),
         addresses: engine.addresses() as u32,
-        clusters: size.iter().filter(|&&s| s > 0).count() as u64,
-        multi_address_clusters: size.iter().filter(|&&s| s > 1).count() as u64,
-        largest,
+        clusters: saved.clusters,
+        multi_address_clusters: saved.multi_address_clusters,
+        largest: saved.largest,
         merges,
         coinjoins,
         conflicts: engine.conflicts.len() as u64,
         tagged_addresses: tagged.len(),
         tip: bitcoin_tip.map(|t| (t.1, hash_hex(&t.2))),
+        runs_on_disk: scratch.runs_written(),
     })
 }
 

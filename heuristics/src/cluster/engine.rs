@@ -2,16 +2,16 @@
 //! multi-input links, change votes and links, the collapse guard, and the
 //! per-address facts that cluster statistics are made of.
 
-use chain_adapters::ledger::{AddrId, AddressKind, Chain, TxId, TxRecord};
+use std::collections::BTreeMap;
 
-use super::{AddressFacts, Conflict, Evidence, Level, Link, Rule, UnionFind, MULTI_INPUT_PRIOR};
-use crate::change::{
-    self, ChangeDecision, ForwardFacts, HeuristicSet, TxContext, Vote, VotePolicy,
-};
+use chain_adapters::ledger::{AddrId, AddressKind, Chain, TxId, TxRecord};
+use foldhash::HashMap;
+
+use super::records::Recorder;
+use super::{Conflict, Evidence, Level, Link, Rule, UnionFind, MULTI_INPUT_PRIOR};
+use crate::change::{self, ChangeDecision, HeuristicSet, Spender, TxContext, Vote, VotePolicy};
 use crate::coinjoin::{self, CoinJoin};
 use crate::deposit::{DepositAddress, DEPOSIT_PRIOR};
-
-const NO_SERVICE: u32 = u32::MAX;
 
 /// Sees every transaction the engine judges (evaluation hooks in here).
 pub trait Observer {
@@ -41,66 +41,66 @@ impl Observer for NoObserver {
     }
 }
 
-/// Clustering state while transactions are fed in.
-pub struct Engine {
+/// Clustering state while transactions are fed in. Its memory grows with
+/// the chain only by the union-find's flat arrays and one byte of address
+/// kind per address; a recording engine (a build) sends facts, links and
+/// CoinJoins to sorted runs on disk ([`Recorder`]).
+pub struct Engine<'s> {
     /// Clustering level.
     pub level: Level,
     /// Change vote policy (used at [`Level::CospendChange`]).
     pub policy: VotePolicy,
     pub(crate) uf: UnionFind,
     kinds: Vec<Option<AddressKind>>,
-    pub(crate) facts: Vec<AddressFacts>,
-    service: Vec<u32>,
+    /// Service of each cluster root that has one (tagged addresses only).
+    service: HashMap<AddrId, u32>,
     labels: Vec<String>,
-    /// Merges made, in order.
-    pub links: Vec<Link>,
+    /// Merges made, per rule (by [`Rule`] number).
+    pub merges: [u64; 4],
     /// Merges refused by the collapse guard.
     pub conflicts: Vec<Conflict>,
-    /// Detected CoinJoins.
-    pub coinjoins: Vec<(TxId, CoinJoin)>,
+    /// Detected CoinJoins, per protocol.
+    pub coinjoins: BTreeMap<&'static str, u64>,
     /// Next transaction id to process.
     pub next_tx: TxId,
-    /// Addresses whose facts changed (an incremental save finds changed
-    /// clusters by comparing cluster ids).
-    pub(crate) touched: Vec<bool>,
+    pub(crate) recorder: Option<Recorder<'s>>,
     votes: Vec<Vote>,
 }
 
-impl Engine {
-    /// An engine with no addresses, starting at transaction 0.
+impl<'s> Engine<'s> {
+    /// An engine with no addresses, starting at transaction 0, recording
+    /// nothing but the clusters (evaluation).
     pub fn new(level: Level, policy: VotePolicy) -> Self {
         Engine {
             level,
             policy,
             uf: UnionFind::default(),
             kinds: Vec::new(),
-            facts: Vec::new(),
-            service: Vec::new(),
+            service: HashMap::default(),
             labels: Vec::new(),
-            links: Vec::new(),
+            merges: [0; 4],
             conflicts: Vec::new(),
-            coinjoins: Vec::new(),
+            coinjoins: BTreeMap::new(),
             next_tx: 0,
-            touched: Vec::new(),
+            recorder: None,
             votes: Vec::new(),
         }
     }
 
-    /// An engine continuing from stored clusters and facts.
-    pub(crate) fn resume(
+    /// An engine that records facts, links and CoinJoins for a build,
+    /// continuing from `uf` (empty for a full build) at `next_tx`.
+    pub(crate) fn recording(
         level: Level,
         policy: VotePolicy,
-        clusters: &[AddrId],
-        facts: Vec<AddressFacts>,
+        uf: UnionFind,
         next_tx: TxId,
+        recorder: Recorder<'s>,
     ) -> Self {
         let mut e = Engine::new(level, policy);
-        e.uf = UnionFind::from_clusters(clusters);
-        e.kinds = vec![None; clusters.len()];
-        e.service = vec![NO_SERVICE; clusters.len()];
-        e.touched = vec![false; clusters.len()];
-        e.facts = facts;
+        e.kinds = vec![None; uf.len()];
+        e.uf = uf;
         e.next_tx = next_tx;
+        e.recorder = Some(recorder);
         e
     }
 
@@ -112,11 +112,6 @@ impl Engine {
     /// The cluster id of every address.
     pub fn clusters(&mut self) -> Vec<AddrId> {
         self.uf.clusters()
-    }
-
-    /// Facts of every address.
-    pub fn facts(&self) -> &[AddressFacts] {
-        &self.facts
     }
 
     /// Marks addresses as belonging to services (from attribution tags):
@@ -135,9 +130,11 @@ impl Engine {
                 }
             };
             let r = self.uf.find(*a);
-            match self.service[r as usize] {
-                NO_SERVICE => self.service[r as usize] = idx,
-                s if s != idx => {
+            match self.service.get(&r).copied() {
+                None => {
+                    self.service.insert(r, idx);
+                }
+                Some(s) if s != idx => {
                     let other = self.uf.cluster(*a);
                     self.conflicts.push(Conflict {
                         a: other,
@@ -158,18 +155,13 @@ impl Engine {
         if n > self.uf.len() {
             self.uf.grow(n);
             self.kinds.resize(n, None);
-            self.facts.resize(n, AddressFacts::default());
-            self.service.resize(n, NO_SERVICE);
-            self.touched.resize(n, false);
         }
     }
 
     fn touch(&mut self, a: AddrId, height: u32, delta: i128) {
-        let f = &mut self.facts[a as usize];
-        f.first_height = f.first_height.min(height);
-        f.last_height = f.last_height.max(height);
-        f.balance += delta;
-        self.touched[a as usize] = true;
+        if let Some(r) = &mut self.recorder {
+            r.touch(a, height, delta);
+        }
     }
 
     /// Links the clusters of `a` and `b` unless they are one already or the
@@ -179,20 +171,32 @@ impl Engine {
         if ra == rb {
             return;
         }
-        let (sa, sb) = (self.service[ra as usize], self.service[rb as usize]);
-        if sa != NO_SERVICE && sb != NO_SERVICE && sa != sb {
-            self.conflicts.push(Conflict {
-                a,
-                b,
-                service_a: self.labels[sa as usize].clone(),
-                service_b: self.labels[sb as usize].clone(),
-                evidence: Some(evidence),
-            });
-            return;
+        let (sa, sb) = (
+            self.service.get(&ra).copied(),
+            self.service.get(&rb).copied(),
+        );
+        if let (Some(sa), Some(sb)) = (sa, sb) {
+            if sa != sb {
+                self.conflicts.push(Conflict {
+                    a,
+                    b,
+                    service_a: self.labels[sa as usize].clone(),
+                    service_b: self.labels[sb as usize].clone(),
+                    evidence: Some(evidence),
+                });
+                return;
+            }
         }
         let r = self.uf.union_roots(ra, rb);
-        self.service[r as usize] = if sa != NO_SERVICE { sa } else { sb };
-        self.links.push(Link { a, b, evidence });
+        let gone = if r == ra { rb } else { ra };
+        self.service.remove(&gone);
+        if let Some(s) = sa.or(sb) {
+            self.service.insert(r, s);
+        }
+        self.merges[evidence.rule as usize] += 1;
+        if let Some(rec) = &mut self.recorder {
+            rec.link(&Link { a, b, evidence });
+        }
     }
 
     /// Links an exchange deposit address to the wallet it sweeps into, and
@@ -220,7 +224,7 @@ impl Engine {
         &mut self,
         id: TxId,
         tx: &TxRecord,
-        forward: Option<&ForwardFacts>,
+        spenders: &[Spender],
         observer: &mut dyn Observer,
     ) {
         self.next_tx = id + 1;
@@ -257,7 +261,10 @@ impl Engine {
         }
         let detected = coinjoin::detect(tx);
         if let Some(cj) = detected {
-            self.coinjoins.push((id, cj));
+            *self.coinjoins.entry(cj.kind.name()).or_insert(0) += 1;
+            if let Some(r) = &mut self.recorder {
+                r.coinjoin(id, &cj);
+            }
         }
         self.votes.clear();
         let mut decision = None;
@@ -276,7 +283,7 @@ impl Engine {
                 }
             }
             if self.level == Level::CospendChange {
-                decision = self.change(id, tx, first, forward);
+                decision = self.change(id, tx, first, spenders);
             }
         }
         observer.judged(id, tx, detected.as_ref(), &self.votes, decision.as_ref());
@@ -287,7 +294,7 @@ impl Engine {
         id: TxId,
         tx: &TxRecord,
         sender: AddrId,
-        forward: Option<&ForwardFacts>,
+        spenders: &[Spender],
     ) -> Option<ChangeDecision> {
         let input_kinds: Vec<AddressKind> = tx
             .inputs
@@ -301,7 +308,7 @@ impl Engine {
         let ctx = TxContext {
             tx,
             input_kinds: &input_kinds,
-            spenders: forward.map(|f| f.spenders(id)).unwrap_or(&[]),
+            spenders,
         };
         change::votes(&ctx, &mut self.votes);
         let decision = self.policy.decide(&self.votes)?;

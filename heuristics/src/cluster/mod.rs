@@ -6,6 +6,8 @@ mod build;
 mod engine;
 pub(crate) mod persist;
 mod query;
+mod records;
+mod save;
 mod unionfind;
 
 pub use build::{build, BuildOptions, BuildSummary};

@@ -27,14 +27,22 @@ fn not_built(level: Level) -> Error {
     ))
 }
 
+/// The checkpoint of `level`'s last build, or why there is none.
+fn built(store: &AnalysisStore, level: Level) -> Result<Checkpoint> {
+    load_checkpoint(store, level)?.ok_or_else(|| not_built(level))
+}
+
 /// The cluster id of address `a` at `level` (`None` if the address came
 /// after the last build).
 pub fn cluster_of(store: &AnalysisStore, level: Level, a: AddrId) -> Result<Option<AddrId>> {
-    let cp = load_checkpoint(store, level)?.ok_or_else(|| not_built(level))?;
+    cluster_in(store, &built(store, level)?, a)
+}
+
+fn cluster_in(store: &AnalysisStore, cp: &Checkpoint, a: AddrId) -> Result<Option<AddrId>> {
     if a >= cp.addresses {
         return Ok(None);
     }
-    load_cluster_of(store, level, a)
+    load_cluster_of(store, cp, a)
 }
 
 /// The cluster ids of a level's last build, read in address-id order one
@@ -42,7 +50,6 @@ pub fn cluster_of(store: &AnalysisStore, level: Level, a: AddrId) -> Result<Opti
 /// `tracer cluster export` streams. The ids are those [`cluster_of`] gives.
 pub struct ClusterIds<'a> {
     store: &'a AnalysisStore,
-    level: Level,
     cp: Checkpoint,
     chunk: Option<u32>,
     ids: Vec<AddrId>,
@@ -51,11 +58,9 @@ pub struct ClusterIds<'a> {
 impl<'a> ClusterIds<'a> {
     /// The cluster ids of `level`'s last build.
     pub fn new(store: &'a AnalysisStore, level: Level) -> Result<Self> {
-        let cp = load_checkpoint(store, level)?.ok_or_else(|| not_built(level))?;
         Ok(ClusterIds {
             store,
-            level,
-            cp,
+            cp: built(store, level)?,
             chunk: None,
             ids: Vec::new(),
         })
@@ -74,7 +79,7 @@ impl<'a> ClusterIds<'a> {
         }
         let chunk = a / CHUNK as u32;
         if self.chunk != Some(chunk) {
-            self.ids = load_cluster_chunk(self.store, self.level, &self.cp, chunk)?;
+            self.ids = load_cluster_chunk(self.store, &self.cp, chunk)?;
             self.chunk = Some(chunk);
         }
         Ok(self.ids.get(a as usize % CHUNK).copied())
@@ -83,14 +88,15 @@ impl<'a> ClusterIds<'a> {
 
 /// Statistics of cluster `c` (a singleton's come from its address).
 pub fn stats(store: &AnalysisStore, level: Level, c: AddrId) -> Result<Option<ClusterStats>> {
-    if let Some(s) = store.decoded(CF_CLUSTERS, &cluster_key(level, c), decode_stats)? {
+    let cp = built(store, level)?;
+    if let Some(s) = store.decoded(CF_CLUSTERS, &cluster_key(cp.slot, c), decode_stats)? {
         return Ok(Some(s));
     }
-    if cluster_of(store, level, c)? != Some(c) {
+    if cluster_in(store, &cp, c)? != Some(c) {
         return Ok(None);
     }
-    let tagged = !list(store, CF_CLUSTER_TAGS, level, c, 0, 1)?.is_empty();
-    Ok(load_facts_of(store, level, c)?.map(|f| {
+    let tagged = !list(store, CF_CLUSTER_TAGS, &cp, c, 0, 1)?.is_empty();
+    Ok(load_facts_of(store, &cp, c)?.map(|f| {
         let mut s = ClusterStats::default();
         s.add(&f, tagged);
         s
@@ -100,12 +106,12 @@ pub fn stats(store: &AnalysisStore, level: Level, c: AddrId) -> Result<Option<Cl
 fn list(
     store: &AnalysisStore,
     cf: &'static str,
-    level: Level,
+    cp: &Checkpoint,
     c: AddrId,
     offset: usize,
     limit: usize,
 ) -> Result<Vec<AddrId>> {
-    let prefix = cluster_key(level, c);
+    let prefix = cluster_key(cp.slot, c);
     let mut out = Vec::new();
     let mut skipped = 0;
     store.scan(cf, &prefix, |k, _| {
@@ -132,8 +138,9 @@ pub fn members(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<AddrId>> {
-    let m = list(store, CF_MEMBERS, level, c, offset, limit)?;
-    if m.is_empty() && offset == 0 && cluster_of(store, level, c)? == Some(c) {
+    let cp = built(store, level)?;
+    let m = list(store, CF_MEMBERS, &cp, c, offset, limit)?;
+    if m.is_empty() && offset == 0 && cluster_in(store, &cp, c)? == Some(c) {
         return Ok(vec![c]);
     }
     Ok(m)
@@ -141,7 +148,7 @@ pub fn members(
 
 /// Members of cluster `c` that carry attribution tags.
 pub fn tagged_members(store: &AnalysisStore, level: Level, c: AddrId) -> Result<Vec<AddrId>> {
-    list(store, CF_CLUSTER_TAGS, level, c, 0, 0)
+    list(store, CF_CLUSTER_TAGS, &built(store, level)?, c, 0, 0)
 }
 
 /// One step of an explanation: `from` and `to` were linked by `evidence`.
@@ -175,8 +182,8 @@ impl Explanation {
     }
 }
 
-fn neighbours(store: &AnalysisStore, level: Level, a: AddrId) -> Result<Vec<(AddrId, Evidence)>> {
-    let prefix = cluster_key(level, a);
+fn neighbours(store: &AnalysisStore, slot: u8, a: AddrId) -> Result<Vec<(AddrId, Evidence)>> {
+    let prefix = cluster_key(slot, a);
     let mut out = Vec::new();
     store.scan(CF_LINKS, &prefix, |k, v| {
         let corrupt = |what| store.corrupt(CF_LINKS, k, DecodeError { what });
@@ -195,7 +202,8 @@ fn neighbours(store: &AnalysisStore, level: Level, a: AddrId) -> Result<Vec<(Add
 
 /// The chain of merges that joined `a` and `b` at `level`.
 pub fn explain(store: &AnalysisStore, level: Level, a: AddrId, b: AddrId) -> Result<Explanation> {
-    let (cluster_a, cluster_b) = (cluster_of(store, level, a)?, cluster_of(store, level, b)?);
+    let cp = built(store, level)?;
+    let (cluster_a, cluster_b) = (cluster_in(store, &cp, a)?, cluster_in(store, &cp, b)?);
     let mut ex = Explanation {
         level,
         cluster_a,
@@ -212,7 +220,7 @@ pub fn explain(store: &AnalysisStore, level: Level, a: AddrId, b: AddrId) -> Res
         if x == b {
             break;
         }
-        for (y, e) in neighbours(store, level, x)? {
+        for (y, e) in neighbours(store, cp.slot, x)? {
             if y != a && !came_from.contains_key(&y) {
                 came_from.insert(y, (x, e));
                 queue.push_back(y);
@@ -240,8 +248,9 @@ pub fn explain(store: &AnalysisStore, level: Level, a: AddrId, b: AddrId) -> Res
 
 /// Merges refused by the collapse guard at `level`, in the order they were met.
 pub fn conflicts(store: &AnalysisStore, level: Level) -> Result<Vec<Conflict>> {
+    let slot = built(store, level)?.slot;
     let mut out = Vec::new();
-    store.scan(CF_CONFLICTS, &[level as u8], |k, v| {
+    store.scan(CF_CONFLICTS, &[slot], |k, v| {
         out.push(decode_conflict(v).map_err(|e| store.corrupt(CF_CONFLICTS, k, e))?);
         Ok(true)
     })?;

@@ -22,15 +22,15 @@ impl UnionFind {
 
     /// Rebuilds the sets from a stored assignment: `cluster[a]` is the
     /// cluster id (smallest member) of address `a`.
-    pub fn from_clusters(cluster: &[AddrId]) -> Self {
+    pub fn from_clusters(cluster: Vec<AddrId>) -> Self {
         let mut size = vec![0u32; cluster.len()];
-        for &c in cluster {
+        for &c in &cluster {
             size[c as usize] += 1;
         }
         UnionFind {
-            parent: cluster.to_vec(),
-            size,
             min: (0..cluster.len() as AddrId).collect(),
+            parent: cluster,
+            size,
         }
     }
 
@@ -111,7 +111,7 @@ mod tests {
         uf.union_roots(r5, r4);
         assert_eq!(uf.clusters(), vec![0, 1, 2, 3, 2, 2]);
         assert_eq!(uf.size(5), 3);
-        let mut again = UnionFind::from_clusters(&uf.clusters());
+        let mut again = UnionFind::from_clusters(uf.clusters());
         assert_eq!(again.size(4), 3);
         let (r1, r5) = (again.find(1), again.find(5));
         again.union_roots(r1, r5);

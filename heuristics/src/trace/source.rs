@@ -256,13 +256,13 @@ impl<'a> Source<'a> {
 
     /// The node address `a` belongs to.
     pub fn node(&mut self, a: AddrId) -> Result<NodeId> {
-        let Some((level, analysis)) = self.clustered(a) else {
+        let (Some((_, analysis)), Some(cp)) = (self.clustered(a), &self.checkpoint) else {
             return Ok(a);
         };
         if let Some(&n) = self.nodes.get(&a) {
             return Ok(n);
         }
-        let n = load_cluster_of(analysis, level, a)?.unwrap_or(a);
+        let n = load_cluster_of(analysis, cp, a)?.unwrap_or(a);
         self.nodes.insert(a, n);
         Ok(n)
     }
