@@ -1,0 +1,158 @@
+//! What the growth bench measured, as written to `growth.json` (and read
+//! back from an older run's file for the before/after plots).
+
+use serde::{Deserialize, Serialize};
+
+/// Everything one run of the growth bench measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Growth {
+    /// The `tracer` binary measured.
+    pub tracer: String,
+    /// The chain ingested.
+    pub chain: ChainFacts,
+    /// Transactions per segment of the ingest curves.
+    pub segment_tx: u64,
+    /// One entry per `--cache-mb` setting, in the order run.
+    pub runs: Vec<CacheRun>,
+}
+
+/// The chain the bench ingested.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChainFacts {
+    /// Blocks in the blk files.
+    pub blocks: u64,
+    /// Transactions in the blk files.
+    pub txs: u64,
+    /// Addresses in the grown ledger (its address counter).
+    pub addresses: u64,
+    /// Bytes of blk files (records with their 8-byte headers).
+    pub blk_bytes: u64,
+}
+
+/// One ingest and what followed it, at one `--cache-mb` setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheRun {
+    /// The `--cache-mb` setting.
+    pub cache_mb: u64,
+    /// The ingest curve, one point per segment.
+    pub segments: Vec<Segment>,
+    /// The whole ingest, its closing merge included.
+    pub ingest: IngestTotals,
+    /// `cluster build` at each level, in the order run.
+    pub cluster: Vec<ClusterBuild>,
+    /// In-process look-ups on the grown ledger.
+    #[serde(default)]
+    pub lookups: Option<Lookups>,
+    /// The long trace of the simulated cases.
+    #[serde(default)]
+    pub trace: Option<TraceRun>,
+}
+
+/// The ingest at the end of one segment of transactions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Segment {
+    /// Transactions ingested so far (the segment's end).
+    pub txs: u64,
+    /// Seconds since the ingest started.
+    pub elapsed_secs: f64,
+    /// The segment's own seconds.
+    pub secs: f64,
+    /// The segment's blk megabytes (10^6) per second.
+    pub mb_per_s: f64,
+    /// The segment's transactions per second.
+    pub tx_per_s: f64,
+    /// The ledger's bytes on disk.
+    pub ledger_bytes: u64,
+    /// Bytes the ingest wrote so far over blk bytes read so far.
+    pub write_amp: f64,
+    /// Peak RSS so far, MiB.
+    pub peak_rss_mib: f64,
+    /// The segment ends with the ingest's last commit, which lands after
+    /// the bulk load's closing flush and compaction: its time includes
+    /// them (the fits leave it out).
+    #[serde(default)]
+    pub closing: bool,
+}
+
+/// The whole ingest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IngestTotals {
+    /// Wall-clock seconds, the closing merge included.
+    pub secs: f64,
+    /// The ledger's bytes on disk at the end.
+    pub ledger_bytes: u64,
+    /// Bytes written (by the kernel's count) over blk bytes.
+    pub write_amp: f64,
+    /// Peak RSS, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// One `cluster build`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterBuild {
+    /// `--level`.
+    pub level: String,
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// Peak RSS, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Look-ups on the grown ledger.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lookups {
+    /// `query::tx` by txid (what `tracer tx TXID` runs).
+    pub tx: Latency,
+    /// `query::address` with history lines 0..25 (what `tracer address
+    /// ADDR --limit 25` runs).
+    pub address: Latency,
+    /// `tracer address ADDR --limit 25` as a new process, end to end.
+    pub cli_address: CliRuns,
+}
+
+/// The latency of a batch of look-ups of one kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Latency {
+    /// Look-ups timed.
+    pub count: usize,
+    /// Median, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile (nearest rank), milliseconds.
+    pub p99_ms: f64,
+    /// Slowest, milliseconds.
+    pub max_ms: f64,
+}
+
+/// Runs of one CLI command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CliRuns {
+    /// The address looked up.
+    pub address: String,
+    /// Wall-clock seconds of each run.
+    pub secs: Vec<f64>,
+    /// Their median.
+    pub median_secs: f64,
+    /// The largest peak RSS of the runs, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// One `tracer trace` of every simulated case's payments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceRun {
+    /// `--level`.
+    pub level: String,
+    /// Seeds (victim payments) traced.
+    pub seeds: usize,
+    /// `--max-txs`.
+    pub max_txs: u64,
+    /// Wall-clock seconds of the process.
+    pub secs: f64,
+    /// Edges of trace.json.
+    pub hops: usize,
+    /// Transactions judged (trace.json's `summary.txs`).
+    pub txs_judged: u64,
+    /// `secs` per 10,000 hops.
+    pub secs_per_10k_hops: f64,
+    /// Peak RSS, MiB.
+    pub peak_rss_mib: f64,
+}
