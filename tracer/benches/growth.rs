@@ -24,6 +24,19 @@
 //!   `--max-txs` `TRACER_BENCH_TRACE_MAX_TXS` (default 1,000,000): seconds,
 //!   hops (edges of its trace.json), seconds per 10,000 hops, peak RSS.
 //!
+//! Then least-squares fits per setting, printed — ledger bytes per
+//! transaction (through the origin of the segments' points), ingest seconds
+//! per million transactions as `a + b·M` (segments at their midpoints,
+//! weighted by their transactions), both without the closing segment;
+//! `cluster build` seconds and peak RSS per transaction (and RSS per
+//! address; one point, so a ratio, and an upper bound as the process's
+//! fixed memory is scaled too) — and carried to the full Bitcoin chain
+//! (1.2e9 transactions, 1.4e9 addresses, 700 GB of blk files) and to
+//! Ethereum mainnet (assumed 2.8e9 transactions): ingest time (the integral
+//! of the fit, flat at the mean if its slope is negative, plus the closing
+//! flush and compaction scaled by transactions), ledger size and `cluster
+//! build` time and RSS.
+//!
 //! The chain: `TRACER_BENCH_SIM=DIR` (a `tracer simulate` output), or else
 //! `TRACER_BENCH_SCENARIO=FILE` (a scenario JSON, e.g. `{"blocks": 10000,
 //! "individuals": 250000}` for 5.2 M transactions), or else the
@@ -37,6 +50,8 @@
 //! Run: `cargo bench -p tracer --bench growth`
 
 mod common;
+#[path = "growth/fit.rs"]
+mod fit;
 #[path = "growth/results.rs"]
 mod results;
 
@@ -159,6 +174,7 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == LOOKUP_CHILD) {
         return lookup_child(&args[i + 1..]);
     }
+    fit::self_check();
     let tmp = tempfile::tempdir().unwrap();
     let sim = common::sim_dir(|| simulate(tmp.path()));
     let blocks = sim.join("blocks");
@@ -182,6 +198,7 @@ fn main() {
         },
         segment_tx: bench.segment,
         runs: Vec::new(),
+        projections: Vec::new(),
     };
     println!("tracer: {}", growth.tracer);
     println!(
@@ -200,6 +217,9 @@ fn main() {
         growth.runs.push(run);
         save(&out, &growth);
     }
+    growth.projections = projections(&growth.runs);
+    print_projections(&growth.projections);
+    save(&out, &growth);
     println!("\nwritten: {}", out.join("growth.json").display());
 }
 
@@ -255,14 +275,18 @@ fn run_cache(bench: &Bench, cache: u64, chain: &mut ChainFacts) -> CacheRun {
         .case
         .as_ref()
         .map(|c| trace_cases(&db, cache, c, &bench.tmp));
-    let run = CacheRun {
+    let mut run = CacheRun {
         cache_mb: cache,
         segments,
         ingest,
         cluster,
         lookups: Some(lookups),
         trace,
+        fit: None,
     };
+    let f = fit::fit(&run, chain);
+    print_fit(&f);
+    run.fit = Some(f);
     // The next setting ingests a ledger of its own.
     std::fs::remove_dir_all(&db).unwrap();
     run
@@ -685,6 +709,82 @@ fn trace_cases(db: &Path, cache: u64, case: &CaseFile, tmp: &Path) -> TraceRun {
         run.peak_rss_mib
     );
     run
+}
+
+/// Prints a run's fitted coefficients.
+fn print_fit(f: &results::Fit) {
+    let l = f.ingest_secs_per_mtx;
+    println!(
+        "fit: ledger {:.0} B/tx (segments; final ledger {:.0} B/tx, {:.2} B per blk byte); \
+         ingest s per M tx = {:.2} {:+.3}·M (M in millions; mean {:.2}), closing flush and compaction {:.2} µs/tx",
+        f.ledger_bytes_per_tx,
+        f.final_ledger_bytes_per_tx,
+        f.final_ledger_bytes_per_blk_byte,
+        l.a,
+        l.b,
+        f.ingest_mean_secs_per_mtx,
+        f.closing_secs_per_tx * 1e6
+    );
+    for c in &f.cluster {
+        println!(
+            "fit: cluster build {}: {:.2} µs/tx, {:.1} KiB RSS/tx, {:.1} KiB RSS/address",
+            c.level,
+            c.secs_per_tx * 1e6,
+            c.rss_mib_per_tx * 1024.0,
+            c.rss_mib_per_address * 1024.0
+        );
+    }
+}
+
+/// Each run's fits carried to each chain of [`fit::TARGETS`].
+fn projections(runs: &[CacheRun]) -> Vec<results::Projection> {
+    fit::TARGETS
+        .iter()
+        .flat_map(|t| {
+            runs.iter()
+                .filter_map(move |r| Some(fit::project(r.cache_mb, r.fit.as_ref()?, t)))
+        })
+        .collect()
+}
+
+/// Prints the projections as a table.
+fn print_projections(ps: &[results::Projection]) {
+    let gib = |mib: f64| mib / 1024.0;
+    println!(
+        "\nprojection (linear fits of this chain; Bitcoin 1.2e9 tx, 1.4e9 addresses, 700 GB blk; Ethereum 2.8e9 tx assumed)\n\
+         | chain | --cache-mb | ingest h (s per M tx integrated) | ledger GB: segments fit / final / by blk bytes | cluster build: h, RSS GiB by tx / by addresses |\n|---|---|---|---|---|"
+    );
+    for p in ps {
+        let by_blk = p
+            .ledger_bytes_by_blk
+            .map_or("–".into(), |b| format!("{:.0}", b / 1e9));
+        let cluster: Vec<String> = p
+            .cluster
+            .iter()
+            .map(|c| {
+                let by_addr = c
+                    .rss_mib_by_addresses
+                    .map_or("–".into(), |m| format!("{:.0}", gib(m)));
+                format!(
+                    "{}: {:.1} h, {:.0} / {by_addr}",
+                    c.level,
+                    c.secs / 3600.0,
+                    gib(c.rss_mib)
+                )
+            })
+            .collect();
+        println!(
+            "| {} | {} | {:.1} ({:.2} {:+.4}·M) | {:.0} / {:.0} / {by_blk} | {} |",
+            p.target,
+            p.cache_mb,
+            p.ingest_secs / 3600.0,
+            p.ingest_per_mtx.a,
+            p.ingest_per_mtx.b,
+            p.ledger_bytes / 1e9,
+            p.final_ledger_bytes / 1e9,
+            cluster.join("; ")
+        );
+    }
 }
 
 /// Writes `growth` as `dir/growth.json`.

@@ -14,6 +14,9 @@ pub struct Growth {
     pub segment_tx: u64,
     /// One entry per `--cache-mb` setting, in the order run.
     pub runs: Vec<CacheRun>,
+    /// The fits of each run carried to the chains of [`crate::fit::TARGETS`].
+    #[serde(default)]
+    pub projections: Vec<Projection>,
 }
 
 /// The chain the bench ingested.
@@ -46,6 +49,9 @@ pub struct CacheRun {
     /// The long trace of the simulated cases.
     #[serde(default)]
     pub trace: Option<TraceRun>,
+    /// The least-squares fits of this run.
+    #[serde(default)]
+    pub fit: Option<Fit>,
 }
 
 /// The ingest at the end of one segment of transactions.
@@ -155,4 +161,95 @@ pub struct TraceRun {
     pub secs_per_10k_hops: f64,
     /// Peak RSS, MiB.
     pub peak_rss_mib: f64,
+}
+
+/// `a + b·x`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Line {
+    /// Intercept.
+    pub a: f64,
+    /// Slope.
+    pub b: f64,
+}
+
+/// The least-squares fits of one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fit {
+    /// Ledger bytes per transaction: the slope through the origin of
+    /// (transactions, ledger bytes) over the segments before the closing
+    /// one (the final ledger's if there are none).
+    pub ledger_bytes_per_tx: f64,
+    /// The final ledger (after the closing merge) per transaction.
+    pub final_ledger_bytes_per_tx: f64,
+    /// Ledger bytes per blk byte, final ledger.
+    pub final_ledger_bytes_per_blk_byte: f64,
+    /// Ingest seconds per million transactions at M million ingested:
+    /// `a + b·M` (segments before the closing one, at their midpoints,
+    /// weighted by their transactions).
+    pub ingest_secs_per_mtx: Line,
+    /// The segments' weighted mean of seconds per million transactions.
+    pub ingest_mean_secs_per_mtx: f64,
+    /// The closing flush and compaction, per transaction: the ingest's
+    /// seconds after the last segment before the closing one, less what
+    /// the fit gives its transactions.
+    pub closing_secs_per_tx: f64,
+    /// Per `cluster build` level.
+    pub cluster: Vec<ClusterFit>,
+}
+
+/// The fit of one `cluster build` level (one point per run: the slope
+/// through the origin is the ratio).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterFit {
+    /// `--level`.
+    pub level: String,
+    /// Seconds per transaction.
+    pub secs_per_tx: f64,
+    /// Peak RSS MiB per transaction.
+    pub rss_mib_per_tx: f64,
+    /// Peak RSS MiB per address.
+    pub rss_mib_per_address: f64,
+}
+
+/// One run's fits carried to a full chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Projection {
+    /// The run's `--cache-mb`.
+    pub cache_mb: u64,
+    /// The chain projected to.
+    pub target: String,
+    /// Its transactions (the stated assumption).
+    pub txs: f64,
+    /// Its addresses, if stated.
+    pub addresses: Option<f64>,
+    /// Its blk bytes, if stated.
+    pub blk_bytes: Option<f64>,
+    /// Ingest seconds: the integral of `ingest_per_mtx` plus the closing
+    /// merge scaled by transactions.
+    pub ingest_secs: f64,
+    /// The seconds per million transactions integrated: the fit, or the
+    /// flat line at the segments' mean when the fit's slope is negative
+    /// (a cost falling with size is not carried 10,000-fold).
+    pub ingest_per_mtx: Line,
+    /// Ledger bytes by the segments' fit.
+    pub ledger_bytes: f64,
+    /// Ledger bytes by the final ledger's bytes per transaction.
+    pub final_ledger_bytes: f64,
+    /// Ledger bytes by the final ledger's bytes per blk byte, if blk bytes are stated.
+    pub ledger_bytes_by_blk: Option<f64>,
+    /// Per `cluster build` level.
+    pub cluster: Vec<ClusterProjection>,
+}
+
+/// One `cluster build` level carried to a full chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterProjection {
+    /// `--level`.
+    pub level: String,
+    /// Seconds, scaled by transactions.
+    pub secs: f64,
+    /// Peak RSS MiB, scaled by transactions.
+    pub rss_mib: f64,
+    /// Peak RSS MiB, scaled by addresses (if stated).
+    pub rss_mib_by_addresses: Option<f64>,
 }
