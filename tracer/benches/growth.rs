@@ -45,13 +45,21 @@
 //!
 //! Output: every number goes to `growth.json` in `TRACER_BENCH_OUT`
 //! (default `bench-growth/` in the cargo target directory, beside
-//! `release/`; each run overwrites it).
+//! `release/`; each run overwrites it), with SVG plots drawn from it:
+//! `ingest-throughput.svg`, `ingest-rss.svg`, `ledger-size.svg` (one line
+//! per setting against millions of transactions) and `cluster-build.svg`
+//! (time and RSS per level against the settings). `TRACER_BENCH_BEFORE=FILE`
+//! (an older run's `growth.json`, copied away before it is overwritten)
+//! draws that run's curves dashed beside the new ones, "(before)" in the
+//! legend: the before/after curves of a design change.
 //!
 //! Run: `cargo bench -p tracer --bench growth`
 
 mod common;
 #[path = "growth/fit.rs"]
 mod fit;
+#[path = "growth/plot.rs"]
+mod plot;
 #[path = "growth/results.rs"]
 mod results;
 
@@ -221,6 +229,7 @@ fn main() {
     print_projections(&growth.projections);
     save(&out, &growth);
     println!("\nwritten: {}", out.join("growth.json").display());
+    plots(&out, &growth);
 }
 
 /// Simulates the chain the environment names into `dir/sim`.
@@ -791,4 +800,16 @@ fn print_projections(ps: &[results::Projection]) {
 fn save(dir: &Path, growth: &Growth) {
     let path = dir.join("growth.json");
     std::fs::write(&path, serde_json::to_vec_pretty(growth).unwrap()).unwrap();
+}
+
+/// Draws the plots of `growth` into `dir`, with the run of
+/// `TRACER_BENCH_BEFORE` (a growth.json) dashed beside it.
+fn plots(dir: &Path, growth: &Growth) {
+    let before: Option<Growth> = std::env::var_os("TRACER_BENCH_BEFORE").map(|f| {
+        let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{f:?}: {e}"))
+    });
+    for f in plot::write_all(dir, growth, before.as_ref()).unwrap() {
+        println!("written: {}", f.display());
+    }
 }
