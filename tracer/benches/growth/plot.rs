@@ -232,10 +232,10 @@ fn bounds(curves: &[Curve]) -> ((f64, f64), f64) {
     ((x0, x1), if y1 > 0.0 { y1 * 1.3 } else { 1.0 })
 }
 
-/// A y tick label: whole numbers from 100 up, else 1–2 decimals.
+/// A y tick label: whole numbers from 100 up (and 0), else 1–2 decimals.
 fn tick(v: &f64) -> String {
     match v.abs() {
-        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 100.0 || a == 0.0 => format!("{v:.0}"),
         a if a >= 1.0 => format!("{v:.1}"),
         _ => format!("{v:.2}"),
     }
