@@ -16,7 +16,8 @@ pub struct Target {
 
 /// The chains projected to: Bitcoin's full chain (1.2e9 transactions,
 /// 1.4e9 addresses, about 700 GB of blk files) and Ethereum mainnet
-/// (assumed 2.8e9 transactions).
+/// (assumed 2.8e9 transactions and 3.5e8 addresses, the order of
+/// Etherscan's unique-address count).
 pub const TARGETS: [Target; 2] = [
     Target {
         name: "bitcoin",
@@ -27,10 +28,18 @@ pub const TARGETS: [Target; 2] = [
     Target {
         name: "ethereum",
         txs: 2.8e9,
-        addresses: None,
+        addresses: Some(3.5e8),
         blk_bytes: None,
     },
 ];
+
+/// Bytes per address a `cluster build` holds whatever its `--cache-mb`:
+/// the union-find's parent, size and smallest-member arrays (three u32)
+/// and the address kind (one byte). Everything else goes through sorted
+/// runs on disk.
+pub const UNION_FIND_BYTES_PER_ADDRESS: f64 = 13.0;
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 /// The slope `c` of `y = c·x` that minimises the squared errors (0 without
 /// points).
@@ -146,6 +155,8 @@ pub fn fit(run: &CacheRun, chain: &ChainFacts) -> Fit {
                     chain.addresses.max(1) as f64,
                     c.peak_rss_mib,
                 )]),
+                rss_fixed_mib: c.peak_rss_mib
+                    - UNION_FIND_BYTES_PER_ADDRESS * chain.addresses as f64 / MIB,
             })
             .collect(),
     }
@@ -185,6 +196,9 @@ pub fn project(cache_mb: u64, f: &Fit, target: &Target) -> Projection {
                 secs: c.secs_per_tx * target.txs,
                 rss_mib: c.rss_mib_per_tx * target.txs,
                 rss_mib_by_addresses: target.addresses.map(|a| a * c.rss_mib_per_address),
+                rss_mib_bounded: target
+                    .addresses
+                    .map(|a| c.rss_fixed_mib + UNION_FIND_BYTES_PER_ADDRESS * a / MIB),
             })
             .collect(),
     }

@@ -209,6 +209,10 @@ pub struct ClusterFit {
     pub rss_mib_per_tx: f64,
     /// Peak RSS MiB per address.
     pub rss_mib_per_address: f64,
+    /// Peak RSS MiB less the union-find's arrays: what `--cache-mb` and the
+    /// process set (0 in runs written before it was measured).
+    #[serde(default)]
+    pub rss_fixed_mib: f64,
 }
 
 /// One run's fits carried to a full chain.
@@ -252,4 +256,8 @@ pub struct ClusterProjection {
     pub rss_mib: f64,
     /// Peak RSS MiB, scaled by addresses (if stated).
     pub rss_mib_by_addresses: Option<f64>,
+    /// Peak RSS MiB of the bounded design: the run's fixed part plus the
+    /// union-find's arrays for the target's addresses.
+    #[serde(default)]
+    pub rss_mib_bounded: Option<f64>,
 }
