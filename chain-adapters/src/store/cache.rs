@@ -4,9 +4,13 @@
 //! While the cache holds every entry of the address index (it is
 //! *complete*: the ledger was empty, or small enough to load whole, and
 //! nothing has been evicted since), a miss is itself the answer — a new
-//! address — so ingest reads nothing from RocksDB. A cache that outgrows its share is
-//! emptied and from then on answers only what it has seen since; its misses
-//! go to the store. Memory stays bounded by the setting, not by chain size.
+//! address — so ingest reads nothing from RocksDB. Beyond its share the
+//! cache keeps the recent addresses in two generations: when the young one
+//! holds half the share it becomes the old one and the previous old one is
+//! forgotten (the cache is then no longer complete, and its misses go to
+//! the store). Addresses are mostly reused soon after they first appear
+//! (change, deposits, consolidations), so the hot set stays in memory as
+//! the chain grows, and memory stays bounded by the setting.
 
 // foldhash: fast and seeded per process, so crafted chain data cannot force collisions.
 use foldhash::HashMap;
@@ -56,10 +60,6 @@ impl AddrIds {
         self.short.len() + self.long.len() + self.other.len()
     }
 
-    fn clear(&mut self) {
-        *self = AddrIds::default();
-    }
-
     /// Hands every entry to `f`, in no particular order.
     fn for_each(self, mut f: impl FnMut(&[u8], AddrId)) {
         self.short.into_iter().for_each(|(k, id)| f(&k, id));
@@ -68,9 +68,10 @@ impl AddrIds {
     }
 }
 
-/// The address ids the ledger holds, bounded.
+/// The address ids the ledger holds, bounded: the recent ones.
 pub(super) struct AddrCache {
-    ids: AddrIds,
+    young: AddrIds,
+    old: AddrIds,
     cap: usize,
     complete: bool,
 }
@@ -80,7 +81,8 @@ impl AddrCache {
     /// has no addresses.
     pub fn new(budget_bytes: usize, complete: bool) -> Self {
         AddrCache {
-            ids: AddrIds::default(),
+            young: AddrIds::default(),
+            old: AddrIds::default(),
             cap: (budget_bytes / ADDR_ENTRY_BYTES).max(1024),
             complete,
         }
@@ -98,17 +100,19 @@ impl AddrCache {
 
     /// The id of index key `ik`, if held.
     pub fn get(&self, ik: &[u8]) -> Option<AddrId> {
-        self.ids.get(ik)
+        self.young.get(ik).or_else(|| self.old.get(ik))
     }
 
-    /// Remembers `ik` → `id`; a full cache is emptied first and stops being
-    /// complete.
+    /// Remembers `ik` → `id`. A full young generation becomes the old one,
+    /// and the old one is forgotten (the cache stops being complete).
     pub fn insert(&mut self, ik: &[u8], id: AddrId) {
-        if self.ids.len() >= self.cap {
-            self.ids.clear();
-            self.complete = false;
+        if self.young.len() >= self.cap / 2 {
+            if self.old.len() > 0 {
+                self.complete = false;
+            }
+            self.old = std::mem::take(&mut self.young);
         }
-        self.ids.insert(ik, id);
+        self.young.insert(ik, id);
     }
 
     /// Takes in every entry of `batch` (addresses that have reached the DB).
@@ -127,23 +131,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_full_cache_empties_and_is_no_longer_complete() {
+    fn a_full_cache_forgets_its_older_half_and_is_no_longer_complete() {
+        let key = |i: u32| [&[0, 1][..], &i.to_be_bytes(), &[0; 16]].concat();
         let mut c = AddrCache::new(0, true);
-        let cap = c.capacity();
-        for i in 0..cap as u32 {
-            c.insert(&[&[0, 1][..], &i.to_be_bytes(), &[0; 16]].concat(), i);
+        let cap = c.capacity() as u32;
+        for i in 0..cap {
+            c.insert(&key(i), i);
         }
-        assert!(c.is_complete());
-        assert_eq!(
-            c.get(&[&[0, 1][..], &5u32.to_be_bytes(), &[0; 16]].concat()),
-            Some(5)
-        );
+        assert!(c.is_complete(), "everything is still held");
+        assert_eq!(c.get(&key(5)), Some(5));
+        assert_eq!(c.get(&key(cap - 1)), Some(cap - 1));
         c.insert(&[9; 34], 1);
         assert!(!c.is_complete());
-        assert_eq!(
-            c.get(&[&[0, 1][..], &5u32.to_be_bytes(), &[0; 16]].concat()),
-            None
-        );
+        // The older half is forgotten, the recent half kept.
+        assert_eq!(c.get(&key(5)), None);
+        assert_eq!(c.get(&key(cap / 2)), Some(cap / 2));
+        assert_eq!(c.get(&key(cap - 1)), Some(cap - 1));
         assert_eq!(c.get(&[9; 34]), Some(1));
     }
 }

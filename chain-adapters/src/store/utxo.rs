@@ -12,8 +12,11 @@
 //! While the set holds every unspent output (it is *complete*: the ledger was
 //! empty, or small enough to load whole, and nothing has been evicted), a
 //! miss is itself the answer — an unknown output — and nothing is read from
-//! RocksDB. A set that outgrows its share is written out, emptied and from
-//! then on answers only what it has seen since; its misses go to the store.
+//! RocksDB. Beyond its share the set keeps two generations: when the young
+//! one holds half the share it is written out and becomes the old one, and
+//! the previous old one is forgotten (misses then go to the store). Most
+//! outputs are spent soon after they are made, so the recent ones stay in
+//! memory however long the chain grows.
 
 // foldhash: fast and seeded per process, so crafted chain data cannot force collisions.
 use foldhash::{HashMap, HashSet};
@@ -77,7 +80,11 @@ pub(super) struct UtxoWrites {
 
 /// The unspent outputs the writer knows, and what the store lacks of them.
 pub(super) struct UtxoSet {
+    /// Outputs loaded or created since the last eviction.
     map: HashMap<UtxoKey, Packed>,
+    /// The generation before (all on disk): recent outputs, most of what
+    /// the next blocks spend.
+    old: HashMap<UtxoKey, Packed>,
     cap: usize,
     complete: bool,
     /// Outputs created since the set was last written (some since spent).
@@ -92,6 +99,7 @@ impl UtxoSet {
     pub fn new(budget_bytes: usize, complete: bool) -> Self {
         UtxoSet {
             map: HashMap::default(),
+            old: HashMap::default(),
             cap: (budget_bytes / ENTRY_BYTES).max(1024),
             complete,
             created: Vec::new(),
@@ -109,10 +117,10 @@ impl UtxoSet {
         self.complete
     }
 
-    /// Whether the set has grown past its share and should be written out
-    /// and emptied.
+    /// Whether the young generation has grown past half the share and
+    /// should be written out and become the old one.
     pub fn is_full(&self) -> bool {
-        self.map.len() > self.cap
+        self.map.len() > self.cap / 2
     }
 
     /// Takes in an output read from the store.
@@ -138,7 +146,7 @@ impl UtxoSet {
     /// Takes output `key` out of the set if it is held. `Err(())` if it is
     /// known to be spent already (an output the store still has).
     pub fn spend(&mut self, key: &UtxoKey) -> Result<Option<(TxId, Unspent)>, ()> {
-        if let Some(p) = self.map.remove(key) {
+        if let Some(p) = self.map.remove(key).or_else(|| self.old.remove(key)) {
             if p[20] & ON_DISK != 0 {
                 self.spent.insert(*key);
             }
@@ -173,12 +181,14 @@ impl UtxoSet {
         w
     }
 
-    /// Forgets every entry (all of them on disk); misses go to the store from
-    /// now on.
+    /// The young generation (all of it on disk) becomes the old one; the
+    /// old one is forgotten, and misses go to the store from then on.
     pub fn evict(&mut self) {
         debug_assert!(self.created.is_empty() && self.spent.is_empty());
-        self.map = HashMap::default();
-        self.complete = false;
+        if !self.old.is_empty() {
+            self.complete = false;
+        }
+        self.old = std::mem::take(&mut self.map);
     }
 
     /// Marks a set filled from the whole column family as complete.
@@ -265,5 +275,32 @@ mod tests {
         assert!(s.take_writes().puts.is_empty());
         assert_eq!(s.spend(&([2; 32], 0)), Ok(Some((2, out(20)))));
         assert_eq!(s.take_writes().deletes, vec![([2; 32], 0)]);
+    }
+
+    #[test]
+    fn an_evicted_set_keeps_its_recent_outputs_until_the_next_eviction() {
+        let out = |v| Unspent {
+            addr: Some(1),
+            value: v,
+        };
+        let mut s = UtxoSet::new(0, true);
+        let half = s.capacity() / 2;
+        for i in 0..=half as u32 {
+            s.create(([3; 32], i), 3, &out(u128::from(i))).unwrap();
+        }
+        assert!(s.is_full());
+        assert_eq!(s.take_writes().puts.len(), half + 1);
+        s.evict();
+        assert!(s.is_complete(), "nothing forgotten yet");
+        // The old generation answers (a stored output: its spend is a delete).
+        assert_eq!(s.spend(&([3; 32], 7)), Ok(Some((3, out(7)))));
+        assert_eq!(s.take_writes().deletes, vec![([3; 32], 7)]);
+        s.evict();
+        assert!(!s.is_complete());
+        assert_eq!(
+            s.spend(&([3; 32], 8)),
+            Ok(None),
+            "forgotten: the store answers"
+        );
     }
 }

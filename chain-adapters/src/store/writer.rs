@@ -196,7 +196,8 @@ impl<'a> LedgerWriter<'a> {
                 cache.set_complete();
             }
         }
-        let cap = self.utxos.capacity();
+        // Half the share: the set's young generation.
+        let cap = self.utxos.capacity() / 2;
         let set = &mut self.utxos;
         let mut n = 0;
         let whole = self.store.scan_unspent(|k, (tx, u)| {
