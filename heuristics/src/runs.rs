@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The most memory one sorter's buffer takes, whatever the budget: runs of
+/// this size merge cheaply (a few hundred of them for the full chain), and
+/// a larger buffer would only hold more of a long chain in memory.
+pub(crate) const MAX_SORT_BUFFER: usize = 64 << 20;
+
 /// Read buffer per run while merging.
 const READ_BUFFER: usize = 256 << 10;
 
@@ -75,7 +80,7 @@ impl<'s, const N: usize> SortedRuns<'s, N> {
             scratch,
             name,
             buf: Vec::new(),
-            cap: (budget_bytes / N).max(1024),
+            cap: (budget_bytes.min(MAX_SORT_BUFFER) / N).max(1024),
             runs: Vec::new(),
         }
     }

@@ -170,11 +170,12 @@ pub fn cluster(
     cmd: ClusterCmd,
 ) -> Result<()> {
     // A build reads the ledger once in order (a small block cache does) and
-    // spends the rest of --cache-mb on its sorted runs.
+    // spends the rest of --cache-mb on its sorted runs (each buffer at most
+    // 64 MiB: more would only hold more of a long chain in memory).
     let build_memory_mb = store_opts.cache_mb - store_opts.cache_mb / 4;
     let store_opts = match cmd {
         ClusterCmd::Build { .. } => chain_adapters::store::StoreOptions {
-            cache_mb: (store_opts.cache_mb / 4).max(8),
+            cache_mb: (store_opts.cache_mb / 4).clamp(8, 64),
         },
         _ => store_opts,
     };

@@ -118,7 +118,9 @@ const L0_STOP_WRITES: i32 = 36;
 /// Tuning of the store's memory use.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
-    /// RocksDB block cache in MiB (shared by all column families).
+    /// Memory in MiB: a reader's block cache; a writer's block cache and
+    /// memtables (half) and its address-id and unspent-output sets (a
+    /// quarter each).
     pub cache_mb: usize,
 }
 
@@ -295,7 +297,8 @@ fn cf_options(name: &str, cache: &Cache, opts: StoreOptions) -> Options {
     o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
     o.set_level_zero_slowdown_writes_trigger(L0_SLOWDOWN_WRITES);
     o.set_level_zero_stop_writes_trigger(L0_STOP_WRITES);
-    // Memtables are bounded by the cache setting too: a quarter of it spread over the CFs.
+    // Memtables are bounded by the cache setting too: a quarter of it spread
+    // over the CFs (and all of them together by the write buffer manager).
     let write_buf = (opts.cache_mb * 1024 * 1024 / 4 / COLUMN_FAMILIES.len()).max(4 << 20);
     o.set_write_buffer_size(write_buf);
     o
@@ -340,8 +343,22 @@ impl Store {
 
     fn open_once(path: &Path, opts: StoreOptions, read_only: bool) -> Result<Store> {
         not_a_file(path)?;
-        let cache = Cache::new_lru_cache(opts.cache_mb * 1024 * 1024);
+        // --cache-mb is the whole budget. A reader's block cache gets all of
+        // it. A writer's gets half, and its memtables are charged to that
+        // half (a write buffer manager, at most a quarter); the other half
+        // holds the address ids and unspent outputs (see `load_caches`).
+        let mib = opts.cache_mb * 1024 * 1024;
+        let cache = Cache::new_lru_cache(if read_only { mib } else { mib / 2 });
         let mut db_opts = Options::default();
+        if !read_only {
+            db_opts.set_write_buffer_manager(
+                &rocksdb::WriteBufferManager::new_write_buffer_manager_with_cache(
+                    mib / 4,
+                    false,
+                    cache.clone(),
+                ),
+            );
+        }
         db_opts.create_if_missing(!read_only);
         db_opts.create_missing_column_families(!read_only);
         // A reader is a RocksDB secondary instance: it keeps every table file

@@ -114,7 +114,7 @@ pub(crate) struct Recorder<'s> {
 impl<'s> Recorder<'s> {
     /// A recorder holding at most about `budget_bytes` in memory.
     pub(crate) fn new(scratch: &'s Scratch, budget_bytes: usize) -> Self {
-        let part = budget_bytes / 4;
+        let part = (budget_bytes / 4).min(crate::runs::MAX_SORT_BUFFER);
         Recorder {
             hot: HashMap::default(),
             hot_cap: (part / HOT_ENTRY_BYTES).max(1024),
