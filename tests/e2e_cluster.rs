@@ -321,19 +321,6 @@ fn simulated_error_rates_meet_the_bounds_and_are_reproducible() {
     assert_eq!(clusters.len(), 5, "CoinJoin inputs are never merged");
 }
 
-/// The first `n` blocks of a blk file (Core framing) written to `dir/blk00000.dat`.
-fn first_blocks(blk: &Path, n: usize, dir: &Path) {
-    let data = std::fs::read(blk).unwrap();
-    let (mut pos, mut count) = (0usize, 0);
-    while count < n {
-        let size = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        pos += 8 + size;
-        count += 1;
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("blk00000.dat"), &data[..pos]).unwrap();
-}
-
 #[test]
 fn incremental_build_equals_a_full_build() {
     let tmp = tempfile::tempdir().unwrap();
@@ -341,7 +328,7 @@ fn incremental_build_equals_a_full_build() {
     simulate_small(&sim, 5);
     let blk = sim.join("blocks/blk00000.dat");
     let part = tmp.path().join("part");
-    first_blocks(&blk, 180, &part);
+    support::first_blocks(&blk, 180, &part);
     let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
     ingest_regtest(&inc, &part);
     let first = json(&["--db", db_str(&inc), "cluster", "build", "--json"]);
@@ -755,14 +742,7 @@ const TAGPACK_REFUSED: u64 = 4;
 fn medium_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    json(&[
-        "simulate",
-        "--out",
-        sim.to_str().unwrap(),
-        "--preset",
-        "medium",
-        "--json",
-    ]);
+    support::simulate_medium(&sim);
     let db = tmp.path().join("db");
     ingest_regtest(&db, &sim.join("blocks"));
     (tmp, db)

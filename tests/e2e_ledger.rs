@@ -393,3 +393,37 @@ fn a_ledger_on_read_only_storage_answers_queries() {
         ],
     );
 }
+
+/// `--cache-mb` sets how much of the address ids and unspent outputs the
+/// writer holds (8 MiB: a few ten thousand of each, their older generation
+/// forgotten a dozen times over the chain; 1 GiB: all of them): the ledger
+/// is the same, in one ingest or two.
+#[test]
+fn the_ledger_is_the_same_whatever_the_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate_medium(&sim);
+    let blocks = sim.join("blocks");
+    let ingest = |db: &Path, blocks: &Path, cache: &str| {
+        json(&ingest_args(
+            db.to_str().unwrap(),
+            ["--blocks-dir", blocks.to_str().unwrap()],
+            &["--network", "regtest", "--cache-mb", cache, "--json"],
+        ))
+    };
+    let plenty = tmp.path().join("plenty");
+    ingest(&plenty, &blocks, "1024");
+    let little = tmp.path().join("little");
+    let part = tmp.path().join("part");
+    first_blocks(&blocks.join("blk00000.dat"), 400, &part);
+    ingest(&little, &part, "8");
+    ingest(&little, &blocks, "8");
+    let status = |db: &Path| json(&["--db", db.to_str().unwrap(), "status", "--json"]);
+    assert_eq!(status(&plenty)["addresses"], 218_162);
+    assert_eq!(status(&plenty)["transactions"], 101_469);
+    assert_eq!(
+        status(&little)["bitcoin_tip_hash"],
+        status(&plenty)["bitcoin_tip_hash"]
+    );
+    assert_eq!(fingerprint(&little), fingerprint(&plenty));
+}

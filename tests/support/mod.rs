@@ -244,6 +244,32 @@ pub fn simulate_small(out: &Path, seed: u64) -> serde_json::Value {
     ])
 }
 
+/// Simulates the `medium` preset (≈ 100 k transactions, 218 k addresses,
+/// seed 1) into `out`.
+pub fn simulate_medium(out: &Path) -> serde_json::Value {
+    json(&[
+        "simulate",
+        "--out",
+        out.to_str().unwrap(),
+        "--preset",
+        "medium",
+        "--json",
+    ])
+}
+
+/// The first `n` blocks of a blk file (Core framing) written to `dir/blk00000.dat`.
+pub fn first_blocks(blk: &Path, n: usize, dir: &Path) {
+    let data = std::fs::read(blk).unwrap();
+    let (mut pos, mut count) = (0usize, 0);
+    while count < n {
+        let size = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        pos += 8 + size;
+        count += 1;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("blk00000.dat"), &data[..pos]).unwrap();
+}
+
 /// Every record of a simulated chain's `truth.jsonl`.
 pub fn truth_records(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("truth.jsonl"))

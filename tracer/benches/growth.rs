@@ -54,7 +54,11 @@
 //! legend: the before/after curves of a design change.
 //!
 //! `TRACER_BENCH_REFIT=DIR/growth.json` measures nothing: it fits,
-//! projects and plots that run again, into `DIR`.
+//! projects and plots that run again, into `DIR`; with
+//! `TRACER_BENCH_SCALING=FILE` (a JSON list of `cluster build` runs on
+//! chains of several lengths: design, before, level, cache_mb, txs,
+//! peak_rss_mib) it also draws `cluster-scaling.svg`, RSS against the
+//! chain's length per design.
 //!
 //! Run: `cargo bench -p tracer --bench growth`
 
@@ -260,6 +264,14 @@ fn refit(file: &Path) {
     let dir = file.parent().unwrap_or(Path::new("."));
     save(dir, &growth);
     plots(dir, &growth);
+    if let Some(points) = std::env::var_os("TRACER_BENCH_SCALING") {
+        let bytes = std::fs::read(&points).unwrap_or_else(|e| panic!("{points:?}: {e}"));
+        let points: Vec<plot::ScalingPoint> = serde_json::from_slice(&bytes).unwrap();
+        println!(
+            "written: {}",
+            plot::write_scaling(dir, &points).unwrap().display()
+        );
+    }
 }
 
 /// Simulates the chain the environment names into `dir/sim`.
@@ -766,11 +778,13 @@ fn print_fit(f: &results::Fit) {
     );
     for c in &f.cluster {
         println!(
-            "fit: cluster build {}: {:.2} µs/tx, {:.1} KiB RSS/tx, {:.1} KiB RSS/address",
+            "fit: cluster build {}: {:.2} µs/tx, {:.0} B RSS/tx, {:.0} B RSS/address, \
+             {:.0} MiB besides the union-find's 13 B/address",
             c.level,
             c.secs_per_tx * 1e6,
-            c.rss_mib_per_tx * 1024.0,
-            c.rss_mib_per_address * 1024.0
+            c.rss_mib_per_tx * 1024.0 * 1024.0,
+            c.rss_mib_per_address * 1024.0 * 1024.0,
+            c.rss_fixed_mib
         );
     }
 }

@@ -197,6 +197,28 @@ pub(crate) fn decode_facts(b: &[u8]) -> AddressFacts {
     }
 }
 
+/// The `width`-byte slots of chunk `chunk` of `kind` (addresses `chunk ×
+/// CHUNK` on) as of the checkpoint `cp`, checked to hold every address the
+/// build covers there.
+fn load_chunk(
+    store: &AnalysisStore,
+    cp: &Checkpoint,
+    kind: u8,
+    width: usize,
+    chunk: u32,
+    what: &'static str,
+) -> Result<Vec<u8>> {
+    let want = (cp.addresses as usize)
+        .saturating_sub(chunk as usize * CHUNK)
+        .min(CHUNK);
+    let key = chunk_key(cp.slot, kind, chunk);
+    let c = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
+    if c.len() != want * width {
+        return Err(store.corrupt(CF_ADDR_CHUNKS, &key, DecodeError { what }));
+    }
+    Ok(c)
+}
+
 /// The cluster ids of the addresses of chunk `chunk` (ids `chunk × CHUNK`
 /// on) as of the checkpoint `cp`.
 pub(crate) fn load_cluster_chunk(
@@ -204,20 +226,7 @@ pub(crate) fn load_cluster_chunk(
     cp: &Checkpoint,
     chunk: u32,
 ) -> Result<Vec<AddrId>> {
-    let want = (cp.addresses as usize)
-        .saturating_sub(chunk as usize * CHUNK)
-        .min(CHUNK);
-    let key = chunk_key(cp.slot, CHUNK_CLUSTERS, chunk);
-    let c = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
-    if c.len() != want * 4 {
-        return Err(store.corrupt(
-            CF_ADDR_CHUNKS,
-            &key,
-            DecodeError {
-                what: "cluster chunk",
-            },
-        ));
-    }
+    let c = load_chunk(store, cp, CHUNK_CLUSTERS, 4, chunk, "cluster chunk")?;
     Ok(c.chunks_exact(4)
         .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
         .collect())
@@ -229,20 +238,7 @@ fn load_facts_chunk(
     cp: &Checkpoint,
     chunk: u32,
 ) -> Result<Vec<AddressFacts>> {
-    let want = (cp.addresses as usize)
-        .saturating_sub(chunk as usize * CHUNK)
-        .min(CHUNK);
-    let key = chunk_key(cp.slot, CHUNK_FACTS, chunk);
-    let f = store.get(CF_ADDR_CHUNKS, &key)?.unwrap_or_default();
-    if f.len() != want * FACTS_LEN {
-        return Err(store.corrupt(
-            CF_ADDR_CHUNKS,
-            &key,
-            DecodeError {
-                what: "facts chunk",
-            },
-        ));
-    }
+    let f = load_chunk(store, cp, CHUNK_FACTS, FACTS_LEN, chunk, "facts chunk")?;
     Ok(f.chunks_exact(FACTS_LEN).map(decode_facts).collect())
 }
 

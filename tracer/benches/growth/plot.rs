@@ -78,6 +78,67 @@ pub fn write_all(
     Ok(written)
 }
 
+/// A `cluster build` measured on one chain (several chains, before and
+/// after a design change, make the scaling plot).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ScalingPoint {
+    /// The design measured, as the legend names it.
+    pub design: String,
+    /// Drawn dashed: the older design.
+    #[serde(default)]
+    pub before: bool,
+    /// `--level`.
+    pub level: String,
+    /// `--cache-mb`.
+    pub cache_mb: u64,
+    /// Transactions of the chain.
+    pub txs: u64,
+    /// Peak RSS, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Writes `cluster-scaling.svg` into `dir`: `cluster build` peak RSS against
+/// the chain's transactions, one line per design, level and `--cache-mb`.
+pub fn write_scaling(dir: &Path, points: &[ScalingPoint]) -> Result<PathBuf, Box<dyn Error>> {
+    let mut keys: Vec<(&str, bool, &str, u64)> = points
+        .iter()
+        .map(|p| (p.design.as_str(), p.before, p.level.as_str(), p.cache_mb))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let curves = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &(design, before, level, cache))| {
+            let mut pts: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| {
+                    (p.design.as_str(), p.before, p.level.as_str(), p.cache_mb)
+                        == (design, before, level, cache)
+                })
+                .map(|p| (p.txs as f64 / 1e6, p.peak_rss_mib))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Curve {
+                label: format!("{design}: {level}, --cache-mb {cache}"),
+                points: pts,
+                color: color(Some(i)),
+                before,
+            }
+        })
+        .collect();
+    let panel = Panel {
+        title: "cluster build peak RSS as the chain grows".into(),
+        x: "transactions in the chain (millions)",
+        y: "MiB",
+        x_label: Box::new(|x| format!("{x:.0}")),
+        curves,
+    };
+    let path = dir.join("cluster-scaling.svg");
+    draw(&path, &[panel])?;
+    Ok(path)
+}
+
 /// The runs of both files, with the `--cache-mb` settings and cluster
 /// levels that occur in either (for matching colours and positions).
 struct Runs<'a> {
