@@ -178,6 +178,9 @@ struct Bench {
     segment: u64,
     /// The case file of every simulated case, if the chain has cases.
     case: Option<CaseFile>,
+    /// A copy of this bench's executable, which the look-up child runs: a
+    /// rebuild during a long run replaces the original.
+    exe: PathBuf,
 }
 
 /// A case file whose seeds are every simulated case's payments.
@@ -206,7 +209,10 @@ fn main() {
     let sim = common::sim_dir(|| simulate(tmp.path()));
     let blocks = sim.join("blocks");
     let (txs, sizes) = txs_per_block(&blocks);
+    let exe = tmp.path().join("growth-bench");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     let bench = Bench {
+        exe,
         tmp: tmp.path().to_path_buf(),
         case: case_file(&sim, tmp.path()),
         segment: env_u64("TRACER_BENCH_SEGMENT_TX", 1_000_000).max(1),
@@ -320,7 +326,12 @@ fn run_cache(bench: &Bench, cache: u64, chain: &mut ChainFacts) -> CacheRun {
         .iter()
         .map(|l| cluster_build(&db, cache, l))
         .collect();
-    let (lookups, addresses) = lookups(&db, cache, env_u64("TRACER_BENCH_LOOKUPS", 2000));
+    let (lookups, addresses) = lookups(
+        &bench.exe,
+        &db,
+        cache,
+        env_u64("TRACER_BENCH_LOOKUPS", 2000),
+    );
     chain.addresses = addresses;
     let trace = bench
         .case
@@ -521,8 +532,8 @@ struct InProcess {
 /// Look-ups of `n` transactions and their addresses in-process (in a
 /// child, see [`LOOKUP_CHILD`]), then the CLI's address look-up; prints the
 /// table. Returns them and the ledger's address count.
-fn lookups(db: &Path, cache: u64, n: u64) -> (Lookups, u64) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+fn lookups(exe: &Path, db: &Path, cache: u64, n: u64) -> (Lookups, u64) {
+    let out = std::process::Command::new(exe)
         .args([LOOKUP_CHILD, db.to_str().unwrap()])
         .args([cache.to_string(), n.to_string()])
         .stderr(std::process::Stdio::inherit())
