@@ -1,6 +1,7 @@
 //! One pass over the ledger's transactions in id order: CoinJoin detection,
-//! multi-input links, change votes and links, the collapse guard, and the
-//! per-address facts that cluster statistics are made of.
+//! multi-input links, change votes and links, the collapse guard, and (for
+//! a build, through its [`Recorder`]) the per-address facts that cluster
+//! statistics are made of and the evidence of every merge.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +45,7 @@ impl Observer for NoObserver {
 /// Clustering state while transactions are fed in. Its memory grows with
 /// the chain only by the union-find's flat arrays and one byte of address
 /// kind per address; a recording engine (a build) sends facts, links and
-/// CoinJoins to sorted runs on disk ([`Recorder`]).
+/// CoinJoins to sorted runs on disk (its recorder).
 pub struct Engine<'s> {
     /// Clustering level.
     pub level: Level,

@@ -43,7 +43,7 @@
 //! `plustoken.yaml`).
 //!
 //! A pack is read in two streaming passes over its text (see
-//! [`yaml::parse_streaming`]): the first takes the header (which YAML lets
+//! `yaml::parse_streaming`): the first takes the header (which YAML lets
 //! stand before or after the `tags` list) and notes whether every tag has
 //! its own confidence; the second validates each tag with the header's
 //! defaults and hands it on. Memory is bounded by the text, the header,
