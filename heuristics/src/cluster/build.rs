@@ -179,16 +179,11 @@ pub fn build(ledger: &Store, analysis: &AnalysisStore, opts: BuildOptions) -> Re
     for d in deposit::detect(ledger, &exchanges, &DepositParams::default())? {
         engine.link_deposit_address(&d);
     }
-    let merges = [
-        Rule::MultiInput,
-        Rule::Change,
-        Rule::DepositReuse,
-        Rule::DepositAddress,
-    ]
-    .into_iter()
-    .filter(|r| engine.merges[*r as usize] > 0)
-    .map(|r| (r.name(), engine.merges[r as usize]))
-    .collect();
+    let merges = Rule::ALL
+        .into_iter()
+        .filter(|r| engine.merges[*r as usize] > 0)
+        .map(|r| (r.name(), engine.merges[r as usize]))
+        .collect();
     let coinjoins = engine.coinjoins.clone();
     let tips = tips(ledger)?;
     let links_made: u64 = engine.merges.iter().sum();

@@ -57,7 +57,7 @@ pub struct Engine<'s> {
     service: HashMap<AddrId, u32>,
     labels: Vec<String>,
     /// Merges made, per rule (by [`Rule`] number).
-    pub merges: [u64; 4],
+    pub merges: [u64; Rule::ALL.len()],
     /// Merges refused by the collapse guard.
     pub conflicts: Vec<Conflict>,
     /// Detected CoinJoins, per protocol.
@@ -79,7 +79,7 @@ impl<'s> Engine<'s> {
             kinds: Vec::new(),
             service: HashMap::default(),
             labels: Vec::new(),
-            merges: [0; 4],
+            merges: [0; Rule::ALL.len()],
             conflicts: Vec::new(),
             coinjoins: BTreeMap::new(),
             next_tx: 0,

@@ -80,6 +80,19 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in code order (its number is its index).
+    pub const ALL: [Rule; 4] = [
+        Rule::MultiInput,
+        Rule::Change,
+        Rule::DepositReuse,
+        Rule::DepositAddress,
+    ];
+
+    /// Decodes the stored code.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        Self::ALL.get(b as usize).copied()
+    }
+
     /// The rule as a trace file names it.
     pub fn file_rule(self) -> trace_file::ClusterRule {
         match self {

@@ -308,17 +308,9 @@ pub(crate) fn encode_evidence(e: &Evidence) -> Vec<u8> {
 pub(crate) fn decode_evidence(r: &mut Reader<'_>) -> Result<Evidence, DecodeError> {
     Ok(Evidence {
         tx: r.u64("evidence tx")?,
-        rule: match r.byte("evidence rule")? {
-            0 => Rule::MultiInput,
-            1 => Rule::Change,
-            2 => Rule::DepositReuse,
-            3 => Rule::DepositAddress,
-            _ => {
-                return Err(DecodeError {
-                    what: "evidence rule",
-                })
-            }
-        },
+        rule: Rule::from_u8(r.byte("evidence rule")?).ok_or(DecodeError {
+            what: "evidence rule",
+        })?,
         heuristics: HeuristicSet(u16::try_from(r.u32("evidence heuristics")?).map_err(|_| {
             DecodeError {
                 what: "evidence heuristics",

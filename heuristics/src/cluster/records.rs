@@ -58,15 +58,7 @@ pub(crate) fn encode_link(a: AddrId, b: AddrId, e: &Evidence) -> [u8; LINK_LEN] 
 
 /// The pair (as stored: `a`, `b`) and evidence of a link record.
 pub(crate) fn decode_link(r: &[u8; LINK_LEN]) -> (AddrId, AddrId, Evidence) {
-    let rule = [
-        Rule::MultiInput,
-        Rule::Change,
-        Rule::DepositReuse,
-        Rule::DepositAddress,
-    ]
-    .into_iter()
-    .find(|x| *x as u8 == r[16])
-    .expect("written by encode_link");
+    let rule = Rule::from_u8(r[16]).expect("written by encode_link");
     (
         u32::from_be_bytes(r[0..4].try_into().expect("4 bytes")),
         u32::from_be_bytes(r[4..8].try_into().expect("4 bytes")),
