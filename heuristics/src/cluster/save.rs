@@ -127,12 +127,12 @@ pub(crate) fn save(
         let mut ids = Vec::with_capacity(range.len() * 4);
         let mut chunk_facts = Vec::with_capacity(range.len() * FACTS_LEN);
         for a in range.map(|a| a as AddrId) {
-            let c = engine.uf.cluster(a);
+            let (c, size) = engine.uf.cluster_and_size(a);
             let f = facts.facts_of(a)?;
             let is_tagged = tagged.binary_search(&a).is_ok();
             ids.extend_from_slice(&c.to_le_bytes());
             chunk_facts.extend_from_slice(&encode_facts(&f));
-            if engine.uf.size(a) >= 2 {
+            if size >= 2 {
                 members.push(encode_member(c, a, &f, is_tagged))?;
             } else {
                 saved.cluster(a, 1);

@@ -76,6 +76,12 @@ impl UnionFind {
         self.size[r as usize]
     }
 
+    /// The cluster id and size of `a`'s set, with one walk to its root.
+    pub fn cluster_and_size(&mut self, a: AddrId) -> (AddrId, u32) {
+        let r = self.find(a) as usize;
+        (self.min[r], self.size[r])
+    }
+
     /// Joins the sets of two roots; returns the new root.
     pub fn union_roots(&mut self, ra: AddrId, rb: AddrId) -> AddrId {
         debug_assert!(ra != rb);
@@ -111,6 +117,8 @@ mod tests {
         uf.union_roots(r5, r4);
         assert_eq!(uf.clusters(), vec![0, 1, 2, 3, 2, 2]);
         assert_eq!(uf.size(5), 3);
+        assert_eq!(uf.cluster_and_size(5), (2, 3));
+        assert_eq!(uf.cluster_and_size(3), (3, 1));
         let mut again = UnionFind::from_clusters(uf.clusters());
         assert_eq!(again.size(4), 3);
         let (r1, r5) = (again.find(1), again.find(5));
