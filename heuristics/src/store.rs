@@ -241,6 +241,12 @@ impl AnalysisStore {
         for (cf, k, v) in &batch.puts {
             wb.put_cf(self.cf(cf), k, v);
         }
+        self.write_unlogged(wb)
+    }
+
+    /// Applies `wb` atomically to the memtables, without the write-ahead
+    /// log (a later flush persists it).
+    fn write_unlogged(&self, wb: WriteBatch) -> Result<()> {
         let mut wo = rocksdb::WriteOptions::default();
         wo.disable_wal(true);
         self.db
@@ -317,13 +323,7 @@ impl Bulk<'_> {
 
     /// Writes what is held.
     pub(crate) fn write(&mut self) -> Result<()> {
-        let batch = std::mem::take(&mut self.batch);
-        let mut wo = rocksdb::WriteOptions::default();
-        wo.disable_wal(true);
-        self.store
-            .db
-            .write_opt(batch, &wo)
-            .map_err(|e| db_err(&self.store.path, e))
+        self.store.write_unlogged(std::mem::take(&mut self.batch))
     }
 }
 
