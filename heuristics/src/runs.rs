@@ -117,6 +117,7 @@ impl<'s, const N: usize> SortedRuns<'s, N> {
                 readers: Vec::new(),
                 heads: BinaryHeap::new(),
                 paths: Vec::new(),
+                peeked: None,
             });
         }
         if !self.buf.is_empty() {
@@ -127,6 +128,7 @@ impl<'s, const N: usize> SortedRuns<'s, N> {
             readers: Vec::new(),
             heads: BinaryHeap::new(),
             paths: std::mem::take(&mut self.runs),
+            peeked: None,
         };
         for (i, path) in m.paths.iter().enumerate() {
             let file = File::open(path).map_err(|e| io_err(path, e))?;
@@ -155,11 +157,16 @@ pub(crate) struct Merged<const N: usize> {
     readers: Vec<BufReader<File>>,
     heads: BinaryHeap<Reverse<([u8; N], usize)>>,
     paths: Vec<PathBuf>,
+    /// A record read past the key [`Merged::each_with_key`] was asked for.
+    peeked: Option<[u8; N]>,
 }
 
 impl<const N: usize> Merged<N> {
     /// The next record, in order.
     pub(crate) fn next_record(&mut self) -> Result<Option<[u8; N]>> {
+        if let Some(r) = self.peeked.take() {
+            return Ok(Some(r));
+        }
         if self.paths.is_empty() {
             return Ok(self.memory.next());
         }
@@ -170,6 +177,24 @@ impl<const N: usize> Merged<N> {
             self.heads.push(Reverse((next, i)));
         }
         Ok(Some(r))
+    }
+}
+
+impl<const N: usize> Merged<N> {
+    /// Calls `f` with every record that starts with `key`, skipping those
+    /// before it (keys must be asked in increasing order).
+    pub(crate) fn each_with_key(&mut self, key: &[u8], mut f: impl FnMut(&[u8; N])) -> Result<()> {
+        while let Some(r) = self.next_record()? {
+            match r[..key.len()].cmp(key) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => f(&r),
+                std::cmp::Ordering::Greater => {
+                    self.peeked = Some(r);
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -219,5 +244,35 @@ mod tests {
         let runs_dir = dir.path().join("s");
         drop(scratch);
         assert!(!runs_dir.exists());
+    }
+
+    #[test]
+    fn each_with_key_gives_a_keys_records_and_skips_those_never_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = Scratch::new(dir.path().join("s")).unwrap();
+        let mut runs = SortedRuns::<3>::new(&scratch, "k", 0);
+        for r in [
+            [5, 0, 1],
+            [2, 0, 9],
+            [5, 0, 0],
+            [7, 1, 1],
+            [3, 3, 3],
+            [5, 1, 2],
+        ] {
+            runs.push(r).unwrap();
+        }
+        let mut m = runs.sorted().unwrap();
+        let mut seen = Vec::new();
+        m.each_with_key(&[5], |r| seen.push(*r)).unwrap();
+        assert_eq!(seen, [[5, 0, 0], [5, 0, 1], [5, 1, 2]], "2 and 3 skipped");
+        seen.clear();
+        m.each_with_key(&[6], |r| seen.push(*r)).unwrap();
+        assert!(seen.is_empty());
+        assert_eq!(
+            m.next_record().unwrap(),
+            Some([7, 1, 1]),
+            "the record read past 6 is kept"
+        );
+        assert_eq!(m.next_record().unwrap(), None);
     }
 }

@@ -134,7 +134,6 @@ const SPENT_LEN: usize = 14;
 /// sorted runs, read back in transaction order while the engine judges.
 pub struct ForwardStream {
     runs: Merged<SPENT_LEN>,
-    peeked: Option<(TxId, u32, Spender)>,
     current: Vec<Spender>,
 }
 
@@ -161,7 +160,6 @@ impl ForwardStream {
         }
         Ok(ForwardStream {
             runs: runs.sorted()?,
-            peeked: None,
             current: Vec::new(),
         })
     }
@@ -171,31 +169,13 @@ impl ForwardStream {
     pub fn spenders(&mut self, tx: TxId, outputs: usize) -> Result<&[Spender]> {
         self.current.clear();
         self.current.resize(outputs, Spender::default());
-        loop {
-            let next = match self.peeked.take() {
-                Some(p) => p,
-                None => match self.runs.next_record()? {
-                    Some(r) => (
-                        u64::from_be_bytes(r[0..8].try_into().expect("8 bytes")),
-                        u32::from_be_bytes(r[8..12].try_into().expect("4 bytes")),
-                        Spender(u16::from_be_bytes([r[12], r[13]])),
-                    ),
-                    None => break,
-                },
-            };
-            match next.0.cmp(&tx) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Greater => {
-                    self.peeked = Some(next);
-                    break;
-                }
-                std::cmp::Ordering::Equal => {
-                    if let Some(s) = self.current.get_mut(next.1 as usize) {
-                        *s = next.2;
-                    }
-                }
+        let current = &mut self.current;
+        self.runs.each_with_key(&tx.to_be_bytes(), |r| {
+            let vout = u32::from_be_bytes(r[8..12].try_into().expect("4 bytes"));
+            if let Some(s) = current.get_mut(vout as usize) {
+                *s = Spender(u16::from_be_bytes([r[12], r[13]]));
             }
-        }
+        })?;
         Ok(&self.current)
     }
 }

@@ -176,7 +176,6 @@ impl<'s> Recorder<'s> {
         Ok(Recorded {
             facts: FactStream {
                 runs: self.facts.sorted()?,
-                peeked: None,
             },
             links: self.links.sorted()?,
             coinjoins: self.coinjoins.sorted()?,
@@ -198,7 +197,6 @@ pub(crate) struct Recorded {
 /// address order.
 pub(crate) struct FactStream {
     runs: Merged<FACT_LEN>,
-    peeked: Option<(AddrId, AddressFacts)>,
 }
 
 impl FactStream {
@@ -206,22 +204,9 @@ impl FactStream {
     /// order; an address never touched has none).
     pub(crate) fn facts_of(&mut self, a: AddrId) -> Result<AddressFacts> {
         let mut f = AddressFacts::default();
-        loop {
-            let next = match self.peeked.take() {
-                Some(p) => Some(p),
-                None => self.runs.next_record()?.map(|r| decode_fact(&r)),
-            };
-            match next {
-                Some((b, g)) if b == a => combine(&mut f, &g),
-                Some((b, g)) if b > a => {
-                    self.peeked = Some((b, g));
-                    return Ok(f);
-                }
-                // Facts of an address before `a` cannot come after it.
-                Some(_) => continue,
-                None => return Ok(f),
-            }
-        }
+        self.runs
+            .each_with_key(&a.to_be_bytes(), |r| combine(&mut f, &decode_fact(r).1))?;
+        Ok(f)
     }
 }
 
