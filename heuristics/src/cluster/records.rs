@@ -23,14 +23,14 @@ pub(crate) const COINJOIN_LEN: usize = 29;
 /// Bytes a hot-set entry costs (key, facts, hash table overhead).
 const HOT_ENTRY_BYTES: usize = 64;
 
-pub(crate) fn encode_fact(a: AddrId, f: &AddressFacts) -> [u8; FACT_LEN] {
+pub(crate) fn fact_record(a: AddrId, f: &AddressFacts) -> [u8; FACT_LEN] {
     let mut r = [0u8; FACT_LEN];
     r[0..4].copy_from_slice(&a.to_be_bytes());
     r[4..28].copy_from_slice(&encode_facts(f));
     r
 }
 
-pub(crate) fn decode_fact(r: &[u8; FACT_LEN]) -> (AddrId, AddressFacts) {
+pub(crate) fn fact_from_record(r: &[u8; FACT_LEN]) -> (AddrId, AddressFacts) {
     (
         u32::from_be_bytes(r[0..4].try_into().expect("4 bytes")),
         decode_facts(&r[4..28]),
@@ -45,7 +45,7 @@ fn combine(f: &mut AddressFacts, other: &AddressFacts) {
     f.balance += other.balance;
 }
 
-pub(crate) fn encode_link(a: AddrId, b: AddrId, e: &Evidence) -> [u8; LINK_LEN] {
+pub(crate) fn link_record(a: AddrId, b: AddrId, e: &Evidence) -> [u8; LINK_LEN] {
     let mut r = [0u8; LINK_LEN];
     r[0..4].copy_from_slice(&a.to_be_bytes());
     r[4..8].copy_from_slice(&b.to_be_bytes());
@@ -57,8 +57,8 @@ pub(crate) fn encode_link(a: AddrId, b: AddrId, e: &Evidence) -> [u8; LINK_LEN] 
 }
 
 /// The pair (as stored: `a`, `b`) and evidence of a link record.
-pub(crate) fn decode_link(r: &[u8; LINK_LEN]) -> (AddrId, AddrId, Evidence) {
-    let rule = Rule::from_u8(r[16]).expect("written by encode_link");
+pub(crate) fn link_from_record(r: &[u8; LINK_LEN]) -> (AddrId, AddrId, Evidence) {
+    let rule = Rule::from_u8(r[16]).expect("written by link_record");
     (
         u32::from_be_bytes(r[0..4].try_into().expect("4 bytes")),
         u32::from_be_bytes(r[4..8].try_into().expect("4 bytes")),
@@ -71,7 +71,7 @@ pub(crate) fn decode_link(r: &[u8; LINK_LEN]) -> (AddrId, AddrId, Evidence) {
     )
 }
 
-fn encode_coinjoin(tx: TxId, c: &CoinJoin) -> [u8; COINJOIN_LEN] {
+fn coinjoin_record(tx: TxId, c: &CoinJoin) -> [u8; COINJOIN_LEN] {
     let mut r = [0u8; COINJOIN_LEN];
     r[0..8].copy_from_slice(&tx.to_be_bytes());
     r[8] = c.kind as u8;
@@ -80,11 +80,11 @@ fn encode_coinjoin(tx: TxId, c: &CoinJoin) -> [u8; COINJOIN_LEN] {
     r
 }
 
-pub(crate) fn decode_coinjoin(r: &[u8; COINJOIN_LEN]) -> (TxId, CoinJoin) {
+pub(crate) fn coinjoin_from_record(r: &[u8; COINJOIN_LEN]) -> (TxId, CoinJoin) {
     (
         u64::from_be_bytes(r[0..8].try_into().expect("8 bytes")),
         CoinJoin {
-            kind: CoinJoinKind::from_u8(r[8]).expect("written by encode_coinjoin"),
+            kind: CoinJoinKind::from_u8(r[8]).expect("written by coinjoin_record"),
             denomination: u128::from_le_bytes(r[9..25].try_into().expect("16 bytes")),
             equal_outputs: u32::from_le_bytes(r[25..29].try_into().expect("4 bytes")),
         },
@@ -142,28 +142,28 @@ impl<'s> Recorder<'s> {
 
     fn spill_hot(&mut self) -> Result<()> {
         for (a, f) in self.hot.drain() {
-            self.facts.push(encode_fact(a, &f))?;
+            self.facts.push(fact_record(a, &f))?;
         }
         Ok(())
     }
 
     /// Facts of `a` from the stored build an incremental build continues.
     pub(crate) fn stored_facts(&mut self, a: AddrId, f: &AddressFacts) -> Result<()> {
-        self.facts.push(encode_fact(a, f))
+        self.facts.push(fact_record(a, f))
     }
 
     /// A merge: stored in both directions.
     pub(crate) fn link(&mut self, l: &Link) {
         let r = self
             .links
-            .push(encode_link(l.a, l.b, &l.evidence))
-            .and_then(|()| self.links.push(encode_link(l.b, l.a, &l.evidence)));
+            .push(link_record(l.a, l.b, &l.evidence))
+            .and_then(|()| self.links.push(link_record(l.b, l.a, &l.evidence)));
         self.keep(r);
     }
 
     /// A detected CoinJoin.
     pub(crate) fn coinjoin(&mut self, tx: TxId, c: &CoinJoin) {
-        let r = self.coinjoins.push(encode_coinjoin(tx, c));
+        let r = self.coinjoins.push(coinjoin_record(tx, c));
         self.keep(r);
     }
 
@@ -204,8 +204,9 @@ impl FactStream {
     /// order; an address never touched has none).
     pub(crate) fn facts_of(&mut self, a: AddrId) -> Result<AddressFacts> {
         let mut f = AddressFacts::default();
-        self.runs
-            .each_with_key(&a.to_be_bytes(), |r| combine(&mut f, &decode_fact(r).1))?;
+        self.runs.each_with_key(&a.to_be_bytes(), |r| {
+            combine(&mut f, &fact_from_record(r).1)
+        })?;
         Ok(f)
     }
 }
@@ -243,12 +244,12 @@ mod tests {
             heuristics: HeuristicSet(0x1234),
             confidence: 87,
         };
-        assert_eq!(decode_link(&encode_link(7, 9, &e)), (7, 9, e));
+        assert_eq!(link_from_record(&link_record(7, 9, &e)), (7, 9, e));
         let c = CoinJoin {
             kind: CoinJoinKind::Whirlpool,
             denomination: u128::MAX - 5,
             equal_outputs: 5,
         };
-        assert_eq!(decode_coinjoin(&encode_coinjoin(42, &c)), (42, c));
+        assert_eq!(coinjoin_from_record(&coinjoin_record(42, &c)), (42, c));
     }
 }

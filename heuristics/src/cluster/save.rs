@@ -11,7 +11,7 @@ use super::persist::{
     encode_facts, encode_stats, pair_key, Checkpoint, CHUNK, CHUNK_CLUSTERS, CHUNK_FACTS,
     FACTS_LEN,
 };
-use super::records::{decode_coinjoin, decode_link, Recorded};
+use super::records::{coinjoin_from_record, link_from_record, Recorded};
 use super::{AddressFacts, ClusterStats, Engine};
 use crate::error::Result;
 use crate::runs::{Scratch, SortedRuns};
@@ -187,7 +187,7 @@ pub(crate) fn save(
         copy_slot(store, &mut bulk, CF_CONFLICTS, old.slot, slot)?;
     }
     while let Some(r) = links.next_record()? {
-        let (a, b, e) = decode_link(&r);
+        let (a, b, e) = link_from_record(&r);
         bulk.put(CF_LINKS, &pair_key(slot, a, b), &encode_evidence(&e))?;
     }
     let first = checkpoint.conflicts - engine.conflicts.len() as u64;
@@ -197,7 +197,7 @@ pub(crate) fn save(
         bulk.put(CF_CONFLICTS, &key, &encode_conflict(c))?;
     }
     while let Some(r) = coinjoins.next_record()? {
-        let (tx, cj) = decode_coinjoin(&r);
+        let (tx, cj) = coinjoin_from_record(&r);
         bulk.put(CF_COINJOINS, &tx.to_be_bytes(), &encode_coinjoin(&cj))?;
     }
     bulk.write()?;
